@@ -1,0 +1,67 @@
+//! hookloop's domain: what a webhook is, once it has been parsed.
+//!
+//! Nothing in this crate talks to AWS or knows about Lambda. Webhook values are only ever built
+//! by the parsing functions ([`parse_webhook`]), which either return a typed, validated value or a
+//! [`ParseError`] naming the JSON pointer of the offending field. Everything downstream
+//! (normalisation into table rows and geofence events, the queue envelope, the raw archive key)
+//! works on valid values only.
+
+mod clevertap;
+mod envelope;
+mod error;
+mod export_status;
+mod location;
+mod normalize;
+mod primitives;
+mod source;
+
+pub use clevertap::{CampaignProfile, CampaignWebhook, ProfileKey};
+pub use envelope::{Envelope, EnvelopeError, MessageId, ENVELOPE_VERSION};
+pub use error::ParseError;
+pub use export_status::ExportStatusAlert;
+pub use location::{
+    GeofenceRef, LocationEvent, LocationShape, LocationWebhook, TripUpdate, UserUpdate,
+};
+pub use normalize::{raw_object_key, GeofenceEvent, Normalized, Row};
+pub use primitives::{Coordinate, Timestamp};
+pub use source::Source;
+
+/// A webhook that passed validation, by source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Webhook {
+    Campaign(CampaignWebhook),
+    ExportStatus(ExportStatusAlert),
+    Location(LocationWebhook),
+}
+
+impl Webhook {
+    /// CleverTap's dashboard test call (`"is_test": true`): acknowledged, never loaded.
+    pub fn is_test(&self) -> bool {
+        matches!(self, Webhook::Campaign(c) if c.is_test)
+    }
+}
+
+/// Parses a webhook body received on the route of `source`.
+///
+/// The body must be a JSON object; errors carry the JSON pointer of the field at fault
+/// (`/profiles/0/objectId`, `/events/2/location/coordinates/1`, `` for the whole body).
+pub fn parse_webhook(source: Source, body: &[u8]) -> Result<Webhook, ParseError> {
+    let value = primitives::parse_json_object(body)?;
+    match source {
+        Source::ClevertapWebhook => clevertap::parse(value).map(Webhook::Campaign),
+        Source::ClevertapExportStatus => export_status::parse(value).map(Webhook::ExportStatus),
+        Source::Location => location::parse(value).map(Webhook::Location),
+    }
+}
+
+/// True when the body is a CleverTap test call (`"is_test": true` at the top level, any key
+/// casing). CleverTap saves a webhook only if its test call gets exactly HTTP 200, so the ingest
+/// acknowledges a test call as soon as it is well-formed JSON, whatever sample profiles it holds.
+pub fn is_clevertap_test_call(body: &[u8]) -> bool {
+    match primitives::parse_json_object(body) {
+        Ok(map) => map
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("is_test") && v.as_bool() == Some(true)),
+        Err(_) => false,
+    }
+}

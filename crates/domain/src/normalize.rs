@@ -1,0 +1,354 @@
+//! From a parsed webhook to what the stores hold: table rows, geofence stream records, and the
+//! raw archive key. All keys are deterministic functions of the message, so a redelivered
+//! message rewrites the same items instead of adding new ones.
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::clevertap::CampaignWebhook;
+use crate::envelope::{Envelope, MessageId};
+use crate::export_status::ExportStatusAlert;
+use crate::location::{LocationEvent, LocationWebhook};
+use crate::source::Source;
+use crate::Webhook;
+
+/// One DynamoDB item: string keys `pk` and `sk`, and attributes as JSON values (numbers stay
+/// numbers, objects become maps).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub pk: String,
+    pub sk: String,
+    pub attrs: Map<String, Value>,
+}
+
+/// One record for the geofence stream. Consumers deduplicate on `event_id` (Kinesis may repeat
+/// a record when a message is redelivered).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GeofenceEvent {
+    pub event_id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub user_id: String,
+    pub geofence_id: Option<String>,
+    pub geofence_tag: Option<String>,
+    pub geofence_external_id: Option<String>,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub time: String,
+    pub message_id: String,
+}
+
+impl GeofenceEvent {
+    /// The Kinesis partition key: the user, so one user's transitions stay in order on a shard.
+    pub fn partition_key(&self) -> &str {
+        &self.user_id
+    }
+
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// Everything one message turns into.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Normalized {
+    pub rows: Vec<Row>,
+    pub geofence_events: Vec<GeofenceEvent>,
+}
+
+/// `raw/source=<source>/dt=YYYY-MM-DD/hour=HH/<id>.json`: Hive-style partitions for Athena/Glue,
+/// from the arrival time encoded in the message id.
+pub fn raw_object_key(source: Source, id: MessageId) -> String {
+    let t = id.received_at().as_offset_date_time();
+    format!(
+        "raw/source={}/dt={:04}-{:02}-{:02}/hour={:02}/{}.json",
+        source.as_str(),
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        id
+    )
+}
+
+impl Normalized {
+    pub fn from_webhook(webhook: &Webhook, env: &Envelope) -> Self {
+        let mut out = Normalized::default();
+        match webhook {
+            Webhook::Campaign(c) => campaign_rows(c, env, &mut out.rows),
+            Webhook::ExportStatus(a) => out.rows.push(export_row(a, env)),
+            Webhook::Location(l) => location(l, env, &mut out),
+        }
+        dedupe_rows(&mut out.rows);
+        out
+    }
+}
+
+/// Rows with the same key in one message collapse to the last one: a batch write may not name
+/// one key twice, and the last mention is the newest state.
+fn dedupe_rows(rows: &mut Vec<Row>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
+    for row in rows.drain(..).rev() {
+        if seen.insert((row.pk.clone(), row.sk.clone())) {
+            kept.push(row);
+        }
+    }
+    kept.reverse();
+    *rows = kept;
+}
+
+fn base_attrs(kind: &str, env: &Envelope) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("kind".into(), json!(kind));
+    m.insert("message_id".into(), json!(env.id.to_string()));
+    m.insert("source".into(), json!(env.source.as_str()));
+    m.insert("received_at".into(), json!(env.received_at));
+    m
+}
+
+fn put_opt<T: Into<Value>>(m: &mut Map<String, Value>, k: &str, v: Option<T>) {
+    if let Some(v) = v {
+        m.insert(k.to_owned(), v.into());
+    }
+}
+
+fn campaign_rows(c: &CampaignWebhook, env: &Envelope, rows: &mut Vec<Row>) {
+    for p in &c.profiles {
+        let mut a = base_attrs("campaign_profile", env);
+        a.insert("target_id".into(), json!(c.target_id));
+        put_opt(&mut a, "object_id", p.object_id.clone());
+        put_opt(&mut a, "identity", p.identity.clone());
+        put_opt(&mut a, "email", p.email.clone());
+        put_opt(&mut a, "name", p.name.clone());
+        put_opt(&mut a, "phone", p.phone.clone());
+        let mut key_values = c.key_values.clone();
+        key_values.extend(p.key_values.clone());
+        a.insert("key_values".into(), Value::Object(key_values));
+        a.insert("profile_data".into(), Value::Object(p.profile_data.clone()));
+        put_opt(&mut a, "event_properties", p.event_properties.clone().map(Value::Object));
+        put_opt(&mut a, "all_identities", p.all_identities.clone());
+        rows.push(Row {
+            pk: format!("CT#{}", p.key.as_str()),
+            sk: format!("CAMPAIGN#{}#{}", c.target_id, env.id),
+            attrs: a,
+        });
+    }
+}
+
+fn export_row(x: &ExportStatusAlert, env: &Envelope) -> Row {
+    let mut a = base_attrs("export_status", env);
+    a.insert("export_request_id".into(), json!(x.export_request_id));
+    a.insert("status".into(), json!(x.status));
+    a.insert("at".into(), json!(x.at.canonical()));
+    a.insert("at_raw".into(), json!(x.at_raw));
+    put_opt(&mut a, "partner", x.partner.clone());
+    put_opt(&mut a, "type", x.export_type.clone());
+    put_opt(&mut a, "frequency", x.frequency.clone());
+    Row {
+        pk: format!("EXPORT#{}", x.export_request_id),
+        sk: format!("STATUS#{}#{}", x.at.canonical(), x.status),
+        attrs: a,
+    }
+}
+
+/// The id a location event is known by: the sender's where it gave one, else the message id
+/// (still deterministic across redeliveries).
+fn event_id(e: &LocationEvent, env: &Envelope) -> String {
+    e.event_id.clone().unwrap_or_else(|| env.id.to_string())
+}
+
+fn location(l: &LocationWebhook, env: &Envelope, out: &mut Normalized) {
+    for e in &l.events {
+        let id = event_id(e, env);
+        let mut a = base_attrs("location", env);
+        a.insert("shape".into(), json!(l.shape.as_str()));
+        a.insert("user_id".into(), json!(e.user_id));
+        a.insert("event_id".into(), json!(id));
+        put_opt(&mut a, "event_type", e.event_type.clone());
+        a.insert("latitude".into(), json!(e.latitude.value()));
+        a.insert("longitude".into(), json!(e.longitude.value()));
+        a.insert("created_at".into(), json!(e.created_at.canonical()));
+        put_opt(&mut a, "live", e.live);
+        put_opt(&mut a, "accuracy", e.accuracy);
+        if let Some(g) = &e.geofence {
+            put_opt(&mut a, "geofence_id", g.id.clone());
+            put_opt(&mut a, "geofence_tag", g.tag.clone());
+            put_opt(&mut a, "geofence_external_id", g.external_id.clone());
+            put_opt(&mut a, "geofence_description", g.description.clone());
+        }
+        out.rows.push(Row {
+            pk: format!("USER#{}", e.user_id),
+            sk: format!("LOC#{}#{}", e.created_at.canonical(), id),
+            attrs: a,
+        });
+        if e.is_geofence_event() {
+            let g = e.geofence.clone().unwrap_or_default();
+            out.geofence_events.push(GeofenceEvent {
+                event_id: id,
+                event_type: e.event_type.clone().unwrap_or_default(),
+                user_id: e.user_id.clone(),
+                geofence_id: g.id,
+                geofence_tag: g.tag,
+                geofence_external_id: g.external_id,
+                latitude: e.latitude.value(),
+                longitude: e.longitude.value(),
+                time: e.created_at.canonical(),
+                message_id: env.id.to_string(),
+            });
+        }
+    }
+    for t in &l.trips {
+        let mut a = base_attrs("trip", env);
+        a.insert("trip_id".into(), json!(t.trip_id));
+        put_opt(&mut a, "external_id", t.external_id.clone());
+        put_opt(&mut a, "user_id", t.user_id.clone());
+        put_opt(&mut a, "status", t.status.clone());
+        put_opt(&mut a, "created_at", t.created_at.map(|t| t.canonical()));
+        put_opt(&mut a, "updated_at", t.updated_at.map(|t| t.canonical()));
+        put_opt(&mut a, "started_at", t.started_at.map(|t| t.canonical()));
+        put_opt(&mut a, "route_session_type", t.route_session_type.clone());
+        out.rows.push(Row {
+            pk: format!("TRIP#{}", t.trip_id),
+            sk: "META".into(),
+            attrs: a,
+        });
+    }
+    for u in &l.users {
+        let mut a = base_attrs("user", env);
+        a.insert("user_id".into(), json!(u.user_id));
+        put_opt(&mut a, "event_id", u.event_id.clone());
+        put_opt(&mut a, "device_id", u.device_id.clone());
+        put_opt(&mut a, "created_at", u.created_at.map(|t| t.canonical()));
+        put_opt(&mut a, "live", u.live);
+        out.rows.push(Row {
+            pk: format!("USER#{}", u.user_id),
+            sk: "PROFILE".into(),
+            attrs: a,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse_webhook;
+    use time::macros::datetime;
+
+    fn normalize(source: Source, body: &str) -> (Envelope, Normalized) {
+        let env = Envelope::new(source, body.to_owned(), datetime!(2024-05-01 07:08:09.010 UTC));
+        let w = parse_webhook(source, body.as_bytes()).unwrap();
+        let n = Normalized::from_webhook(&w, &env);
+        (env, n)
+    }
+
+    fn keys(n: &Normalized) -> Vec<(String, String)> {
+        n.rows.iter().map(|r| (r.pk.clone(), r.sk.clone())).collect()
+    }
+
+    #[test]
+    fn raw_key_is_hive_partitioned_by_arrival_hour() {
+        let id = MessageId::new(datetime!(2024-05-01 07:08:09.010 UTC));
+        assert_eq!(
+            raw_object_key(Source::ClevertapExportStatus, id),
+            format!("raw/source=clevertap.export_status/dt=2024-05-01/hour=07/{id}.json")
+        );
+    }
+
+    #[test]
+    fn campaign_profiles_become_ct_rows_keyed_by_object_id_or_identity() {
+        let (env, n) = normalize(
+            Source::ClevertapWebhook,
+            r#"{"targetId":99,"key_values":{"k":"v","n":2},"profiles":[{"objectId":"o1","key_values":{"n":3}},{"identity":"i2"},{"objectId":"o1"}]}"#,
+        );
+        assert_eq!(
+            keys(&n),
+            vec![
+                ("CT#i2".to_owned(), format!("CAMPAIGN#99#{}", env.id)),
+                ("CT#o1".to_owned(), format!("CAMPAIGN#99#{}", env.id)),
+            ],
+            "duplicate profiles collapse to one row, the last one"
+        );
+        assert_eq!(n.rows[1].attrs["key_values"], json!({"k": "v", "n": 2}));
+        assert!(n.geofence_events.is_empty());
+    }
+
+    #[test]
+    fn per_profile_key_values_override_campaign_ones() {
+        let (_, n) = normalize(
+            Source::ClevertapWebhook,
+            r#"{"targetId":1,"key_values":{"k":"v","n":2},"profiles":{"objectId":"o","key_values":{"n":3}}}"#,
+        );
+        assert_eq!(n.rows[0].attrs["key_values"], json!({"k": "v", "n": 3}));
+    }
+
+    #[test]
+    fn export_status_row() {
+        let (_, n) = normalize(
+            Source::ClevertapExportStatus,
+            r#"{"Export Request Id":1690283492,"Status":"Completed","Date and Time":"25/07/2023 4:50:52 PM","Type":"Events"}"#,
+        );
+        assert_eq!(
+            keys(&n),
+            vec![("EXPORT#1690283492".to_owned(), "STATUS#2023-07-25T16:50:52.000Z#Completed".to_owned())]
+        );
+        assert_eq!(n.rows[0].attrs["type"], json!("Events"));
+    }
+
+    #[test]
+    fn radar_geofence_event_becomes_rows_and_a_stream_record() {
+        let (env, n) = normalize(
+            Source::Location,
+            r#"{"event":{"_id":"e1","createdAt":"2024-05-01T12:00:00Z","type":"user.entered_geofence",
+                "location":{"type":"Point","coordinates":[-73.98,40.74]},
+                "geofence":{"_id":"g1","tag":"store"}},"user":{"userId":"u1"}}"#,
+        );
+        assert_eq!(
+            keys(&n),
+            vec![
+                ("USER#u1".to_owned(), "LOC#2024-05-01T12:00:00.000Z#e1".to_owned()),
+                ("USER#u1".to_owned(), "PROFILE".to_owned()),
+            ]
+        );
+        assert_eq!(n.rows[0].attrs["latitude"], json!(40.74));
+        let g = &n.geofence_events[0];
+        assert_eq!(
+            serde_json::to_value(g).unwrap(),
+            json!({"event_id": "e1", "type": "user.entered_geofence", "user_id": "u1",
+                   "geofence_id": "g1", "geofence_tag": "store", "geofence_external_id": null,
+                   "latitude": 40.74, "longitude": -73.98, "time": "2024-05-01T12:00:00.000Z",
+                   "message_id": env.id.to_string()})
+        );
+        assert_eq!(g.partition_key(), "u1");
+    }
+
+    #[test]
+    fn events_without_a_sender_id_use_the_message_id() {
+        let (env, n) = normalize(
+            Source::Location,
+            r#"{"location":{"user_id":"u","latitude":1,"longitude":2,"created_at":"2024-05-01T00:00:00Z"}}"#,
+        );
+        assert_eq!(n.rows[0].sk, format!("LOC#2024-05-01T00:00:00.000Z#{}", env.id));
+    }
+
+    #[test]
+    fn trips_and_non_geofence_events() {
+        let (_, n) = normalize(
+            Source::Location,
+            r#"{"id":"p1","created_at":"2024-05-01T12:00:00Z","type":"user.updated_trip","MMUserId":"m",
+                "location":{"coordinates":{"longitude":"1.5","latitude":"2.5"}},
+                "trip":{"_id":"t9","metadata":{"route_session_type":"x"}}}"#,
+        );
+        assert_eq!(
+            keys(&n),
+            vec![
+                ("USER#m".to_owned(), "LOC#2024-05-01T12:00:00.000Z#p1".to_owned()),
+                ("TRIP#t9".to_owned(), "META".to_owned()),
+                ("USER#m".to_owned(), "PROFILE".to_owned()),
+            ]
+        );
+        assert_eq!(n.rows[0].attrs["longitude"], json!(1.5), "numbers are numbers, not strings");
+        assert_eq!(n.rows[1].attrs["route_session_type"], json!("x"));
+        assert!(n.geofence_events.is_empty());
+    }
+}

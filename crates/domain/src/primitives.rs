@@ -1,0 +1,301 @@
+//! Small value types shared by the parsers. Each one validates while it deserialises, so serde
+//! (through `serde_path_to_error`) reports the exact field path of a bad value.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::error::ParseError;
+
+/// Parses bytes as JSON and requires an object at the top.
+pub(crate) fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, ParseError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ParseError::new("", "empty body: expected a JSON object"));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(ParseError::new(
+            "",
+            format!("expected a JSON object, got {}", kind_of(&other)),
+        )),
+        Err(e) => Err(ParseError::new("", format!("invalid JSON: {e}"))),
+    }
+}
+
+/// Deserialises `value` as `T`, reporting errors as pointers below `base`.
+pub(crate) fn from_value<T: de::DeserializeOwned>(base: &str, value: Value) -> Result<T, ParseError> {
+    serde_path_to_error::deserialize(value).map_err(|e| ParseError::from_serde(base, e))
+}
+
+pub(crate) fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A point in time, from an RFC 3339 string, held in UTC.
+///
+/// Its canonical text form has exactly millisecond precision and a `Z` suffix
+/// (`2024-05-01T12:00:00.000Z`), so keys built from it sort in time order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+const CANONICAL: &[time::format_description::FormatItem<'static>] = format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
+
+impl Timestamp {
+    pub fn parse_rfc3339(s: &str) -> Result<Self, String> {
+        OffsetDateTime::parse(s, &Rfc3339)
+            .map(|t| Timestamp(t.to_offset(UtcOffset::UTC)))
+            .map_err(|e| format!("expected an RFC 3339 timestamp, got {s:?} ({e})"))
+    }
+
+    pub fn from_offset_date_time(t: OffsetDateTime) -> Self {
+        Timestamp(t.to_offset(UtcOffset::UTC))
+    }
+
+    pub fn as_offset_date_time(&self) -> OffsetDateTime {
+        self.0
+    }
+
+    /// `2024-05-01T12:00:00.000Z`
+    pub fn canonical(&self) -> String {
+        // Formatting a UTC OffsetDateTime with this description cannot fail for years 0..=9999,
+        // which is all RFC 3339 can express.
+        self.0
+            .format(CANONICAL)
+            .unwrap_or_else(|_| self.0.unix_timestamp().to_string())
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.canonical())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Timestamp::parse_rfc3339(&s).map_err(de::Error::custom)
+    }
+}
+
+/// A latitude or longitude in degrees: a JSON number or a numeric string (some platforms send
+/// `"36.92"`), finite and within range.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Coordinate(f64);
+
+impl Coordinate {
+    pub fn value(self) -> f64 {
+        self.0
+    }
+}
+
+fn coordinate<'de, D: Deserializer<'de>>(d: D, name: &str, limit: f64) -> Result<Coordinate, D::Error> {
+    let v = d.deserialize_any(LooseNumber)?;
+    if !v.is_finite() || v < -limit || v > limit {
+        return Err(de::Error::custom(format!(
+            "{name} must be within [-{limit}, {limit}], got {v}"
+        )));
+    }
+    Ok(Coordinate(v))
+}
+
+/// A latitude, within [-90, 90].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Latitude(pub Coordinate);
+/// A longitude, within [-180, 180].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Longitude(pub Coordinate);
+
+impl<'de> Deserialize<'de> for Latitude {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        coordinate(d, "latitude", 90.0).map(Latitude)
+    }
+}
+
+impl<'de> Deserialize<'de> for Longitude {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        coordinate(d, "longitude", 180.0).map(Longitude)
+    }
+}
+
+struct LooseNumber;
+
+impl Visitor<'_> for LooseNumber {
+    type Value = f64;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a number or a numeric string")
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+        Ok(v)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+        Ok(v as f64)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+        Ok(v as f64)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+        v.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
+    }
+}
+
+/// An identifier: a non-empty string, or an integer (CleverTap sends numeric ids), kept as text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Id(pub String);
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Id;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a non-empty string or an integer")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Id, E> {
+                if v.trim().is_empty() {
+                    Err(E::custom("must not be empty"))
+                } else if v.chars().any(char::is_control) {
+                    Err(E::custom("must not contain control characters"))
+                } else {
+                    Ok(Id(v.to_owned()))
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A boolean that some platforms send as a string (`"TRUE"`, `"false"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Flag(pub bool);
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Flag;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a boolean or \"true\"/\"false\"")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Flag, E> {
+                Ok(Flag(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Flag, E> {
+                if v.eq_ignore_ascii_case("true") {
+                    Ok(Flag(true))
+                } else if v.eq_ignore_ascii_case("false") {
+                    Ok(Flag(false))
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Str(v), &self))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Renames the keys of `map` that match one of `canonical` case-insensitively to the canonical
+/// spelling. CleverTap's documented samples disagree on casing (`objectId`/`ObjectId`,
+/// `profileData`/`ProfileData`), so structural keys are matched without regard to case; keys
+/// that are not structural (the marketer's own key-values) are left exactly as sent. When two
+/// keys fold to the same canonical name, the one that sorts first (byte order) wins, so the
+/// outcome does not depend on the order the sender wrote them in.
+pub(crate) fn canonicalize_keys(map: Map<String, Value>, canonical: &[&str]) -> Map<String, Value> {
+    let mut out = Map::with_capacity(map.len());
+    for (k, v) in map {
+        match canonical.iter().find(|c| c.eq_ignore_ascii_case(&k)) {
+            Some(c) => {
+                if !out.contains_key(*c) {
+                    out.insert((*c).to_owned(), v);
+                }
+            }
+            None => {
+                out.insert(k, v);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn timestamps_are_canonical_utc_with_millis() {
+        let t = Timestamp::parse_rfc3339("2024-05-01T14:00:00.5+02:00").unwrap();
+        assert_eq!(t.canonical(), "2024-05-01T12:00:00.500Z");
+        let t = Timestamp::parse_rfc3339("2019-10-22T17:03:38.612Z").unwrap();
+        assert_eq!(t.canonical(), "2019-10-22T17:03:38.612Z");
+        assert!(Timestamp::parse_rfc3339("2024-05-01 12:00:00").is_err());
+        assert!(Timestamp::parse_rfc3339("yesterday").is_err());
+    }
+
+    #[test]
+    fn coordinates_accept_numbers_and_numeric_strings_within_range() {
+        let lat: Latitude = serde_json::from_value(json!("36.92")).unwrap();
+        assert_eq!(lat.0.value(), 36.92);
+        let lng: Longitude = serde_json::from_value(json!(-180)).unwrap();
+        assert_eq!(lng.0.value(), -180.0);
+        let err = serde_json::from_value::<Latitude>(json!(90.0001)).unwrap_err();
+        assert!(err.to_string().contains("latitude must be within [-90, 90]"), "{err}");
+        assert!(serde_json::from_value::<Longitude>(json!("NaN")).is_err());
+        assert!(serde_json::from_value::<Longitude>(json!("inf")).is_err());
+        assert!(serde_json::from_value::<Longitude>(json!(true)).is_err());
+    }
+
+    #[test]
+    fn ids_and_flags_are_lenient_only_where_platforms_differ() {
+        assert_eq!(serde_json::from_value::<Id>(json!(1690283492)).unwrap().0, "1690283492");
+        assert!(serde_json::from_value::<Id>(json!("")).is_err());
+        assert!(serde_json::from_value::<Id>(json!("a\u{0}b")).is_err());
+        assert!(serde_json::from_value::<Id>(json!(1.5)).is_err());
+        assert!(serde_json::from_value::<Flag>(json!("TRUE")).unwrap().0);
+        assert!(!serde_json::from_value::<Flag>(json!(false)).unwrap().0);
+        assert!(serde_json::from_value::<Flag>(json!("yes")).is_err());
+    }
+
+    #[test]
+    fn structural_keys_fold_case_and_others_stay() {
+        let m = json!({"ObjectId": "a", "objectid": "b", "My Key": 1})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let out = canonicalize_keys(m, &["objectId"]);
+        assert_eq!(out.get("objectId"), Some(&json!("a")));
+        assert_eq!(out.get("My Key"), Some(&json!(1)));
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn non_objects_and_empty_bodies_are_refused_at_the_root() {
+        assert_eq!(parse_json_object(b" ").unwrap_err().path, "");
+        assert!(parse_json_object(b"[1]").unwrap_err().message.contains("an array"));
+        assert!(parse_json_object(b"{").unwrap_err().message.starts_with("invalid JSON"));
+    }
+}
