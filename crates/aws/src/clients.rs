@@ -1,0 +1,57 @@
+//! The one place AWS clients are built. Configuration is loaded once per process and shared.
+//!
+//! `AWS_ENDPOINT_URL` points every client at an emulator (moto, LocalStack); S3 then uses
+//! path-style addressing, which emulators need (`S3_FORCE_PATH_STYLE=true` forces it anywhere).
+
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub kinesis: aws_sdk_kinesis::Client,
+}
+
+/// Per-attempt and connect timeouts. The SDK's standard retry mode (3 attempts, exponential
+/// backoff with jitter) retries transient errors inside one call; what still fails is classified
+/// by [`crate::AwsError::retryable`].
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .build()
+}
+
+/// Loads the SDK configuration from the environment (credentials chain, region,
+/// `AWS_ENDPOINT_URL`).
+pub async fn load_sdk_config() -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts());
+    if let Some(url) = std::env::var("AWS_ENDPOINT_URL").ok().filter(|u| !u.is_empty()) {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+impl AwsClients {
+    pub async fn from_env() -> Self {
+        Self::from_sdk_config(&load_sdk_config().await)
+    }
+
+    pub fn from_sdk_config(cfg: &SdkConfig) -> Self {
+        let path_style = cfg.endpoint_url().is_some()
+            || std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
+        let s3_cfg = aws_sdk_s3::config::Builder::from(cfg)
+            .force_path_style(path_style)
+            .build();
+        AwsClients {
+            s3: aws_sdk_s3::Client::from_conf(s3_cfg),
+            sqs: aws_sdk_sqs::Client::new(cfg),
+            dynamodb: aws_sdk_dynamodb::Client::new(cfg),
+            kinesis: aws_sdk_kinesis::Client::new(cfg),
+        }
+    }
+}

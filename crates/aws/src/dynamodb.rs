@@ -1,0 +1,180 @@
+//! DynamoDB: the single table of structured rows (`pk`, `sk` strings).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use hookloop_domain::Row;
+use serde_json::{Map, Number, Value};
+
+use crate::retry::Backoff;
+use crate::AwsError;
+
+/// Items per `BatchWriteItem` request.
+pub const MAX_BATCH_WRITE_ITEMS: usize = 25;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// JSON to DynamoDB: numbers stay numbers (`N`), objects become maps, arrays lists.
+pub fn to_attribute_value(v: &Value) -> AttributeValue {
+    match v {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::String(s) => AttributeValue::S(s.clone()),
+        Value::Array(a) => AttributeValue::L(a.iter().map(to_attribute_value).collect()),
+        Value::Object(o) => AttributeValue::M(o.iter().map(|(k, v)| (k.clone(), to_attribute_value(v))).collect()),
+    }
+}
+
+/// DynamoDB to JSON, the inverse of [`to_attribute_value`] for the types it writes.
+pub fn from_attribute_value(v: &AttributeValue) -> Value {
+    match v {
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::N(n) => n
+            .parse::<i64>()
+            .map(Value::from)
+            .ok()
+            .or_else(|| n.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number))
+            .unwrap_or_else(|| Value::String(n.clone())),
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::L(l) => Value::Array(l.iter().map(from_attribute_value).collect()),
+        AttributeValue::M(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), from_attribute_value(v))).collect()),
+        other => Value::String(format!("{other:?}")),
+    }
+}
+
+pub fn item_to_json(item: &Item) -> Map<String, Value> {
+    item.iter().map(|(k, v)| (k.clone(), from_attribute_value(v))).collect()
+}
+
+pub fn row_to_item(row: &Row) -> Item {
+    let mut item: Item = row.attrs.iter().map(|(k, v)| (k.clone(), to_attribute_value(v))).collect();
+    item.insert("pk".into(), AttributeValue::S(row.pk.clone()));
+    item.insert("sk".into(), AttributeValue::S(row.sk.clone()));
+    item
+}
+
+#[derive(Clone, Debug)]
+pub struct Table {
+    client: aws_sdk_dynamodb::Client,
+    name: String,
+    backoff: Backoff,
+}
+
+impl Table {
+    pub fn new(client: aws_sdk_dynamodb::Client, name: impl Into<String>) -> Self {
+        Table { client, name: name.into(), backoff: Backoff::default() }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Writes rows with `BatchWriteItem`, 25 per request, re-sending `UnprocessedItems` with
+    /// backoff. Rows left unprocessed after the last attempt are a retryable failure.
+    pub async fn put_rows(&self, rows: &[Row]) -> Result<(), AwsError> {
+        for chunk in rows.chunks(MAX_BATCH_WRITE_ITEMS) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|r| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(row_to_item(r)))
+                        .build()
+                        .map_err(|e| AwsError::local("dynamodb", "BatchWriteItem", "BuildRequest", e.to_string(), false))?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<_, AwsError>>()?;
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                if attempt > 0 {
+                    self.backoff.sleep(attempt - 1).await;
+                }
+                attempt += 1;
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.name, pending)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("dynamodb", "BatchWriteItem", e))?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.name))
+                    .unwrap_or_default();
+                if !pending.is_empty() && attempt >= self.backoff.max_attempts {
+                    return Err(AwsError::local(
+                        "dynamodb",
+                        "BatchWriteItem",
+                        "UnprocessedItems",
+                        format!("{} items still unprocessed after {attempt} attempts", pending.len()),
+                        true,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, AwsError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("dynamodb", "GetItem", e))?;
+        Ok(out.item)
+    }
+
+    /// All items of one partition, in sort-key order.
+    pub async fn query_partition(&self, pk: &str) -> Result<Vec<Item>, AwsError> {
+        let mut items = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("dynamodb", "Query", e))?;
+            items.extend(page.items.unwrap_or_default());
+        }
+        Ok(items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_round_trips_through_attribute_values_with_numbers_as_numbers() {
+        let v = json!({"n": 36.92, "i": -7, "s": "x", "b": true, "z": null, "l": [1, "a"], "m": {"k": {"d": 2}}});
+        let av = to_attribute_value(&v);
+        match &av {
+            AttributeValue::M(m) => {
+                assert_eq!(m["n"], AttributeValue::N("36.92".into()));
+                assert_eq!(m["i"], AttributeValue::N("-7".into()));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(from_attribute_value(&av), v);
+    }
+
+    #[test]
+    fn rows_carry_their_keys() {
+        let row = Row { pk: "USER#u".into(), sk: "PROFILE".into(), attrs: json!({"a": 1}).as_object().cloned().unwrap() };
+        let item = row_to_item(&row);
+        assert_eq!(item["pk"], AttributeValue::S("USER#u".into()));
+        assert_eq!(item["sk"], AttributeValue::S("PROFILE".into()));
+        assert_eq!(item["a"], AttributeValue::N("1".into()));
+    }
+}

@@ -1,0 +1,121 @@
+//! Kinesis: geofence events, one JSON record each, partitioned by user.
+
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use hookloop_domain::GeofenceEvent;
+
+use crate::retry::Backoff;
+use crate::AwsError;
+
+/// Records per `PutRecords` request.
+pub const MAX_PUT_RECORDS: usize = 500;
+/// Bytes (data plus partition keys) per `PutRecords` request.
+pub const MAX_PUT_RECORDS_BYTES: usize = 5 * 1024 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct Stream {
+    client: aws_sdk_kinesis::Client,
+    name: String,
+    backoff: Backoff,
+}
+
+/// Splits entries into requests that respect both the record and the byte limit.
+pub fn chunk_by_limits(sizes: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, size) in sizes.iter().enumerate() {
+        if i > start && (i - start == MAX_PUT_RECORDS || bytes + size > MAX_PUT_RECORDS_BYTES) {
+            out.push(start..i);
+            start = i;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    if start < sizes.len() {
+        out.push(start..sizes.len());
+    }
+    out
+}
+
+impl Stream {
+    pub fn new(client: aws_sdk_kinesis::Client, name: impl Into<String>) -> Self {
+        Stream { client, name: name.into(), backoff: Backoff::default() }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Puts events with `PutRecords`, re-sending the entries that failed (a 200 answer can still
+    /// carry per-record failures). Entries still failing after the last attempt are a retryable
+    /// failure.
+    pub async fn put_events(&self, events: &[GeofenceEvent]) -> Result<(), AwsError> {
+        let entries: Vec<(Vec<u8>, &str)> = events.iter().map(|e| (e.to_json_bytes(), e.partition_key())).collect();
+        let sizes: Vec<usize> = entries.iter().map(|(d, k)| d.len() + k.len()).collect();
+        for range in chunk_by_limits(&sizes) {
+            let mut pending: Vec<PutRecordsRequestEntry> = entries[range]
+                .iter()
+                .map(|(data, key)| {
+                    PutRecordsRequestEntry::builder()
+                        .data(Blob::new(data.clone()))
+                        .partition_key(*key)
+                        .build()
+                        .map_err(|e| AwsError::local("kinesis", "PutRecords", "BuildEntry", e.to_string(), false))
+                })
+                .collect::<Result<_, _>>()?;
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                if attempt > 0 {
+                    self.backoff.sleep(attempt - 1).await;
+                }
+                attempt += 1;
+                let out = self
+                    .client
+                    .put_records()
+                    .stream_name(&self.name)
+                    .set_records(Some(pending.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("kinesis", "PutRecords", e))?;
+                if out.failed_record_count().unwrap_or(0) == 0 {
+                    break;
+                }
+                let mut last_error = String::new();
+                pending = pending
+                    .into_iter()
+                    .zip(out.records())
+                    .filter_map(|(entry, result)| {
+                        result.error_code().map(|code| {
+                            last_error = format!("{code}: {}", result.error_message().unwrap_or_default());
+                            entry
+                        })
+                    })
+                    .collect();
+                if !pending.is_empty() && attempt >= self.backoff.max_attempts {
+                    return Err(AwsError::local(
+                        "kinesis",
+                        "PutRecords",
+                        "FailedRecords",
+                        format!("{} records still failing after {attempt} attempts ({last_error})", pending.len()),
+                        true,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_respect_record_count_and_bytes() {
+        assert!(chunk_by_limits(&[]).is_empty());
+        assert_eq!(chunk_by_limits(&[10; 1001]), vec![0..500, 500..1000, 1000..1001]);
+        let mib = 1024 * 1024;
+        assert_eq!(chunk_by_limits(&[mib; 6]), vec![0..5, 5..6]);
+        assert_eq!(chunk_by_limits(&[3 * mib, 3 * mib, 10]), vec![0..1, 1..3]);
+    }
+}
