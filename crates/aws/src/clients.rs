@@ -30,10 +30,28 @@ pub fn timeouts() -> TimeoutConfig {
 /// `AWS_ENDPOINT_URL`).
 pub async fn load_sdk_config() -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts());
-    if let Some(url) = std::env::var("AWS_ENDPOINT_URL").ok().filter(|u| !u.is_empty()) {
+    if let Some(url) = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
         loader = loader.endpoint_url(url);
     }
     loader.load().await
+}
+
+/// An SQS client for the ingest path: the sender (CleverTap) gives up after 3 s, so a send that
+/// cannot finish in `deadline` is abandoned and answered 503 while the sender is still listening.
+pub fn sqs_with_deadline(cfg: &SdkConfig, deadline: Duration) -> aws_sdk_sqs::Client {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(deadline / 2)
+        .operation_timeout(deadline)
+        .build();
+    aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(cfg)
+            .timeout_config(timeouts)
+            .build(),
+    )
 }
 
 impl AwsClients {

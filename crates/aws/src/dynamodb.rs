@@ -22,7 +22,11 @@ pub fn to_attribute_value(v: &Value) -> AttributeValue {
         Value::Number(n) => AttributeValue::N(n.to_string()),
         Value::String(s) => AttributeValue::S(s.clone()),
         Value::Array(a) => AttributeValue::L(a.iter().map(to_attribute_value).collect()),
-        Value::Object(o) => AttributeValue::M(o.iter().map(|(k, v)| (k.clone(), to_attribute_value(v))).collect()),
+        Value::Object(o) => AttributeValue::M(
+            o.iter()
+                .map(|(k, v)| (k.clone(), to_attribute_value(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -35,21 +39,36 @@ pub fn from_attribute_value(v: &AttributeValue) -> Value {
             .parse::<i64>()
             .map(Value::from)
             .ok()
-            .or_else(|| n.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number))
+            .or_else(|| {
+                n.parse::<f64>()
+                    .ok()
+                    .and_then(Number::from_f64)
+                    .map(Value::Number)
+            })
             .unwrap_or_else(|| Value::String(n.clone())),
         AttributeValue::S(s) => Value::String(s.clone()),
         AttributeValue::L(l) => Value::Array(l.iter().map(from_attribute_value).collect()),
-        AttributeValue::M(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), from_attribute_value(v))).collect()),
+        AttributeValue::M(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), from_attribute_value(v)))
+                .collect(),
+        ),
         other => Value::String(format!("{other:?}")),
     }
 }
 
 pub fn item_to_json(item: &Item) -> Map<String, Value> {
-    item.iter().map(|(k, v)| (k.clone(), from_attribute_value(v))).collect()
+    item.iter()
+        .map(|(k, v)| (k.clone(), from_attribute_value(v)))
+        .collect()
 }
 
 pub fn row_to_item(row: &Row) -> Item {
-    let mut item: Item = row.attrs.iter().map(|(k, v)| (k.clone(), to_attribute_value(v))).collect();
+    let mut item: Item = row
+        .attrs
+        .iter()
+        .map(|(k, v)| (k.clone(), to_attribute_value(v)))
+        .collect();
     item.insert("pk".into(), AttributeValue::S(row.pk.clone()));
     item.insert("sk".into(), AttributeValue::S(row.sk.clone()));
     item
@@ -64,7 +83,11 @@ pub struct Table {
 
 impl Table {
     pub fn new(client: aws_sdk_dynamodb::Client, name: impl Into<String>) -> Self {
-        Table { client, name: name.into(), backoff: Backoff::default() }
+        Table {
+            client,
+            name: name.into(),
+            backoff: Backoff::default(),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -81,7 +104,15 @@ impl Table {
                     let put = PutRequest::builder()
                         .set_item(Some(row_to_item(r)))
                         .build()
-                        .map_err(|e| AwsError::local("dynamodb", "BatchWriteItem", "BuildRequest", e.to_string(), false))?;
+                        .map_err(|e| {
+                            AwsError::local(
+                                "dynamodb",
+                                "BatchWriteItem",
+                                "BuildRequest",
+                                e.to_string(),
+                                false,
+                            )
+                        })?;
                     Ok(WriteRequest::builder().put_request(put).build())
                 })
                 .collect::<Result<_, AwsError>>()?;
@@ -107,7 +138,10 @@ impl Table {
                         "dynamodb",
                         "BatchWriteItem",
                         "UnprocessedItems",
-                        format!("{} items still unprocessed after {attempt} attempts", pending.len()),
+                        format!(
+                            "{} items still unprocessed after {attempt} attempts",
+                            pending.len()
+                        ),
                         true,
                     ));
                 }
@@ -171,7 +205,11 @@ mod tests {
 
     #[test]
     fn rows_carry_their_keys() {
-        let row = Row { pk: "USER#u".into(), sk: "PROFILE".into(), attrs: json!({"a": 1}).as_object().cloned().unwrap() };
+        let row = Row {
+            pk: "USER#u".into(),
+            sk: "PROFILE".into(),
+            attrs: json!({"a": 1}).as_object().cloned().unwrap(),
+        };
         let item = row_to_item(&row);
         assert_eq!(item["pk"], AttributeValue::S("USER#u".into()));
         assert_eq!(item["sk"], AttributeValue::S("PROFILE".into()));

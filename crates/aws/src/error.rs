@@ -18,7 +18,11 @@ pub struct AwsError {
 
 impl fmt::Display for AwsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} failed: {}", self.service, self.operation, self.code)?;
+        write!(
+            f,
+            "{} {} failed: {}",
+            self.service, self.operation, self.code
+        )?;
         if !self.message.is_empty() {
             write!(f, ": {}", self.message)?;
         }
@@ -78,7 +82,11 @@ pub fn is_retryable(f: Failure<'_>) -> bool {
 }
 
 impl AwsError {
-    pub fn from_sdk<E>(service: &'static str, operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
+    pub fn from_sdk<E>(
+        service: &'static str,
+        operation: &'static str,
+        err: SdkError<E, HttpResponse>,
+    ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
@@ -89,7 +97,10 @@ impl AwsError {
             SdkError::DispatchFailure(_) => (Failure::Dispatch, "DispatchFailure"),
             _ => {
                 let code = err.code();
-                (Failure::Response { status, code }, code.unwrap_or("Unknown"))
+                (
+                    Failure::Response { status, code },
+                    code.unwrap_or("Unknown"),
+                )
             }
         };
         let retryable = is_retryable(failure);
@@ -97,13 +108,31 @@ impl AwsError {
             Some(m) => m.to_owned(),
             None => DisplayErrorContext(&err).to_string(),
         };
-        AwsError { service, operation, code: code.to_owned(), message: truncate(message, 500), retryable }
+        AwsError {
+            service,
+            operation,
+            code: code.to_owned(),
+            message: truncate(message, 500),
+            retryable,
+        }
     }
 
     /// A failure the pipeline detected itself (partial failures that outlived their retries,
     /// a request that could not be built).
-    pub fn local(service: &'static str, operation: &'static str, code: &str, message: impl Into<String>, retryable: bool) -> Self {
-        AwsError { service, operation, code: code.to_owned(), message: message.into(), retryable }
+    pub fn local(
+        service: &'static str,
+        operation: &'static str,
+        code: &str,
+        message: impl Into<String>,
+        retryable: bool,
+    ) -> Self {
+        AwsError {
+            service,
+            operation,
+            code: code.to_owned(),
+            message: message.into(),
+            retryable,
+        }
     }
 }
 
@@ -128,10 +157,24 @@ mod tests {
         assert!(is_retryable(Failure::Timeout));
         assert!(is_retryable(Failure::Dispatch));
         for status in [429, 500, 502, 503, 504] {
-            assert!(is_retryable(Failure::Response { status, code: None }), "{status}");
+            assert!(
+                is_retryable(Failure::Response { status, code: None }),
+                "{status}"
+            );
         }
-        for code in ["ThrottlingException", "ProvisionedThroughputExceededException", "SlowDown", "RequestLimitExceeded"] {
-            assert!(is_retryable(Failure::Response { status: 400, code: Some(code) }), "{code}");
+        for code in [
+            "ThrottlingException",
+            "ProvisionedThroughputExceededException",
+            "SlowDown",
+            "RequestLimitExceeded",
+        ] {
+            assert!(
+                is_retryable(Failure::Response {
+                    status: 400,
+                    code: Some(code)
+                }),
+                "{code}"
+            );
         }
     }
 
@@ -146,7 +189,13 @@ mod tests {
             (400, "AWS.SimpleQueueService.NonExistentQueue"),
             (400, "InvalidParameterValue"),
         ] {
-            assert!(!is_retryable(Failure::Response { status, code: Some(code) }), "{code}");
+            assert!(
+                !is_retryable(Failure::Response {
+                    status,
+                    code: Some(code)
+                }),
+                "{code}"
+            );
         }
     }
 

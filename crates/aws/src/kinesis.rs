@@ -39,7 +39,11 @@ pub fn chunk_by_limits(sizes: &[usize]) -> Vec<std::ops::Range<usize>> {
 
 impl Stream {
     pub fn new(client: aws_sdk_kinesis::Client, name: impl Into<String>) -> Self {
-        Stream { client, name: name.into(), backoff: Backoff::default() }
+        Stream {
+            client,
+            name: name.into(),
+            backoff: Backoff::default(),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -50,7 +54,10 @@ impl Stream {
     /// carry per-record failures). Entries still failing after the last attempt are a retryable
     /// failure.
     pub async fn put_events(&self, events: &[GeofenceEvent]) -> Result<(), AwsError> {
-        let entries: Vec<(Vec<u8>, &str)> = events.iter().map(|e| (e.to_json_bytes(), e.partition_key())).collect();
+        let entries: Vec<(Vec<u8>, &str)> = events
+            .iter()
+            .map(|e| (e.to_json_bytes(), e.partition_key()))
+            .collect();
         let sizes: Vec<usize> = entries.iter().map(|(d, k)| d.len() + k.len()).collect();
         for range in chunk_by_limits(&sizes) {
             let mut pending: Vec<PutRecordsRequestEntry> = entries[range]
@@ -60,7 +67,15 @@ impl Stream {
                         .data(Blob::new(data.clone()))
                         .partition_key(*key)
                         .build()
-                        .map_err(|e| AwsError::local("kinesis", "PutRecords", "BuildEntry", e.to_string(), false))
+                        .map_err(|e| {
+                            AwsError::local(
+                                "kinesis",
+                                "PutRecords",
+                                "BuildEntry",
+                                e.to_string(),
+                                false,
+                            )
+                        })
                 })
                 .collect::<Result<_, _>>()?;
             let mut attempt = 0;
@@ -86,7 +101,8 @@ impl Stream {
                     .zip(out.records())
                     .filter_map(|(entry, result)| {
                         result.error_code().map(|code| {
-                            last_error = format!("{code}: {}", result.error_message().unwrap_or_default());
+                            last_error =
+                                format!("{code}: {}", result.error_message().unwrap_or_default());
                             entry
                         })
                     })
@@ -96,7 +112,10 @@ impl Stream {
                         "kinesis",
                         "PutRecords",
                         "FailedRecords",
-                        format!("{} records still failing after {attempt} attempts ({last_error})", pending.len()),
+                        format!(
+                            "{} records still failing after {attempt} attempts ({last_error})",
+                            pending.len()
+                        ),
                         true,
                     ));
                 }
@@ -113,7 +132,10 @@ mod tests {
     #[test]
     fn chunks_respect_record_count_and_bytes() {
         assert!(chunk_by_limits(&[]).is_empty());
-        assert_eq!(chunk_by_limits(&[10; 1001]), vec![0..500, 500..1000, 1000..1001]);
+        assert_eq!(
+            chunk_by_limits(&[10; 1001]),
+            vec![0..500, 500..1000, 1000..1001]
+        );
         let mib = 1024 * 1024;
         assert_eq!(chunk_by_limits(&[mib; 6]), vec![0..5, 5..6]);
         assert_eq!(chunk_by_limits(&[3 * mib, 3 * mib, 10]), vec![0..1, 1..3]);

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
 use aws_sdk_kinesis::types::StreamStatus;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -34,7 +36,9 @@ impl ResourceNames {
         let ok = (1..=40).contains(&prefix.len())
             && prefix.starts_with(|c: char| c.is_ascii_lowercase())
             && !prefix.ends_with('-')
-            && prefix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !ok {
             return Err(InvalidPrefix(prefix.to_owned()));
         }
@@ -56,7 +60,10 @@ pub struct QueueSettings {
 
 impl Default for QueueSettings {
     fn default() -> Self {
-        QueueSettings { visibility_timeout_seconds: 30, max_receive_count: 5 }
+        QueueSettings {
+            visibility_timeout_seconds: 30,
+            max_receive_count: 5,
+        }
     }
 }
 
@@ -82,11 +89,25 @@ impl Provisioned {
     }
 }
 
-pub async fn ensure(clients: &AwsClients, names: &ResourceNames, settings: QueueSettings) -> Result<Provisioned, AwsError> {
-    let dlq_url = create_queue(clients, &names.dlq, &[
-        (QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECONDS.to_string()),
-        (QueueAttributeName::MaximumMessageSize, MAX_MESSAGE_BYTES.to_string()),
-    ])
+pub async fn ensure(
+    clients: &AwsClients,
+    names: &ResourceNames,
+    settings: QueueSettings,
+) -> Result<Provisioned, AwsError> {
+    let dlq_url = create_queue(
+        clients,
+        &names.dlq,
+        &[
+            (
+                QueueAttributeName::MessageRetentionPeriod,
+                DLQ_RETENTION_SECONDS.to_string(),
+            ),
+            (
+                QueueAttributeName::MaximumMessageSize,
+                MAX_MESSAGE_BYTES.to_string(),
+            ),
+        ],
+    )
     .await?;
     let dlq_arn = queue_arn(clients, &dlq_url).await?;
     let redrive = serde_json::json!({
@@ -94,11 +115,21 @@ pub async fn ensure(clients: &AwsClients, names: &ResourceNames, settings: Queue
         "maxReceiveCount": settings.max_receive_count.to_string(),
     })
     .to_string();
-    let queue_url = create_queue(clients, &names.queue, &[
-        (QueueAttributeName::MaximumMessageSize, MAX_MESSAGE_BYTES.to_string()),
-        (QueueAttributeName::VisibilityTimeout, settings.visibility_timeout_seconds.to_string()),
-        (QueueAttributeName::RedrivePolicy, redrive),
-    ])
+    let queue_url = create_queue(
+        clients,
+        &names.queue,
+        &[
+            (
+                QueueAttributeName::MaximumMessageSize,
+                MAX_MESSAGE_BYTES.to_string(),
+            ),
+            (
+                QueueAttributeName::VisibilityTimeout,
+                settings.visibility_timeout_seconds.to_string(),
+            ),
+            (QueueAttributeName::RedrivePolicy, redrive),
+        ],
+    )
     .await?;
     create_bucket(clients, &names.bucket).await?;
     create_table(clients, &names.table).await?;
@@ -114,7 +145,11 @@ pub async fn ensure(clients: &AwsClients, names: &ResourceNames, settings: Queue
 
 /// Creates the queue if needed, then sets its attributes (so a re-run with other settings
 /// updates them instead of failing with `QueueAlreadyExists`).
-async fn create_queue(clients: &AwsClients, name: &str, attrs: &[(QueueAttributeName, String)]) -> Result<String, AwsError> {
+async fn create_queue(
+    clients: &AwsClients,
+    name: &str,
+    attrs: &[(QueueAttributeName, String)],
+) -> Result<String, AwsError> {
     let out = clients
         .sqs
         .create_queue()
@@ -127,7 +162,9 @@ async fn create_queue(clients: &AwsClients, name: &str, attrs: &[(QueueAttribute
     for (k, v) in attrs {
         req = req.attributes(k.clone(), v);
     }
-    req.send().await.map_err(|e| AwsError::from_sdk("sqs", "SetQueueAttributes", e))?;
+    req.send()
+        .await
+        .map_err(|e| AwsError::from_sdk("sqs", "SetQueueAttributes", e))?;
     Ok(url)
 }
 
@@ -147,7 +184,12 @@ async fn queue_arn(clients: &AwsClients, url: &str) -> Result<String, AwsError> 
 }
 
 async fn create_bucket(clients: &AwsClients, bucket: &str) -> Result<(), AwsError> {
-    let region = clients.s3.config().region().map(|r| r.to_string()).unwrap_or_default();
+    let region = clients
+        .s3
+        .config()
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
     let mut req = clients.s3.create_bucket().bucket(bucket);
     if !region.is_empty() && region != "us-east-1" {
         req = req.create_bucket_configuration(
@@ -158,8 +200,16 @@ async fn create_bucket(clients: &AwsClients, bucket: &str) -> Result<(), AwsErro
     }
     match req.send().await {
         Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_exists()) => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_bucket_already_owned_by_you()) =>
+        {
+            Ok(())
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_bucket_already_exists()) =>
+        {
             // Ours if we can see it.
             clients
                 .s3
@@ -175,30 +225,75 @@ async fn create_bucket(clients: &AwsClients, bucket: &str) -> Result<(), AwsErro
 }
 
 async fn create_table(clients: &AwsClients, table: &str) -> Result<(), AwsError> {
-    let build = |e: aws_sdk_dynamodb::error::BuildError| AwsError::local("dynamodb", "CreateTable", "BuildRequest", e.to_string(), false);
+    let build = |e: aws_sdk_dynamodb::error::BuildError| {
+        AwsError::local(
+            "dynamodb",
+            "CreateTable",
+            "BuildRequest",
+            e.to_string(),
+            false,
+        )
+    };
     let res = clients
         .dynamodb
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().map_err(build)?)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("sk").attribute_type(ScalarAttributeType::S).build().map_err(build)?)
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().map_err(build)?)
-        .key_schema(KeySchemaElement::builder().attribute_name("sk").key_type(KeyType::Range).build().map_err(build)?)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(build)?,
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("sk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(build)?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(build)?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("sk")
+                .key_type(KeyType::Range)
+                .build()
+                .map_err(build)?,
+        )
         .send()
         .await;
     match res {
         Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(AwsError::from_sdk("dynamodb", "CreateTable", e)),
     }
 }
 
 async fn create_stream(clients: &AwsClients, stream: &str) -> Result<(), AwsError> {
-    let res = clients.kinesis.create_stream().stream_name(stream).shard_count(1).send().await;
+    let res = clients
+        .kinesis
+        .create_stream()
+        .stream_name(stream)
+        .shard_count(1)
+        .send()
+        .await;
     match res {
         Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) => {}
         Err(e) => return Err(AwsError::from_sdk("kinesis", "CreateStream", e)),
     }
     for _ in 0..100 {
@@ -209,12 +304,20 @@ async fn create_stream(clients: &AwsClients, stream: &str) -> Result<(), AwsErro
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("kinesis", "DescribeStreamSummary", e))?;
-        if out.stream_description_summary().map(|s| s.stream_status()) == Some(&StreamStatus::Active) {
+        if out.stream_description_summary().map(|s| s.stream_status())
+            == Some(&StreamStatus::Active)
+        {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(AwsError::local("kinesis", "CreateStream", "NotActive", format!("stream {stream} did not become ACTIVE"), true))
+    Err(AwsError::local(
+        "kinesis",
+        "CreateStream",
+        "NotActive",
+        format!("stream {stream} did not become ACTIVE"),
+        true,
+    ))
 }
 
 #[cfg(test)]

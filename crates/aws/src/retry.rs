@@ -48,12 +48,20 @@ mod tests {
 
     #[test]
     fn ceiling_doubles_then_caps() {
-        let b = Backoff { base: Duration::from_millis(100), cap: Duration::from_secs(1), max_attempts: 5 };
+        let b = Backoff {
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(1),
+            max_attempts: 5,
+        };
         assert_eq!(b.ceiling(0), Duration::from_millis(100));
         assert_eq!(b.ceiling(1), Duration::from_millis(200));
         assert_eq!(b.ceiling(3), Duration::from_millis(800));
         assert_eq!(b.ceiling(4), Duration::from_secs(1));
-        assert_eq!(b.ceiling(200), Duration::from_secs(1), "no overflow on absurd retry counts");
+        assert_eq!(
+            b.ceiling(200),
+            Duration::from_secs(1),
+            "no overflow on absurd retry counts"
+        );
     }
 
     #[test]
@@ -61,6 +69,9 @@ mod tests {
         let b = Backoff::default();
         let delays: Vec<_> = (0..200).map(|_| b.delay(3)).collect();
         assert!(delays.iter().all(|d| *d <= b.ceiling(3)));
-        assert!(delays.iter().any(|d| *d != delays[0]), "full jitter spreads retries out");
+        assert!(
+            delays.iter().any(|d| *d != delays[0]),
+            "full jitter spreads retries out"
+        );
     }
 }

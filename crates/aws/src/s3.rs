@@ -12,7 +12,10 @@ pub struct RawArchive {
 
 impl RawArchive {
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
-        RawArchive { client, bucket: bucket.into() }
+        RawArchive {
+            client,
+            bucket: bucket.into(),
+        }
     }
 
     pub fn bucket(&self) -> &str {
@@ -35,13 +38,18 @@ impl RawArchive {
 
     /// Reads an object; `Ok(None)` when there is none at `key`.
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
-        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(out) => {
-                let bytes = out
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|e| AwsError::local("s3", "GetObject", "ReadBody", e.to_string(), true))?;
+                let bytes = out.body.collect().await.map_err(|e| {
+                    AwsError::local("s3", "GetObject", "ReadBody", e.to_string(), true)
+                })?;
                 Ok(Some(bytes.into_bytes().to_vec()))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
@@ -61,7 +69,11 @@ impl RawArchive {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AwsError::from_sdk("s3", "ListObjectsV2", e))?;
-            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
         }
         Ok(keys)
     }

@@ -31,7 +31,13 @@ pub fn message_size(body: &str, attributes: &[(&str, String)]) -> usize {
 /// characters become spaces; long text is cut.
 pub fn attribute_text(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_control() && c != '\t' && c != '\n' { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() && c != '\t' && c != '\n' {
+                ' '
+            } else {
+                c
+            }
+        })
         .take(MAX_ATTRIBUTE_VALUE_CHARS)
         .collect()
 }
@@ -44,7 +50,10 @@ pub struct Queue {
 
 impl Queue {
     pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
-        Queue { client, url: url.into() }
+        Queue {
+            client,
+            url: url.into(),
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -52,17 +61,30 @@ impl Queue {
     }
 
     /// Sends one message with string attributes; returns SQS's message id.
-    pub async fn send(&self, body: String, attributes: &[(&str, String)]) -> Result<String, AwsError> {
-        let mut req = self.client.send_message().queue_url(&self.url).message_body(body);
+    pub async fn send(
+        &self,
+        body: String,
+        attributes: &[(&str, String)],
+    ) -> Result<String, AwsError> {
+        let mut req = self
+            .client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body);
         for (name, value) in attributes {
             let v = MessageAttributeValue::builder()
                 .data_type("String")
                 .string_value(attribute_text(value))
                 .build()
-                .map_err(|e| AwsError::local("sqs", "SendMessage", "BuildAttribute", e.to_string(), false))?;
+                .map_err(|e| {
+                    AwsError::local("sqs", "SendMessage", "BuildAttribute", e.to_string(), false)
+                })?;
             req = req.message_attributes(*name, v);
         }
-        let out = req.send().await.map_err(|e| AwsError::from_sdk("sqs", "SendMessage", e))?;
+        let out = req
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("sqs", "SendMessage", e))?;
         Ok(out.message_id().unwrap_or_default().to_owned())
     }
 
@@ -94,7 +116,15 @@ impl Queue {
                         .id(i.to_string())
                         .receipt_handle(handle)
                         .build()
-                        .map_err(|e| AwsError::local("sqs", "DeleteMessageBatch", "BuildEntry", e.to_string(), false))
+                        .map_err(|e| {
+                            AwsError::local(
+                                "sqs",
+                                "DeleteMessageBatch",
+                                "BuildEntry",
+                                e.to_string(),
+                                false,
+                            )
+                        })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let out = self
@@ -128,7 +158,10 @@ impl Queue {
             .map_err(|e| AwsError::from_sdk("sqs", "GetQueueAttributes", e))?;
         let attrs: HashMap<A, String> = out.attributes.unwrap_or_default();
         let n = |k: &A| attrs.get(k).and_then(|v| v.parse().ok()).unwrap_or(0);
-        Ok((n(&A::ApproximateNumberOfMessages), n(&A::ApproximateNumberOfMessagesNotVisible)))
+        Ok((
+            n(&A::ApproximateNumberOfMessages),
+            n(&A::ApproximateNumberOfMessagesNotVisible),
+        ))
     }
 }
 
@@ -138,12 +171,18 @@ mod tests {
 
     #[test]
     fn size_counts_attributes_like_sqs() {
-        assert_eq!(message_size("abc", &[("source", "location".into())]), 3 + 6 + 6 + 8);
+        assert_eq!(
+            message_size("abc", &[("source", "location".into())]),
+            3 + 6 + 6 + 8
+        );
     }
 
     #[test]
     fn attribute_text_strips_controls_and_cuts() {
         assert_eq!(attribute_text("a\u{0}b\u{1b}c\nd"), "a b c\nd");
-        assert_eq!(attribute_text(&"x".repeat(5000)).len(), MAX_ATTRIBUTE_VALUE_CHARS);
+        assert_eq!(
+            attribute_text(&"x".repeat(5000)).len(),
+            MAX_ATTRIBUTE_VALUE_CHARS
+        );
     }
 }

@@ -102,7 +102,9 @@ struct RawProfile {
 
 pub(crate) fn parse(top: Map<String, Value>) -> Result<CampaignWebhook, ParseError> {
     let mut top = canonicalize_keys(top, TOP_LEVEL_KEYS);
-    let profiles_value = top.remove("profiles").ok_or_else(|| ParseError::missing("/profiles"))?;
+    let profiles_value = top
+        .remove("profiles")
+        .ok_or_else(|| ParseError::missing("/profiles"))?;
     let raw: RawTop = from_value("", Value::Object(top))?;
 
     let profiles = match profiles_value {
@@ -214,7 +216,11 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(c.target_id, "1700000002");
-        assert_eq!(c.key_values["Offer"], json!("X"), "key-value names keep their case");
+        assert_eq!(
+            c.key_values["Offer"],
+            json!("X"),
+            "key-value names keep their case"
+        );
         let p = &c.profiles[0];
         assert_eq!(p.key, ProfileKey::ObjectId("b2".into()));
         assert_eq!(p.identity.as_deref(), Some("42"));
@@ -245,18 +251,48 @@ mod tests {
 
     #[test]
     fn field_paths_name_the_offending_field() {
-        assert_eq!(err_path(json!({"targetId": 1, "profiles": [{"objectId": "a"}, {"email": "x"}]})), "/profiles/1/objectId");
-        assert_eq!(err_path(json!({"targetId": 1, "profiles": [{"objectId": 5.5}]})), "/profiles/0/objectId");
-        assert_eq!(err_path(json!({"targetId": 1, "profiles": [{"objectId": ""}]})), "/profiles/0/objectId");
-        assert_eq!(err_path(json!({"targetId": 1, "profiles": {"identity": "i", "profileData": []}})), "/profiles/profileData");
-        assert_eq!(err_path(json!({"targetId": 1, "profiles": [{"identity": "i", "email": 3}]})), "/profiles/0/email");
-        assert_eq!(err_path(json!({"targetId": 1, "profiles": "nope"})), "/profiles");
-        assert_eq!(err_path(json!({"targetId": 1, "profiles": [7]})), "/profiles/0");
+        assert_eq!(
+            err_path(json!({"targetId": 1, "profiles": [{"objectId": "a"}, {"email": "x"}]})),
+            "/profiles/1/objectId"
+        );
+        assert_eq!(
+            err_path(json!({"targetId": 1, "profiles": [{"objectId": 5.5}]})),
+            "/profiles/0/objectId"
+        );
+        assert_eq!(
+            err_path(json!({"targetId": 1, "profiles": [{"objectId": ""}]})),
+            "/profiles/0/objectId"
+        );
+        assert_eq!(
+            err_path(json!({"targetId": 1, "profiles": {"identity": "i", "profileData": []}})),
+            "/profiles/profileData"
+        );
+        assert_eq!(
+            err_path(json!({"targetId": 1, "profiles": [{"identity": "i", "email": 3}]})),
+            "/profiles/0/email"
+        );
+        assert_eq!(
+            err_path(json!({"targetId": 1, "profiles": "nope"})),
+            "/profiles"
+        );
+        assert_eq!(
+            err_path(json!({"targetId": 1, "profiles": [7]})),
+            "/profiles/0"
+        );
         assert_eq!(err_path(json!({"targetId": 1})), "/profiles");
         assert_eq!(err_path(json!({"profiles": []})), "/targetId");
-        assert_eq!(err_path(json!({"targetId": {"a": 1}, "profiles": []})), "/targetId");
-        assert_eq!(err_path(json!({"targetId": 1, "key_values": [1], "profiles": []})), "/key_values");
-        assert_eq!(err_path(json!({"targetId": 1, "is_test": "yes", "profiles": []})), "/is_test");
+        assert_eq!(
+            err_path(json!({"targetId": {"a": 1}, "profiles": []})),
+            "/targetId"
+        );
+        assert_eq!(
+            err_path(json!({"targetId": 1, "key_values": [1], "profiles": []})),
+            "/key_values"
+        );
+        assert_eq!(
+            err_path(json!({"targetId": 1, "is_test": "yes", "profiles": []})),
+            "/is_test"
+        );
     }
 
     #[test]

@@ -136,7 +136,11 @@ mod tests {
     #[test]
     fn round_trips_and_keeps_the_body_byte_for_byte() {
         let body = "{ \"b\" : 1,\n  \"a\":\"é\\u00e9\" }\n".to_owned();
-        let e = Envelope::new(Source::Location, body.clone(), datetime!(2024-05-01 12:34:56.789 UTC));
+        let e = Envelope::new(
+            Source::Location,
+            body.clone(),
+            datetime!(2024-05-01 12:34:56.789 UTC),
+        );
         let back = Envelope::decode(&e.encode()).unwrap();
         assert_eq!(back, e);
         assert_eq!(back.body, body);
@@ -151,11 +155,16 @@ mod tests {
             Envelope::decode(r#"{"v":2,"id":"x"}"#).unwrap_err(),
             EnvelopeError::UnsupportedVersion(2)
         );
-        assert_eq!(Envelope::decode("not json").unwrap_err().code(), "envelope_malformed");
         assert_eq!(
-            Envelope::decode(r#"{"v":1,"id":"nope","source":"location","received_at":"x","body":"{}"}"#)
-                .unwrap_err()
-                .code(),
+            Envelope::decode("not json").unwrap_err().code(),
+            "envelope_malformed"
+        );
+        assert_eq!(
+            Envelope::decode(
+                r#"{"v":1,"id":"nope","source":"location","received_at":"x","body":"{}"}"#
+            )
+            .unwrap_err()
+            .code(),
             "envelope_malformed"
         );
         assert_eq!(

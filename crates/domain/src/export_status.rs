@@ -103,9 +103,11 @@ mod tests {
 
     #[test]
     fn documented_sample_parses() {
-        let a = parse_json(json!({"Export Request Id": 1690283492, "Partner": "Google Cloud Storage",
+        let a = parse_json(
+            json!({"Export Request Id": 1690283492, "Partner": "Google Cloud Storage",
             "Type": "Events", "Status": "Completed", "Frequency": "One Time",
-            "Date and Time": "25/07/2023 4:50:52 PM"}))
+            "Date and Time": "25/07/2023 4:50:52 PM"}),
+        )
         .unwrap();
         assert_eq!(a.export_request_id, "1690283492");
         assert_eq!(a.status, "Completed");
@@ -121,20 +123,40 @@ mod tests {
         .unwrap();
         assert_eq!(a.export_request_id, "77");
         assert_eq!(a.at.canonical(), "2024-02-01T00:05:00.000Z");
-        assert_eq!(parse_json(json!({"Export Request Id": 1, "Status": "Completed",
-            "Date and Time": "1/2/2024 12:00:00 am"})).unwrap().at.canonical(), "2024-02-01T00:00:00.000Z");
+        assert_eq!(
+            parse_json(json!({"Export Request Id": 1, "Status": "Completed",
+            "Date and Time": "1/2/2024 12:00:00 am"}))
+            .unwrap()
+            .at
+            .canonical(),
+            "2024-02-01T00:00:00.000Z"
+        );
     }
 
     #[test]
     fn errors_name_the_field() {
         let base = json!({"Export Request Id": 1, "Status": "Completed", "Date and Time": "25/07/2023 4:50:52 PM"});
-        let with = |k: &str, v: Value| { let mut b = base.clone(); b[k] = v; parse_json(b).unwrap_err().path };
-        let without = |k: &str| { let mut b = base.clone(); b.as_object_mut().unwrap().remove(k); parse_json(b).unwrap_err().path };
+        let with = |k: &str, v: Value| {
+            let mut b = base.clone();
+            b[k] = v;
+            parse_json(b).unwrap_err().path
+        };
+        let without = |k: &str| {
+            let mut b = base.clone();
+            b.as_object_mut().unwrap().remove(k);
+            parse_json(b).unwrap_err().path
+        };
         assert_eq!(without("Export Request Id"), "/Export Request Id");
         assert_eq!(without("Status"), "/Status");
         assert_eq!(without("Date and Time"), "/Date and Time");
-        assert_eq!(with("Date and Time", json!("2023-07-25T16:50:52Z")), "/Date and Time");
-        assert_eq!(with("Date and Time", json!("32/07/2023 4:50:52 PM")), "/Date and Time");
+        assert_eq!(
+            with("Date and Time", json!("2023-07-25T16:50:52Z")),
+            "/Date and Time"
+        );
+        assert_eq!(
+            with("Date and Time", json!("32/07/2023 4:50:52 PM")),
+            "/Date and Time"
+        );
         assert_eq!(with("Export Request Id", json!(true)), "/Export Request Id");
         assert_eq!(with("Partner", json!(5)), "/Partner");
     }

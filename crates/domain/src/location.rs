@@ -104,9 +104,15 @@ pub struct LocationWebhook {
 pub(crate) fn parse(map: Map<String, Value>) -> Result<LocationWebhook, ParseError> {
     if map.contains_key("event") || map.contains_key("events") {
         radar(map)
-    } else if ["MMUserId", "_id", "id", "type"].iter().any(|k| map.contains_key(*k)) {
+    } else if ["MMUserId", "_id", "id", "type"]
+        .iter()
+        .any(|k| map.contains_key(*k))
+    {
         platform(map)
-    } else if ["location", "trip", "user"].iter().any(|k| map.contains_key(*k)) {
+    } else if ["location", "trip", "user"]
+        .iter()
+        .any(|k| map.contains_key(*k))
+    {
         structured(map)
     } else {
         Err(ParseError::new(
@@ -164,15 +170,20 @@ struct SUser {
 
 fn structured(map: Map<String, Value>) -> Result<LocationWebhook, ParseError> {
     let p: SPayload = from_value("", Value::Object(map))?;
-    let event_id = p.user.as_ref().and_then(|u| u.event_id.clone()).map(|i| i.0);
+    let event_id = p
+        .user
+        .as_ref()
+        .and_then(|u| u.event_id.clone())
+        .map(|i| i.0);
     let events = p
         .location
         .map(|l| {
-            let geofence = (l.geofence_id.is_some() || l.geofence_tag.is_some()).then(|| GeofenceRef {
-                id: id(l.geofence_id),
-                tag: l.geofence_tag,
-                ..GeofenceRef::default()
-            });
+            let geofence =
+                (l.geofence_id.is_some() || l.geofence_tag.is_some()).then(|| GeofenceRef {
+                    id: id(l.geofence_id),
+                    tag: l.geofence_tag,
+                    ..GeofenceRef::default()
+                });
             LocationEvent {
                 event_id: event_id.clone(),
                 user_id: l.user_id.0,
@@ -368,7 +379,10 @@ struct RUser {
 impl RUser {
     /// The customer's own `userId` where set, else Radar's `_id`.
     fn key(&self) -> Option<String> {
-        self.user_id.clone().or_else(|| self.id.clone()).map(|i| i.0)
+        self.user_id
+            .clone()
+            .or_else(|| self.id.clone())
+            .map(|i| i.0)
     }
 }
 
@@ -413,7 +427,10 @@ fn radar(map: Map<String, Value>) -> Result<LocationWebhook, ParseError> {
     let p: RPayload = from_value("", Value::Object(map))?;
     let (base, raw_events) = match (p.event, p.events) {
         (Some(_), Some(_)) => {
-            return Err(ParseError::new("/events", "send either `event` or `events`, not both"))
+            return Err(ParseError::new(
+                "/events",
+                "send either `event` or `events`, not both",
+            ))
         }
         (Some(e), None) => ("/event".to_owned(), vec![e]),
         (None, Some(es)) if es.is_empty() => {
@@ -432,7 +449,11 @@ fn radar(map: Map<String, Value>) -> Result<LocationWebhook, ParseError> {
         let user = e.user.as_ref().or(p.user.as_ref());
         let user_id = user.and_then(RUser::key).ok_or_else(|| {
             ParseError::new(
-                if p.user.is_some() { join("", "user") + "/userId" } else { join("", "user") },
+                if p.user.is_some() {
+                    join("", "user") + "/userId"
+                } else {
+                    join("", "user")
+                },
                 "missing required field: the user needs a userId or an _id",
             )
         })?;
@@ -440,9 +461,15 @@ fn radar(map: Map<String, Value>) -> Result<LocationWebhook, ParseError> {
         let (longitude, latitude) = e.location.coordinates;
         let trip = e.trip.clone().or_else(|| user.and_then(|u| u.trip.clone()));
         if let Some(t) = trip {
-            let trip_id = t.id.clone().or_else(|| t.external_id.clone()).ok_or_else(|| {
-                ParseError::new(join(&event_path, "trip") + "/_id", "missing required field: a trip needs an _id or an externalId")
-            })?;
+            let trip_id =
+                t.id.clone()
+                    .or_else(|| t.external_id.clone())
+                    .ok_or_else(|| {
+                        ParseError::new(
+                            join(&event_path, "trip") + "/_id",
+                            "missing required field: a trip needs an _id or an externalId",
+                        )
+                    })?;
             trips.push(TripUpdate {
                 trip_id: trip_id.0,
                 external_id: id(t.external_id),
@@ -538,7 +565,10 @@ mod tests {
         let w = parse_json(structured_sample()).unwrap();
         assert_eq!(w.shape, LocationShape::Structured);
         let e = &w.events[0];
-        assert_eq!((e.user_id.as_str(), e.event_id.as_deref()), ("u-1", Some("e-1")));
+        assert_eq!(
+            (e.user_id.as_str(), e.event_id.as_deref()),
+            ("u-1", Some("e-1"))
+        );
         assert_eq!((e.latitude.value(), e.longitude.value()), (36.92, -120.23));
         assert_eq!(e.created_at.canonical(), "2024-05-01T12:00:00.000Z");
         assert_eq!(w.trips[0].trip_id, "t-1");
@@ -565,7 +595,10 @@ mod tests {
         assert_eq!(e.live, Some(true));
         assert_eq!(e.event_type.as_deref(), Some("user.updated_trip"));
         let t = &w.trips[0];
-        assert_eq!((t.trip_id.as_str(), t.external_id.as_deref()), ("trip-3", Some("order-3")));
+        assert_eq!(
+            (t.trip_id.as_str(), t.external_id.as_deref()),
+            ("trip-3", Some("order-3"))
+        );
         assert_eq!(t.route_session_type.as_deref(), Some("pickup"));
         assert_eq!(w.users[0].user_id, "mm-7");
     }
@@ -576,10 +609,16 @@ mod tests {
         assert_eq!(w.shape, LocationShape::Radar);
         let e = &w.events[0];
         assert_eq!(e.user_id, "u-42", "userId wins over Radar's _id");
-        assert_eq!((e.longitude.value(), e.latitude.value()), (-73.9857, 40.7484));
+        assert_eq!(
+            (e.longitude.value(), e.latitude.value()),
+            (-73.9857, 40.7484)
+        );
         assert!(e.is_geofence_event());
         let g = e.geofence.as_ref().unwrap();
-        assert_eq!((g.id.as_deref(), g.tag.as_deref()), (Some("g-1"), Some("store")));
+        assert_eq!(
+            (g.id.as_deref(), g.tag.as_deref()),
+            (Some("g-1"), Some("store"))
+        );
         assert_eq!(w.users[0].device_id.as_deref(), Some("d-1"));
     }
 
@@ -596,7 +635,10 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(w.events.len(), 2);
-        assert!(w.events.iter().all(|e| e.user_id == "radar-only" && e.is_geofence_event()));
+        assert!(w
+            .events
+            .iter()
+            .all(|e| e.user_id == "radar-only" && e.is_geofence_event()));
         assert_eq!(w.users.len(), 1, "one user row per user, not per event");
         assert_eq!(w.users[0].event_id.as_deref(), Some("b"));
         assert_eq!(w.trips[0].trip_id, "trip-x");
@@ -673,7 +715,10 @@ mod tests {
         let r = json!({"events": [radar_sample()["event"].clone(), {"_id": "x", "type": "user.entered_place",
             "createdAt": "2024-05-01T12:00:00Z"}], "user": {"userId": "u"}});
         assert_eq!(err(r).path, "/events/1/location");
-        assert_eq!(err(json!({"events": [], "user": {"userId": "u"}})).path, "/events");
+        assert_eq!(
+            err(json!({"events": [], "user": {"userId": "u"}})).path,
+            "/events"
+        );
         assert_eq!(err(json!({"event": radar_sample()["event"].clone(), "events": [], "user": {"userId": "u"}})).path, "/events");
     }
 

@@ -126,7 +126,11 @@ fn campaign_rows(c: &CampaignWebhook, env: &Envelope, rows: &mut Vec<Row>) {
         key_values.extend(p.key_values.clone());
         a.insert("key_values".into(), Value::Object(key_values));
         a.insert("profile_data".into(), Value::Object(p.profile_data.clone()));
-        put_opt(&mut a, "event_properties", p.event_properties.clone().map(Value::Object));
+        put_opt(
+            &mut a,
+            "event_properties",
+            p.event_properties.clone().map(Value::Object),
+        );
         put_opt(&mut a, "all_identities", p.all_identities.clone());
         rows.push(Row {
             pk: format!("CT#{}", p.key.as_str()),
@@ -236,14 +240,21 @@ mod tests {
     use time::macros::datetime;
 
     fn normalize(source: Source, body: &str) -> (Envelope, Normalized) {
-        let env = Envelope::new(source, body.to_owned(), datetime!(2024-05-01 07:08:09.010 UTC));
+        let env = Envelope::new(
+            source,
+            body.to_owned(),
+            datetime!(2024-05-01 07:08:09.010 UTC),
+        );
         let w = parse_webhook(source, body.as_bytes()).unwrap();
         let n = Normalized::from_webhook(&w, &env);
         (env, n)
     }
 
     fn keys(n: &Normalized) -> Vec<(String, String)> {
-        n.rows.iter().map(|r| (r.pk.clone(), r.sk.clone())).collect()
+        n.rows
+            .iter()
+            .map(|r| (r.pk.clone(), r.sk.clone()))
+            .collect()
     }
 
     #[test]
@@ -290,7 +301,10 @@ mod tests {
         );
         assert_eq!(
             keys(&n),
-            vec![("EXPORT#1690283492".to_owned(), "STATUS#2023-07-25T16:50:52.000Z#Completed".to_owned())]
+            vec![(
+                "EXPORT#1690283492".to_owned(),
+                "STATUS#2023-07-25T16:50:52.000Z#Completed".to_owned()
+            )]
         );
         assert_eq!(n.rows[0].attrs["type"], json!("Events"));
     }
@@ -306,7 +320,10 @@ mod tests {
         assert_eq!(
             keys(&n),
             vec![
-                ("USER#u1".to_owned(), "LOC#2024-05-01T12:00:00.000Z#e1".to_owned()),
+                (
+                    "USER#u1".to_owned(),
+                    "LOC#2024-05-01T12:00:00.000Z#e1".to_owned()
+                ),
                 ("USER#u1".to_owned(), "PROFILE".to_owned()),
             ]
         );
@@ -328,7 +345,10 @@ mod tests {
             Source::Location,
             r#"{"location":{"user_id":"u","latitude":1,"longitude":2,"created_at":"2024-05-01T00:00:00Z"}}"#,
         );
-        assert_eq!(n.rows[0].sk, format!("LOC#2024-05-01T00:00:00.000Z#{}", env.id));
+        assert_eq!(
+            n.rows[0].sk,
+            format!("LOC#2024-05-01T00:00:00.000Z#{}", env.id)
+        );
     }
 
     #[test]
@@ -342,12 +362,19 @@ mod tests {
         assert_eq!(
             keys(&n),
             vec![
-                ("USER#m".to_owned(), "LOC#2024-05-01T12:00:00.000Z#p1".to_owned()),
+                (
+                    "USER#m".to_owned(),
+                    "LOC#2024-05-01T12:00:00.000Z#p1".to_owned()
+                ),
                 ("TRIP#t9".to_owned(), "META".to_owned()),
                 ("USER#m".to_owned(), "PROFILE".to_owned()),
             ]
         );
-        assert_eq!(n.rows[0].attrs["longitude"], json!(1.5), "numbers are numbers, not strings");
+        assert_eq!(
+            n.rows[0].attrs["longitude"],
+            json!(1.5),
+            "numbers are numbers, not strings"
+        );
         assert_eq!(n.rows[1].attrs["route_session_type"], json!("x"));
         assert!(n.geofence_events.is_empty());
     }

@@ -28,7 +28,10 @@ pub(crate) fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, Parse
 }
 
 /// Deserialises `value` as `T`, reporting errors as pointers below `base`.
-pub(crate) fn from_value<T: de::DeserializeOwned>(base: &str, value: Value) -> Result<T, ParseError> {
+pub(crate) fn from_value<T: de::DeserializeOwned>(
+    base: &str,
+    value: Value,
+) -> Result<T, ParseError> {
     serde_path_to_error::deserialize(value).map_err(|e| ParseError::from_serde(base, e))
 }
 
@@ -50,9 +53,8 @@ pub(crate) fn kind_of(v: &Value) -> &'static str {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(OffsetDateTime);
 
-const CANONICAL: &[time::format_description::FormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-);
+const CANONICAL: &[time::format_description::FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
 impl Timestamp {
     pub fn parse_rfc3339(s: &str) -> Result<Self, String> {
@@ -103,7 +105,11 @@ impl Coordinate {
     }
 }
 
-fn coordinate<'de, D: Deserializer<'de>>(d: D, name: &str, limit: f64) -> Result<Coordinate, D::Error> {
+fn coordinate<'de, D: Deserializer<'de>>(
+    d: D,
+    name: &str,
+    limit: f64,
+) -> Result<Coordinate, D::Error> {
     let v = d.deserialize_any(LooseNumber)?;
     if !v.is_finite() || v < -limit || v > limit {
         return Err(de::Error::custom(format!(
@@ -263,7 +269,11 @@ mod tests {
         let lng: Longitude = serde_json::from_value(json!(-180)).unwrap();
         assert_eq!(lng.0.value(), -180.0);
         let err = serde_json::from_value::<Latitude>(json!(90.0001)).unwrap_err();
-        assert!(err.to_string().contains("latitude must be within [-90, 90]"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("latitude must be within [-90, 90]"),
+            "{err}"
+        );
         assert!(serde_json::from_value::<Longitude>(json!("NaN")).is_err());
         assert!(serde_json::from_value::<Longitude>(json!("inf")).is_err());
         assert!(serde_json::from_value::<Longitude>(json!(true)).is_err());
@@ -271,7 +281,10 @@ mod tests {
 
     #[test]
     fn ids_and_flags_are_lenient_only_where_platforms_differ() {
-        assert_eq!(serde_json::from_value::<Id>(json!(1690283492)).unwrap().0, "1690283492");
+        assert_eq!(
+            serde_json::from_value::<Id>(json!(1690283492)).unwrap().0,
+            "1690283492"
+        );
         assert!(serde_json::from_value::<Id>(json!("")).is_err());
         assert!(serde_json::from_value::<Id>(json!("a\u{0}b")).is_err());
         assert!(serde_json::from_value::<Id>(json!(1.5)).is_err());
@@ -295,7 +308,13 @@ mod tests {
     #[test]
     fn non_objects_and_empty_bodies_are_refused_at_the_root() {
         assert_eq!(parse_json_object(b" ").unwrap_err().path, "");
-        assert!(parse_json_object(b"[1]").unwrap_err().message.contains("an array"));
-        assert!(parse_json_object(b"{").unwrap_err().message.starts_with("invalid JSON"));
+        assert!(parse_json_object(b"[1]")
+            .unwrap_err()
+            .message
+            .contains("an array"));
+        assert!(parse_json_object(b"{")
+            .unwrap_err()
+            .message
+            .starts_with("invalid JSON"));
     }
 }

@@ -73,7 +73,10 @@ mod tests {
         for s in Source::ALL {
             assert_eq!(s.as_str().parse::<Source>().unwrap(), s);
             assert_eq!(Source::from_route(s.route()), Some(s));
-            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
         }
         assert!(Source::from_route("/webhooks").is_none());
         assert!("clevertap".parse::<Source>().is_err());

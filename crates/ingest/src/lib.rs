@@ -1,1 +1,16 @@
+//! The ingest function: authenticate, validate, queue, answer.
+//!
+//! [`handle`] is the whole behaviour, over plain `http` types, so the Lambda (`main.rs`, through
+//! [`handle_lambda`]) and the local runner (`hookloop serve`) run the same code.
 
+mod auth;
+mod config;
+mod handler;
+mod queue;
+mod rejection;
+
+pub use auth::{Auth, AuthFailure, Secret};
+pub use config::{ConfigError, IngestConfig, DEFAULT_MAX_BODY_BYTES};
+pub use handler::{handle, handle_lambda, Ingest};
+pub use queue::{MessageQueue, OutgoingMessage, QueueError, ATTR_MESSAGE_ID, ATTR_SOURCE};
+pub use rejection::Rejection;

@@ -1,0 +1,54 @@
+use std::future::Future;
+
+use hookloop_aws::sqs::{message_size, Queue};
+use hookloop_aws::AwsError;
+use hookloop_domain::Envelope;
+
+/// Message attribute names set on every queued message.
+pub const ATTR_SOURCE: &str = "source";
+pub const ATTR_MESSAGE_ID: &str = "message_id";
+
+/// An envelope encoded once, with its attributes, ready for the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub body: String,
+    pub attributes: [(&'static str, String); 2],
+}
+
+impl OutgoingMessage {
+    pub fn new(envelope: &Envelope) -> Self {
+        OutgoingMessage {
+            body: envelope.encode(),
+            attributes: [
+                (ATTR_SOURCE, envelope.source.as_str().to_owned()),
+                (ATTR_MESSAGE_ID, envelope.id.to_string()),
+            ],
+        }
+    }
+
+    /// The size SQS will count against its limit.
+    pub fn size(&self) -> usize {
+        message_size(&self.body, &self.attributes)
+    }
+}
+
+/// Where accepted webhooks go: SQS in production and in the local runner; an in-memory fake in
+/// unit tests of the handler's logic.
+pub trait MessageQueue: Send + Sync {
+    /// Resolves once the queue has durably accepted the message.
+    fn enqueue(
+        &self,
+        message: OutgoingMessage,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("queue refused the message: {0}")]
+pub struct QueueError(#[from] pub AwsError);
+
+impl MessageQueue for Queue {
+    async fn enqueue(&self, message: OutgoingMessage) -> Result<(), QueueError> {
+        self.send(message.body, &message.attributes).await?;
+        Ok(())
+    }
+}
