@@ -1,1 +1,16 @@
+//! The processor function: an SQS batch in, every message stored (raw archive, rows, geofence
+//! stream) or dead-lettered with its reason, and an `SqsBatchResponse` naming only the messages
+//! worth another delivery.
+//!
+//! [`handle`] is the whole behaviour; the Lambda (`main.rs`) and the local runner's SQS poller
+//! (`hookloop serve`) both call it.
 
+mod config;
+mod dead_letter;
+mod handler;
+
+pub use config::{ConfigError, ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
+pub use dead_letter::{
+    DeadLetter, Stage, ATTR_ATTEMPTS, ATTR_ERROR, ATTR_ERROR_CODE, ATTR_FAILED_AT, ATTR_STAGE,
+};
+pub use handler::{handle, Outcome, Processor};

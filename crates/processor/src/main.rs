@@ -1,1 +1,19 @@
-fn main() {}
+//! Processor Lambda: wiring only. Behaviour lives in `hookloop_processor::handle`.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use hookloop_aws::AwsClients;
+use hookloop_processor::{handle, Processor, ProcessorConfig};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    hookloop_aws::telemetry::init();
+    let config = ProcessorConfig::from_env()?;
+    let clients = AwsClients::from_env().await;
+    let processor = Processor::new(&clients, config);
+    let processor = &processor;
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, Error>(handle(processor, event.payload).await)
+    }))
+    .await
+}

@@ -1,0 +1,100 @@
+//! What a dead-lettered message carries: the original message body untouched (so it can be
+//! redriven as is) and message attributes saying where and why it failed.
+
+use std::fmt;
+
+/// Message attribute names on DLQ entries (besides `source` and `message_id`, copied over).
+pub const ATTR_STAGE: &str = "stage";
+pub const ATTR_ERROR_CODE: &str = "error_code";
+pub const ATTR_ERROR: &str = "error";
+pub const ATTR_ATTEMPTS: &str = "attempts";
+pub const ATTR_FAILED_AT: &str = "failed_at";
+
+/// The pipeline step that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Envelope or payload could not be read: will never succeed.
+    Parse,
+    /// Raw archive (S3) or rows (DynamoDB).
+    Store,
+    /// Geofence stream (Kinesis).
+    Stream,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Parse => "parse",
+            Stage::Store => "store",
+            Stage::Stream => "stream",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a message failed. `retryable` failures are redelivered by SQS until the last allowed
+/// receive; the others go to the DLQ at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub stage: Stage,
+    pub code: String,
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl DeadLetter {
+    pub fn permanent(stage: Stage, code: impl Into<String>, message: impl Into<String>) -> Self {
+        DeadLetter {
+            stage,
+            code: code.into(),
+            message: message.into(),
+            retryable: false,
+        }
+    }
+
+    pub fn from_aws(stage: Stage, e: &hookloop_aws::AwsError) -> Self {
+        DeadLetter {
+            stage,
+            code: format!("{}.{}:{}", e.service, e.operation, e.code),
+            message: e.to_string(),
+            retryable: e.retryable,
+        }
+    }
+
+    /// Of several failures of one message, the one that decides: a permanent failure wins (no
+    /// point retrying what will fail again), else the first.
+    pub fn decisive(failures: impl IntoIterator<Item = DeadLetter>) -> Option<DeadLetter> {
+        let mut first = None;
+        for f in failures {
+            if !f.retryable {
+                return Some(f);
+            }
+            first.get_or_insert(f);
+        }
+        first
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_permanent_failure_decides_over_retryable_ones() {
+        let r = DeadLetter {
+            stage: Stage::Store,
+            code: "s3".into(),
+            message: String::new(),
+            retryable: true,
+        };
+        let p = DeadLetter::permanent(Stage::Stream, "bad", "");
+        assert_eq!(DeadLetter::decisive([r.clone(), p.clone()]), Some(p));
+        assert_eq!(DeadLetter::decisive([r.clone()]), Some(r));
+        assert_eq!(DeadLetter::decisive([]), None);
+    }
+}

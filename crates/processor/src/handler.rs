@@ -1,0 +1,202 @@
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::stream::{self, StreamExt};
+use hookloop_aws::dynamodb::Table;
+use hookloop_aws::kinesis::Stream;
+use hookloop_aws::s3::RawArchive;
+use hookloop_aws::sqs::Queue;
+use hookloop_aws::AwsClients;
+use hookloop_domain::{parse_webhook, raw_object_key, Envelope, Normalized};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tracing::{error, field, info, info_span, warn, Instrument, Span};
+
+use crate::config::ProcessorConfig;
+use crate::dead_letter::*;
+
+/// Messages of one batch processed at the same time.
+pub const MAX_CONCURRENT_MESSAGES: usize = 16;
+
+/// The processor's dependencies, built once per process.
+#[derive(Debug, Clone)]
+pub struct Processor {
+    pub archive: RawArchive,
+    pub table: Table,
+    pub stream: Stream,
+    pub dlq: Queue,
+    pub max_receive_count: u32,
+}
+
+impl Processor {
+    pub fn new(clients: &AwsClients, config: ProcessorConfig) -> Self {
+        Processor {
+            archive: RawArchive::new(clients.s3.clone(), config.raw_bucket),
+            table: Table::new(clients.dynamodb.clone(), config.table_name),
+            stream: Stream::new(clients.kinesis.clone(), config.geofence_stream),
+            dlq: Queue::new(clients.sqs.clone(), config.dlq_url),
+            max_receive_count: config.max_receive_count,
+        }
+    }
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// In every store it belongs in: delete it from the queue.
+    Stored,
+    /// In the DLQ with its reason: delete it from the queue.
+    DeadLettered,
+    /// Failed in a way that may pass later: leave it for redelivery.
+    Retry,
+}
+
+/// Processes a batch. Only messages that should be delivered again are reported as failures;
+/// one bad message never fails the batch.
+pub async fn handle(p: &Processor, event: SqsEvent) -> SqsBatchResponse {
+    let received = event.records.len();
+    let outcomes: Vec<(Option<String>, Outcome)> = stream::iter(event.records)
+        .map(|msg| async move {
+            let outcome = process_message(p, &msg).await;
+            (msg.message_id, outcome)
+        })
+        .buffer_unordered(MAX_CONCURRENT_MESSAGES)
+        .collect()
+        .await;
+
+    let mut response = SqsBatchResponse::default();
+    let (mut stored, mut dead) = (0, 0);
+    for (id, outcome) in outcomes {
+        match outcome {
+            Outcome::Stored => stored += 1,
+            Outcome::DeadLettered => dead += 1,
+            Outcome::Retry => match id {
+                Some(id) if !id.is_empty() => response.add_failure(id),
+                // Without an id SQS cannot be told which one failed; an empty identifier fails
+                // the whole batch, which is the safe side: nothing is deleted unprocessed.
+                _ => response.add_failure(String::new()),
+            },
+        }
+    }
+    info!(
+        received,
+        stored,
+        dead_lettered = dead,
+        retry = response.batch_item_failures.len(),
+        "batch done"
+    );
+    response
+}
+
+/// Stores one message, or decides between redelivery and the DLQ.
+pub async fn process_message(p: &Processor, msg: &SqsMessage) -> Outcome {
+    let span = info_span!(
+        "message",
+        sqs_message_id = msg.message_id.as_deref().unwrap_or(""),
+        message_id = field::Empty,
+        source = field::Empty,
+    );
+    async {
+        let attempts = receive_count(msg);
+        let failure = match store(p, msg.body.as_deref().unwrap_or("")).await {
+            Ok(()) => return Outcome::Stored,
+            Err(f) => f,
+        };
+        if failure.retryable && attempts < p.max_receive_count {
+            warn!(stage = %failure.stage, code = %failure.code, error = %failure.message, attempts, "failed; left for redelivery");
+            return Outcome::Retry;
+        }
+        match dead_letter(p, msg, &failure, attempts).await {
+            Ok(()) => {
+                error!(stage = %failure.stage, code = %failure.code, error = %failure.message, attempts, "dead-lettered");
+                Outcome::DeadLettered
+            }
+            Err(e) => {
+                error!(stage = %failure.stage, code = %failure.code, dlq_error = %e, attempts, "could not dead-letter; left for redelivery");
+                Outcome::Retry
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn receive_count(msg: &SqsMessage) -> u32 {
+    msg.attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+async fn store(p: &Processor, body: &str) -> Result<(), DeadLetter> {
+    let mut envelope = Envelope::decode(body)
+        .map_err(|e| DeadLetter::permanent(Stage::Parse, e.code(), e.to_string()))?;
+    let span = Span::current();
+    span.record("message_id", field::display(envelope.id));
+    span.record("source", envelope.source.as_str());
+
+    let webhook = parse_webhook(envelope.source, envelope.body.as_bytes())
+        .map_err(|e| DeadLetter::permanent(Stage::Parse, "payload_invalid", e.to_string()))?;
+    let normalized = Normalized::from_webhook(&webhook, &envelope);
+    let key = raw_object_key(envelope.source, envelope.id);
+    let raw = std::mem::take(&mut envelope.body).into_bytes();
+
+    let (archived, rows, streamed) = tokio::join!(
+        p.archive.put(&key, raw),
+        p.table.put_rows(&normalized.rows),
+        async {
+            if normalized.geofence_events.is_empty() {
+                Ok(())
+            } else {
+                p.stream.put_events(&normalized.geofence_events).await
+            }
+        },
+    );
+    let failures = [
+        archived
+            .err()
+            .map(|e| DeadLetter::from_aws(Stage::Store, &e)),
+        rows.err().map(|e| DeadLetter::from_aws(Stage::Store, &e)),
+        streamed
+            .err()
+            .map(|e| DeadLetter::from_aws(Stage::Stream, &e)),
+    ];
+    match DeadLetter::decisive(failures.into_iter().flatten()) {
+        Some(f) => Err(f),
+        None => {
+            info!(raw_key = %key, rows = normalized.rows.len(), geofence_events = normalized.geofence_events.len(), "stored");
+            Ok(())
+        }
+    }
+}
+
+async fn dead_letter(
+    p: &Processor,
+    msg: &SqsMessage,
+    f: &DeadLetter,
+    attempts: u32,
+) -> Result<(), hookloop_aws::AwsError> {
+    let body = msg
+        .body
+        .clone()
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| "(empty message body)".to_owned());
+    let now = OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default();
+    let mut attributes: Vec<(&str, String)> = vec![
+        (ATTR_STAGE, f.stage.as_str().to_owned()),
+        (ATTR_ERROR_CODE, f.code.clone()),
+        (ATTR_ERROR, f.message.clone()),
+        (ATTR_ATTEMPTS, attempts.to_string()),
+        (ATTR_FAILED_AT, now),
+    ];
+    for name in ["source", "message_id"] {
+        if let Some(v) = msg
+            .message_attributes
+            .get(name)
+            .and_then(|a| a.string_value.clone())
+        {
+            attributes.push((name, v));
+        }
+    }
+    p.dlq.send(body, &attributes).await.map(|_| ())
+}
