@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 
+pub use aws_sdk_sqs::types::Message;
 use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
+    DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
 };
 
 use crate::AwsError;

@@ -1,6 +1,8 @@
 //! Logging: JSON lines in Lambda (or with `LOG_FORMAT=json`), readable text elsewhere; always
 //! on stderr, so a command's stdout stays machine-readable. `RUST_LOG` sets the filter.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
@@ -20,6 +22,9 @@ pub fn init() {
             .with_target(false)
             .try_init()
     } else {
-        builder.with_target(false).try_init()
+        builder
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
     };
 }

@@ -1,1 +1,80 @@
-fn main() {}
+//! `hookloop`: run the pipeline locally against an AWS emulator, and operate it.
+
+mod init;
+mod poller;
+mod send;
+mod serve;
+mod trace;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "hookloop",
+    version,
+    about = "Webhook ETL on AWS: local runner and operations tool"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the queue, DLQ, bucket, table and stream (idempotent) and print their environment
+    /// as `export NAME=value` lines.
+    Init(init::Args),
+    /// Serve the ingest handler over HTTP and run the processor handler from an SQS poller.
+    Serve(serve::Args),
+    /// Post webhook files to a running ingest, optionally tracing where each one landed.
+    Send(send::Args),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    hookloop_aws::telemetry::init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Init(a) => init::run(a).await,
+        Command::Serve(a) => serve::run(a).await,
+        Command::Send(a) => send::run(a).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("hookloop: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Errors a subcommand reports to the user: each says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Aws(#[from] hookloop_aws::AwsError),
+    #[error(transparent)]
+    Prefix(#[from] hookloop_aws::provision::InvalidPrefix),
+    #[error("ingest configuration: {0}")]
+    Ingest(#[from] hookloop_ingest::ConfigError),
+    #[error("processor configuration: {0}")]
+    Processor(#[from] hookloop_processor::ConfigError),
+    #[error("{path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+    #[error("HTTP: {0}")]
+    Http(#[from] reqwest::Error),
+}

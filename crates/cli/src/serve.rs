@@ -1,0 +1,152 @@
+//! `hookloop serve`: the ingest handler over HTTP and the processor handler behind an SQS
+//! poller, the same functions the Lambdas run.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::Router;
+use hookloop_aws::clients::{load_sdk_config, sqs_with_deadline};
+use hookloop_aws::sqs::Queue;
+use hookloop_aws::AwsClients;
+use hookloop_ingest::{Ingest, IngestConfig, Rejection};
+use hookloop_processor::{Processor, ProcessorConfig};
+use tokio::sync::watch;
+use tracing::info;
+
+use crate::poller::{self, PollerSettings};
+use crate::CliError;
+
+/// API Gateway HTTP APIs refuse bodies over 10 MB before the function sees them; so does this.
+const GATEWAY_MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+/// The ingest's send deadline, as in the Lambda.
+const QUEUE_DEADLINE: Duration = Duration::from_millis(2500);
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to serve the ingest routes on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Most messages per processor invocation (Lambda's BatchSize).
+    #[arg(long, default_value_t = 10)]
+    batch_size: usize,
+    /// How long to gather a batch once its first message arrived (Lambda's batching window).
+    #[arg(long, default_value_t = 100)]
+    batch_window_ms: u64,
+    /// Concurrent pollers, each running one processor invocation at a time (Lambda's
+    /// MaximumConcurrency).
+    #[arg(long, default_value_t = 2)]
+    pollers: usize,
+}
+
+type SharedIngest = Arc<Ingest<Queue>>;
+
+async fn ingest_route(State(ingest): State<SharedIngest>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, GATEWAY_MAX_REQUEST_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            let size = parts
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .unwrap_or(GATEWAY_MAX_REQUEST_BYTES + 1);
+            let r = Rejection::PayloadTooLarge {
+                size,
+                limit: ingest.max_body_bytes,
+                what: "body",
+            };
+            return r.into_response().map(axum::body::Body::from);
+        }
+    };
+    hookloop_ingest::handle(&ingest, http::Request::from_parts(parts, bytes))
+        .await
+        .map(axum::body::Body::from)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+pub async fn run(args: Args) -> Result<ExitCode, CliError> {
+    if args.batch_size == 0 || args.pollers == 0 {
+        return Err(CliError::Usage(
+            "--batch-size and --pollers must be at least 1".into(),
+        ));
+    }
+    let ingest_config = IngestConfig::from_env()?;
+    let processor_config = ProcessorConfig::from_env()?;
+    let sdk = load_sdk_config().await;
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    let clients = AwsClients::from_sdk_config(&sdk);
+
+    let queue_url = ingest_config.queue_url.clone();
+    let ingest: SharedIngest = Arc::new(Ingest {
+        queue: Queue::new(sqs_with_deadline(&sdk, QUEUE_DEADLINE), queue_url.clone()),
+        auth: ingest_config.auth,
+        max_body_bytes: ingest_config.max_body_bytes,
+    });
+    let processor = Arc::new(Processor::new(&clients, processor_config));
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|source| CliError::Listen {
+            addr: args.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| CliError::Listen {
+        addr: args.listen,
+        source,
+    })?;
+
+    let (stop, stopped) = watch::channel(false);
+    let settings = PollerSettings {
+        batch_size: args.batch_size,
+        batch_window: Duration::from_millis(args.batch_window_ms),
+    };
+    let pollers: Vec<_> = (0..args.pollers)
+        .map(|_| {
+            tokio::spawn(poller::run(
+                Queue::new(clients.sqs.clone(), queue_url.clone()),
+                processor.clone(),
+                settings,
+                region.clone(),
+                stopped.clone(),
+            ))
+        })
+        .collect();
+
+    info!(%addr, pollers = args.pollers, batch_size = args.batch_size, "serving: POST /webhooks/clevertap, /webhooks/clevertap/export-status, /webhooks/location; GET /health");
+    let app = Router::new().fallback(ingest_route).with_state(ingest);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+
+    info!("stopping: finishing batches in flight");
+    let _ = stop.send(true);
+    for p in pollers {
+        let _ = p.await;
+    }
+    served.map_err(|source| CliError::Listen { addr, source })?;
+    Ok(ExitCode::SUCCESS)
+}

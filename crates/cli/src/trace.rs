@@ -1,0 +1,123 @@
+//! `hookloop send --trace`: wait until each webhook is in every store it belongs in, and say
+//! where. What "belongs" is computed by the same domain code the processor runs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hookloop_aws::dynamodb::Table;
+use hookloop_aws::kinesis::Stream;
+use hookloop_aws::s3::RawArchive;
+use hookloop_aws::AwsClients;
+use hookloop_domain::{
+    parse_webhook, raw_object_key, Envelope, MessageId, Normalized, Source, ENVELOPE_VERSION,
+};
+use tokio::time::Instant;
+
+use crate::CliError;
+
+pub struct Sent {
+    pub file: PathBuf,
+    pub source: Source,
+    pub id: MessageId,
+    pub body: Vec<u8>,
+}
+
+fn env_var(name: &'static str) -> Result<String, CliError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--trace needs {name} (eval the output of `hookloop init`)"
+            ))
+        })
+}
+
+/// Returns whether every webhook landed everywhere before the timeout.
+pub async fn run(sent: &[Sent], timeout: Duration) -> Result<bool, CliError> {
+    let clients = AwsClients::from_env().await;
+    let archive = RawArchive::new(clients.s3.clone(), env_var("RAW_BUCKET")?);
+    let table = Table::new(clients.dynamodb.clone(), env_var("TABLE_NAME")?);
+    let stream = Stream::new(clients.kinesis.clone(), env_var("GEOFENCE_STREAM")?);
+
+    let mut all_landed = true;
+    for s in sent {
+        let body = String::from_utf8_lossy(&s.body).into_owned();
+        let envelope = Envelope {
+            v: ENVELOPE_VERSION,
+            id: s.id,
+            source: s.source,
+            received_at: s.id.received_at().canonical(),
+            body,
+        };
+        let Ok(webhook) = parse_webhook(s.source, &s.body) else {
+            continue;
+        };
+        let expected = Normalized::from_webhook(&webhook, &envelope);
+        let key = raw_object_key(s.source, s.id);
+        let deadline = Instant::now() + timeout;
+        let mut lines;
+        loop {
+            lines = Vec::new();
+            let mut missing = 0;
+            match archive.get(&key).await? {
+                Some(bytes) => lines.push(format!(
+                    "  s3        s3://{}/{} ({} bytes)",
+                    archive.bucket(),
+                    key,
+                    bytes.len()
+                )),
+                None => missing += 1,
+            }
+            for row in &expected.rows {
+                match table.get(&row.pk, &row.sk).await? {
+                    Some(_) => lines.push(format!(
+                        "  dynamodb  {} | {}  (table {})",
+                        row.pk,
+                        row.sk,
+                        table.name()
+                    )),
+                    None => missing += 1,
+                }
+            }
+            if !expected.geofence_events.is_empty() {
+                let records = stream.read_all().await?;
+                for g in &expected.geofence_events {
+                    let found = records.iter().find(|r| {
+                        serde_json::from_slice::<serde_json::Value>(&r.data).is_ok_and(|v| {
+                            v["message_id"] == s.id.to_string() && v["event_id"] == g.event_id
+                        })
+                    });
+                    match found {
+                        Some(r) => lines.push(format!(
+                            "  kinesis   {} {} seq {} partition {}: {}",
+                            stream.name(),
+                            r.shard_id,
+                            r.sequence_number,
+                            r.partition_key,
+                            String::from_utf8_lossy(&r.data)
+                        )),
+                        None => missing += 1,
+                    }
+                }
+            }
+            if missing == 0 {
+                break;
+            }
+            if Instant::now() >= deadline {
+                lines.push(format!(
+                    "  NOT LANDED: {missing} item(s) missing after {}s (check the DLQ)",
+                    timeout.as_secs()
+                ));
+                all_landed = false;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        println!("{} -> {} ({})", s.file.display(), s.id, s.source);
+        for l in lines {
+            println!("{l}");
+        }
+    }
+    Ok(all_landed)
+}
