@@ -1,1 +1,335 @@
+//! Test support: a moto server started by the test itself on a free loopback port, uniquely
+//! named resources created by the same provisioning code `hookloop init` runs, and the real
+//! `hookloop` binary serving the pipeline.
 
+use std::future::Future;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use hookloop_aws::dynamodb::{item_to_json, Table};
+use hookloop_aws::kinesis::Stream;
+use hookloop_aws::provision::{self, Provisioned, QueueSettings, ResourceNames};
+use hookloop_aws::s3::RawArchive;
+use hookloop_aws::sqs::Queue;
+use hookloop_aws::AwsClients;
+use serde_json::{Map, Value};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A file under `events/`.
+pub fn event_file(rel: &str) -> PathBuf {
+    repo_root().join("events").join(rel)
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn venv_bin(name: &str) -> PathBuf {
+    repo_root().join(".venv/bin").join(name)
+}
+
+/// The `hookloop` binary of this build (`cargo build --workspace --bins`, which `make test` runs).
+pub fn hookloop_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("HOOKLOOP_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
+    let bin = dir.join("hookloop");
+    assert!(
+        bin.exists(),
+        "{} not built: run `cargo build --workspace --bins` (make test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A child process killed when dropped, so a failing test leaves nothing running.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// moto in server mode on its own port.
+pub struct Moto {
+    _process: Process,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub async fn start() -> Moto {
+        let server = std::env::var("MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| venv_bin("moto_server"));
+        assert!(
+            server.exists(),
+            "{} missing: run `make setup` (make test does)",
+            server.display()
+        );
+        let port = free_port();
+        let child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let moto = Moto {
+            _process: Process(child),
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let http = reqwest::Client::new();
+        let url = format!("{}/moto-api/", moto.endpoint);
+        eventually("moto to answer", Duration::from_secs(60), || {
+            let req = http.get(&url).send();
+            async move { req.await.ok().map(|_| ()) }
+        })
+        .await;
+        moto
+    }
+}
+
+pub const TEST_TOKEN: &str = "test-token-7c1d";
+
+/// One emulator with one uniquely named set of pipeline resources.
+pub struct TestEnv {
+    pub moto: Moto,
+    pub sdk: SdkConfig,
+    pub clients: AwsClients,
+    pub resources: Provisioned,
+}
+
+impl TestEnv {
+    pub async fn start() -> TestEnv {
+        Self::start_with(QueueSettings {
+            visibility_timeout_seconds: 2,
+            max_receive_count: 3,
+        })
+        .await
+    }
+
+    pub async fn start_with(settings: QueueSettings) -> TestEnv {
+        let moto = Moto::start().await;
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&moto.endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ))
+            .load()
+            .await;
+        let clients = AwsClients::from_sdk_config(&sdk);
+        let prefix = format!("t{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+        let names = ResourceNames::from_prefix(&prefix[..20]).expect("valid prefix");
+        let resources = provision::ensure(&clients, &names, settings)
+            .await
+            .expect("provision resources");
+        TestEnv {
+            moto,
+            sdk,
+            clients,
+            resources,
+        }
+    }
+
+    /// The environment the Lambdas and `hookloop serve` read.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = vec![
+            ("AWS_ENDPOINT_URL".into(), self.moto.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("WEBHOOK_TOKEN".into(), TEST_TOKEN.into()),
+            ("MAX_RECEIVE_COUNT".into(), "3".into()),
+        ];
+        v.extend(
+            self.resources
+                .env()
+                .iter()
+                .map(|(k, val)| (k.to_string(), val.to_string())),
+        );
+        v
+    }
+
+    pub fn archive(&self) -> RawArchive {
+        RawArchive::new(self.clients.s3.clone(), &self.resources.bucket)
+    }
+    pub fn table(&self) -> Table {
+        Table::new(self.clients.dynamodb.clone(), &self.resources.table)
+    }
+    pub fn stream(&self) -> Stream {
+        Stream::new(self.clients.kinesis.clone(), &self.resources.stream)
+    }
+    pub fn queue(&self) -> Queue {
+        Queue::new(self.clients.sqs.clone(), &self.resources.queue_url)
+    }
+    pub fn dlq(&self) -> Queue {
+        Queue::new(self.clients.sqs.clone(), &self.resources.dlq_url)
+    }
+
+    /// `hookloop serve` on a free port, with this environment plus `extra`.
+    pub async fn serve(&self, extra: &[(&str, &str)]) -> Serve {
+        self.serve_with(&[], extra).await
+    }
+
+    /// `hookloop serve` with extra arguments and environment.
+    pub async fn serve_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Serve {
+        let port = free_port();
+        let mut cmd = Command::new(hookloop_bin());
+        cmd.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--batch-window-ms",
+            "50",
+        ])
+        .args(args)
+        .envs(self.env())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let serve = Serve {
+            _process: Process(cmd.spawn().expect("start hookloop serve")),
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let http = reqwest::Client::new();
+        let health = format!("{}/health", serve.url);
+        eventually("hookloop serve /health", Duration::from_secs(30), || {
+            let req = http.get(&health).send();
+            async move { req.await.ok().filter(|r| r.status() == 200).map(|_| ()) }
+        })
+        .await;
+        serve
+    }
+
+    /// Every item in the table, as JSON.
+    pub async fn scan_all(&self) -> Vec<Map<String, Value>> {
+        let mut items = Vec::new();
+        let mut pages = self
+            .clients
+            .dynamodb
+            .scan()
+            .table_name(&self.resources.table)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            items.extend(page.expect("scan").items().iter().map(item_to_json));
+        }
+        items
+    }
+
+    /// Every record on the geofence stream, as JSON.
+    pub async fn stream_records(&self) -> Vec<(String, Value)> {
+        self.stream()
+            .read_all()
+            .await
+            .expect("read stream")
+            .into_iter()
+            .map(|r| {
+                (
+                    r.partition_key,
+                    serde_json::from_slice(&r.data).expect("stream records are JSON"),
+                )
+            })
+            .collect()
+    }
+
+    /// Takes `expected` messages off the DLQ: (body, message attributes) of each.
+    pub async fn dlq_messages(&self, expected: usize) -> Vec<(String, Map<String, Value>)> {
+        let dlq = self.dlq();
+        let mut out = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while out.len() < expected {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of {expected} DLQ messages arrived",
+                out.len()
+            );
+            for m in dlq.receive(10, 1).await.expect("receive DLQ") {
+                let attrs: Map<String, Value> = m
+                    .message_attributes()
+                    .map(|a| {
+                        a.iter()
+                            .map(|(k, v)| {
+                                (k.clone(), Value::from(v.string_value().unwrap_or_default()))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let handle = m.receipt_handle().unwrap_or_default().to_owned();
+                out.push((m.body().unwrap_or_default().to_owned(), attrs));
+                dlq.delete(&[(String::new(), handle)])
+                    .await
+                    .expect("delete DLQ message");
+            }
+        }
+        out
+    }
+}
+
+/// A running `hookloop serve`.
+pub struct Serve {
+    _process: Process,
+    pub url: String,
+}
+
+impl Serve {
+    /// Posts `body` to `route` as JSON with the test token.
+    pub async fn post(&self, http: &reqwest::Client, route: &str, body: Vec<u8>) -> (u16, Value) {
+        let resp = http
+            .post(format!("{}{route}", self.url))
+            .header("content-type", "application/json")
+            .header("x-webhook-token", TEST_TOKEN)
+            .body(body)
+            .send()
+            .await
+            .expect("POST reaches hookloop serve");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}

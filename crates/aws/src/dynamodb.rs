@@ -19,7 +19,7 @@ pub fn to_attribute_value(v: &Value) -> AttributeValue {
     match v {
         Value::Null => AttributeValue::Null(true),
         Value::Bool(b) => AttributeValue::Bool(*b),
-        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::Number(n) => AttributeValue::N(canonical_number(n)),
         Value::String(s) => AttributeValue::S(s.clone()),
         Value::Array(a) => AttributeValue::L(a.iter().map(to_attribute_value).collect()),
         Value::Object(o) => AttributeValue::M(
@@ -27,6 +27,17 @@ pub fn to_attribute_value(v: &Value) -> AttributeValue {
                 .map(|(k, v)| (k.clone(), to_attribute_value(v)))
                 .collect(),
         ),
+    }
+}
+
+/// DynamoDB's own text for a number: it stores numbers without trailing zeros, so `12.0` is read
+/// back as `12`. Writing the canonical form keeps emulators and DynamoDB in agreement.
+fn canonical_number(n: &Number) -> String {
+    match n.as_f64() {
+        Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+            format!("{}", f as i64)
+        }
+        _ => n.to_string(),
     }
 }
 
@@ -201,6 +212,27 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(from_attribute_value(&av), v);
+    }
+
+    #[test]
+    fn integral_floats_are_written_as_dynamodb_returns_them() {
+        assert_eq!(
+            to_attribute_value(&json!(12.0)),
+            AttributeValue::N("12".into())
+        );
+        assert_eq!(
+            to_attribute_value(&json!(-0.5)),
+            AttributeValue::N("-0.5".into())
+        );
+        assert_eq!(
+            to_attribute_value(&json!(1e300)),
+            AttributeValue::N(json!(1e300).to_string()),
+            "too large to be exact: left alone"
+        );
+        assert_eq!(
+            to_attribute_value(&json!(u64::MAX)),
+            AttributeValue::N(u64::MAX.to_string())
+        );
     }
 
     #[test]

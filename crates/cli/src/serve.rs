@@ -14,7 +14,7 @@ use hookloop_aws::sqs::Queue;
 use hookloop_aws::AwsClients;
 use hookloop_ingest::{Ingest, IngestConfig, Rejection};
 use hookloop_processor::{Processor, ProcessorConfig};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tracing::info;
 
 use crate::poller::{self, PollerSettings};
@@ -22,8 +22,6 @@ use crate::CliError;
 
 /// API Gateway HTTP APIs refuse bodies over 10 MB before the function sees them; so does this.
 const GATEWAY_MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
-/// The ingest's send deadline, as in the Lambda.
-const QUEUE_DEADLINE: Duration = Duration::from_millis(2500);
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -40,11 +38,25 @@ pub struct Args {
     /// MaximumConcurrency).
     #[arg(long, default_value_t = 2)]
     pollers: usize,
+    /// Requests handled at once by the ingest (Lambda's concurrency); more wait for a slot.
+    /// Keeps a burst from opening more connections than the emulator can accept.
+    #[arg(long, default_value_t = 64)]
+    ingest_concurrency: usize,
 }
 
-type SharedIngest = Arc<Ingest<Queue>>;
+#[derive(Clone)]
+struct IngestState {
+    ingest: Arc<Ingest<Queue>>,
+    slots: Arc<Semaphore>,
+}
 
-async fn ingest_route(State(ingest): State<SharedIngest>, req: Request) -> Response {
+async fn ingest_route(State(state): State<IngestState>, req: Request) -> Response {
+    let Ok(_slot) = state.slots.acquire().await else {
+        return Rejection::QueueUnavailable
+            .into_response()
+            .map(axum::body::Body::from);
+    };
+    let ingest = &state.ingest;
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, GATEWAY_MAX_REQUEST_BYTES).await {
         Ok(b) => b,
@@ -62,7 +74,7 @@ async fn ingest_route(State(ingest): State<SharedIngest>, req: Request) -> Respo
             return r.into_response().map(axum::body::Body::from);
         }
     };
-    hookloop_ingest::handle(&ingest, http::Request::from_parts(parts, bytes))
+    hookloop_ingest::handle(ingest, http::Request::from_parts(parts, bytes))
         .await
         .map(axum::body::Body::from)
 }
@@ -101,8 +113,11 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
     let clients = AwsClients::from_sdk_config(&sdk);
 
     let queue_url = ingest_config.queue_url.clone();
-    let ingest: SharedIngest = Arc::new(Ingest {
-        queue: Queue::new(sqs_with_deadline(&sdk, QUEUE_DEADLINE), queue_url.clone()),
+    let ingest = Arc::new(Ingest {
+        queue: Queue::new(
+            sqs_with_deadline(&sdk, ingest_config.queue_send_timeout),
+            queue_url.clone(),
+        ),
         auth: ingest_config.auth,
         max_body_bytes: ingest_config.max_body_bytes,
     });
@@ -137,7 +152,11 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
         .collect();
 
     info!(%addr, pollers = args.pollers, batch_size = args.batch_size, "serving: POST /webhooks/clevertap, /webhooks/clevertap/export-status, /webhooks/location; GET /health");
-    let app = Router::new().fallback(ingest_route).with_state(ingest);
+    let state = IngestState {
+        ingest,
+        slots: Arc::new(Semaphore::new(args.ingest_concurrency)),
+    };
+    let app = Router::new().fallback(ingest_route).with_state(state);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;

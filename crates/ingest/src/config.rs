@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use hookloop_aws::sqs::MAX_MESSAGE_BYTES;
 
 use crate::auth::{Auth, Secret};
@@ -8,11 +10,17 @@ pub const ENVELOPE_HEADROOM: usize = 16 * 1024;
 /// Largest body accepted by default: what still fits in one SQS message once wrapped.
 pub const DEFAULT_MAX_BODY_BYTES: usize = MAX_MESSAGE_BYTES - ENVELOPE_HEADROOM;
 
+/// Default deadline for handing a webhook to SQS. CleverTap gives up after 3 s; answering 503
+/// before that lets it retry instead of timing out.
+pub const DEFAULT_QUEUE_SEND_TIMEOUT: Duration = Duration::from_millis(2500);
+
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
     pub queue_url: String,
     pub auth: Auth,
     pub max_body_bytes: usize,
+    /// How long the send to SQS may take before the webhook is answered 503.
+    pub queue_send_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -24,7 +32,8 @@ pub enum ConfigError {
 }
 
 impl IngestConfig {
-    /// Reads `QUEUE_URL`, `WEBHOOK_TOKEN`, `ALLOW_UNAUTHENTICATED` and `MAX_BODY_BYTES`.
+    /// Reads `QUEUE_URL`, `WEBHOOK_TOKEN`, `ALLOW_UNAUTHENTICATED`, `MAX_BODY_BYTES` and
+    /// `QUEUE_SEND_TIMEOUT_MS`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
@@ -62,10 +71,23 @@ impl IngestConfig {
                 }
             },
         };
+        let queue_send_timeout = match get("QUEUE_SEND_TIMEOUT_MS").filter(|v| !v.is_empty()) {
+            None => DEFAULT_QUEUE_SEND_TIMEOUT,
+            Some(v) => match v.parse::<u64>() {
+                Ok(ms) if (100..=60_000).contains(&ms) => Duration::from_millis(ms),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        var: "QUEUE_SEND_TIMEOUT_MS",
+                        reason: format!("expected milliseconds from 100 to 60000, got {v:?}"),
+                    })
+                }
+            },
+        };
         Ok(IngestConfig {
             queue_url,
             auth,
             max_body_bytes,
+            queue_send_timeout,
         })
     }
 }

@@ -4,16 +4,13 @@ use hookloop_aws::sqs::Queue;
 use hookloop_ingest::{handle_lambda, Ingest, IngestConfig};
 use lambda_http::{run, service_fn, Error, Request};
 
-/// The sender gives up after 3 s (CleverTap); leave time to answer 503 before that.
-const QUEUE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(2500);
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     hookloop_aws::telemetry::init();
     let config = IngestConfig::from_env()?;
     let sdk = hookloop_aws::clients::load_sdk_config().await;
     let queue = Queue::new(
-        hookloop_aws::clients::sqs_with_deadline(&sdk, QUEUE_DEADLINE),
+        hookloop_aws::clients::sqs_with_deadline(&sdk, config.queue_send_timeout),
         config.queue_url,
     );
     let ingest = Ingest {

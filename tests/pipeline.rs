@@ -1,0 +1,510 @@
+//! The pipeline's promises, end to end: moto started here, the real `hookloop serve` (the same
+//! ingest and processor handlers the Lambdas run), read back from S3, DynamoDB and Kinesis.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use hookloop_domain::{Envelope, Source};
+use hookloop_tests::*;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+/// `raw/source=<source>/dt=YYYY-MM-DD/hour=HH/<id>.json`, from the arrival time in the ULID.
+fn documented_raw_key(source: &str, id: &str) -> String {
+    let ulid = ulid::Ulid::from_string(id).expect("ids are ULIDs");
+    let t = OffsetDateTime::from(ulid.datetime());
+    format!(
+        "raw/source={source}/dt={:04}-{:02}-{:02}/hour={:02}/{id}.json",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour()
+    )
+}
+
+/// Asserts the item at (pk, sk) holds every attribute of `expected`, with the same JSON type.
+async fn assert_item(env: &TestEnv, pk: &str, sk: &str, expected: Value) {
+    let item = eventually(
+        &format!("item {pk} | {sk}"),
+        Duration::from_secs(30),
+        || async { env.table().get(pk, sk).await.expect("GetItem") },
+    )
+    .await;
+    let item = hookloop_aws::dynamodb::item_to_json(&item);
+    for (k, v) in expected
+        .as_object()
+        .expect("expected attributes are an object")
+    {
+        assert_eq!(item.get(k), Some(v), "{pk} | {sk}: attribute {k}");
+    }
+}
+
+async fn wait_for_objects(env: &TestEnv, n: usize) -> Vec<String> {
+    eventually(
+        &format!("{n} raw objects"),
+        Duration::from_secs(120),
+        || async {
+            let keys = env.archive().list("raw/").await.expect("list");
+            (keys.len() >= n).then_some(keys)
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sample_webhook_lands_in_every_store_it_belongs_in() {
+    let env = TestEnv::start().await;
+    let serve = env.serve(&[]).await;
+    let http = reqwest::Client::new();
+
+    let samples = [
+        (
+            "clevertap/campaign-broadcast.json",
+            "/webhooks/clevertap",
+            "clevertap.webhook",
+        ),
+        (
+            "clevertap/journey-single-profile.json",
+            "/webhooks/clevertap",
+            "clevertap.webhook",
+        ),
+        (
+            "clevertap-export-status/export-completed.json",
+            "/webhooks/clevertap/export-status",
+            "clevertap.export_status",
+        ),
+        ("location/structured.json", "/webhooks/location", "location"),
+        (
+            "location/platform-trip.json",
+            "/webhooks/location",
+            "location",
+        ),
+        (
+            "location/radar-geofence-entered.json",
+            "/webhooks/location",
+            "location",
+        ),
+        (
+            "location/radar-events-batch.json",
+            "/webhooks/location",
+            "location",
+        ),
+    ];
+    let mut ids = std::collections::HashMap::new();
+    for (file, route, source) in samples {
+        let body = std::fs::read(event_file(&format!("webhooks/{file}"))).unwrap();
+        let (status, answer) = serve.post(&http, route, body.clone()).await;
+        assert_eq!(status, 200, "{file}: {answer}");
+        assert_eq!(answer["status"], "queued");
+        let id = answer["id"].as_str().expect("id").to_owned();
+        ids.insert(file, (id, source, body));
+    }
+    // The dashboard's test call is acknowledged and stored nowhere.
+    let test_call = std::fs::read(event_file("webhooks/clevertap/test-call.json")).unwrap();
+    let (status, answer) = serve.post(&http, "/webhooks/clevertap", test_call).await;
+    assert_eq!(
+        (status, answer),
+        (200, json!({"status": "ignored", "reason": "is_test"}))
+    );
+
+    // S3: the raw body, byte for byte, at the documented Hive-style key.
+    let keys = wait_for_objects(&env, samples.len()).await;
+    assert_eq!(
+        keys.len(),
+        samples.len(),
+        "one object per queued webhook, none for the test call"
+    );
+    for (file, (id, source, body)) in &ids {
+        let key = documented_raw_key(source, id);
+        let stored = env
+            .archive()
+            .get(&key)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{file}: no object at {key}"));
+        assert_eq!(
+            &stored, body,
+            "{file}: archived bytes differ from the body sent"
+        );
+    }
+
+    // DynamoDB: the documented keys, numbers as numbers.
+    let id = |f: &str| ids[f].0.clone();
+    let broadcast = id("clevertap/campaign-broadcast.json");
+    assert_item(&env, "CT#__g8a3e7f0c1d2b4e5f6a7b8c9d0e1f2a3", &format!("CAMPAIGN#1700000001#{broadcast}"), json!({
+        "kind": "campaign_profile", "source": "clevertap.webhook", "message_id": broadcast,
+        "target_id": "1700000001", "object_id": "__g8a3e7f0c1d2b4e5f6a7b8c9d0e1f2a3", "identity": "cust-1001",
+        "email": "ana@example.com", "name": "Ana Lima", "phone": "+5511999990001",
+        "key_values": {"coupon_code": "SPRING25", "discount_pct": 25, "campaign_name": "Spring sale"},
+        "profile_data": {"plan": "gold", "city": "Sao Paulo", "lifetime_value": 1840.5},
+    })).await;
+    assert_item(&env, "CT#__g1b2c3d4e5f60718293a4b5c6d7e8f90", &format!("CAMPAIGN#1700000001#{broadcast}"), json!({
+        "identity": "cust-1002", "email": "raj@example.com", "profile_data": {"plan": "silver", "city": "Pune"},
+    })).await;
+    let journey = id("clevertap/journey-single-profile.json");
+    assert_item(
+        &env,
+        "CT#__g0f9e8d7c6b5a4938271605f4e3d2c1b",
+        &format!("CAMPAIGN#1700000002#{journey}"),
+        json!({
+            "identity": "cust-2001", "email": "mei@example.com", "name": "Mei Chen",
+            "key_values": {"journey": "Onboarding", "step": 3},
+            "profile_data": {"plan": "trial", "signup_ts": 1714560000000u64},
+            "event_properties": {"screen": "pricing", "ab_bucket": "B"},
+        }),
+    )
+    .await;
+    assert_item(&env, "EXPORT#1690283492", "STATUS#2023-07-25T16:50:52.000Z#Completed", json!({
+        "kind": "export_status", "export_request_id": "1690283492", "status": "Completed", "partner": "Amazon S3",
+        "type": "Events", "frequency": "One Time", "at": "2023-07-25T16:50:52.000Z", "at_raw": "25/07/2023 4:50:52 PM",
+        "message_id": id("clevertap-export-status/export-completed.json"),
+    })).await;
+    assert_item(&env, "USER#rider-77", "LOC#2024-05-01T12:00:00.000Z#evt-structured-0001", json!({
+        "kind": "location", "shape": "structured", "user_id": "rider-77", "event_id": "evt-structured-0001",
+        "event_type": "location.updated", "latitude": 40.7484, "longitude": -73.9857,
+        "created_at": "2024-05-01T12:00:00.000Z", "live": true, "message_id": id("location/structured.json"),
+    })).await;
+    assert_item(&env, "TRIP#trip-5501", "META", json!({
+        "kind": "trip", "trip_id": "trip-5501", "external_id": "order-88231", "user_id": "rider-77",
+        "created_at": "2024-05-01T11:40:00.000Z", "updated_at": "2024-05-01T12:00:00.000Z",
+        "started_at": "2024-05-01T11:45:00.000Z", "route_session_type": "delivery",
+    })).await;
+    assert_item(
+        &env,
+        "USER#rider-77",
+        "PROFILE",
+        json!({"kind": "user", "event_id": "evt-structured-0001", "live": true}),
+    )
+    .await;
+    assert_item(&env, "USER#mm-user-9001", "LOC#2024-05-01T12:05:30.250Z#evt-platform-0042", json!({
+        "shape": "platform", "latitude": 36.92, "longitude": -120.23, "live": true, "event_type": "user.updated_trip",
+    })).await;
+    assert_item(
+        &env,
+        "TRIP#trip-mm-311",
+        "META",
+        json!({
+            "external_id": "booking-311", "user_id": "mm-user-9001", "route_session_type": "pickup",
+            "started_at": "2024-05-01T11:02:00.000Z", "updated_at": "2024-05-01T12:05:30.000Z",
+        }),
+    )
+    .await;
+    assert_item(
+        &env,
+        "USER#mm-user-9001",
+        "PROFILE",
+        json!({"event_id": "evt-platform-0042", "live": true}),
+    )
+    .await;
+    assert_item(&env, "USER#cust-1001", "LOC#2024-05-01T12:10:00.000Z#66329c1e5f8a2b0019e4a001", json!({
+        "shape": "radar", "event_type": "user.entered_geofence", "latitude": 40.7484, "longitude": -73.9857,
+        "accuracy": 12, "geofence_id": "5f1c0000000000000000g042", "geofence_tag": "store",
+        "geofence_external_id": "store-42", "geofence_description": "Store 42 - Midtown",
+    })).await;
+    for (sk, ty) in [
+        (
+            "LOC#2024-05-01T12:20:00.000Z#66329c1e5f8a2b0019e4a101",
+            "user.dwelled_in_geofence",
+        ),
+        (
+            "LOC#2024-05-01T12:31:00.000Z#66329c1e5f8a2b0019e4a102",
+            "user.exited_geofence",
+        ),
+        (
+            "LOC#2024-05-01T12:31:05.000Z#66329c1e5f8a2b0019e4a103",
+            "user.started_trip",
+        ),
+    ] {
+        assert_item(
+            &env,
+            "USER#cust-1001",
+            sk,
+            json!({"event_type": ty, "message_id": id("location/radar-events-batch.json")}),
+        )
+        .await;
+    }
+    assert_item(
+        &env,
+        "TRIP#5f1c0000000000000000t777",
+        "META",
+        json!({"external_id": "order-777", "status": "started", "user_id": "cust-1001"}),
+    )
+    .await;
+    assert_item(
+        &env,
+        "USER#cust-1001",
+        "PROFILE",
+        json!({"device_id": "C305F2DB-56DC-404F-B6C1-BC52F0B680D8"}),
+    )
+    .await;
+    assert_eq!(
+        env.scan_all().await.len(),
+        16,
+        "no rows beyond the documented ones"
+    );
+
+    // Kinesis: one record per geofence transition, partitioned by user.
+    let records = eventually("3 geofence records", Duration::from_secs(30), || async {
+        let r = env.stream_records().await;
+        (r.len() >= 3).then_some(r)
+    })
+    .await;
+    assert_eq!(
+        records.len(),
+        3,
+        "entered, dwelled, exited; not the trip start"
+    );
+    let entered = records
+        .iter()
+        .find(|(_, r)| r["type"] == "user.entered_geofence")
+        .expect("entered record");
+    assert_eq!(entered.0, "cust-1001");
+    assert_eq!(
+        entered.1,
+        json!({
+            "event_id": "66329c1e5f8a2b0019e4a001", "type": "user.entered_geofence", "user_id": "cust-1001",
+            "geofence_id": "5f1c0000000000000000g042", "geofence_tag": "store", "geofence_external_id": "store-42",
+            "latitude": 40.7484, "longitude": -73.9857, "time": "2024-05-01T12:10:00.000Z",
+            "message_id": id("location/radar-geofence-entered.json"),
+        })
+    );
+    let types: HashSet<&str> = records
+        .iter()
+        .map(|(_, r)| r["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        HashSet::from([
+            "user.entered_geofence",
+            "user.dwelled_in_geofence",
+            "user.exited_geofence"
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_a_clear_4xx_and_nothing_is_queued() {
+    let env = TestEnv::start().await;
+    let serve = env.serve(&[]).await;
+    let http = reqwest::Client::new();
+    let radar = std::fs::read(event_file("webhooks/location/radar-geofence-entered.json")).unwrap();
+    let url = |p: &str| format!("{}{p}", serve.url);
+    let json_post = |p: &str| http.post(url(p)).header("content-type", "application/json");
+
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, Option<&str>)> = vec![
+        ("no credential", json_post("/webhooks/location").body(radar.clone()), 401, None),
+        ("wrong token", json_post("/webhooks/location").header("x-webhook-token", "nope").body(radar.clone()), 401, None),
+        ("wrong bearer", json_post("/webhooks/location").header("authorization", "Bearer nope").body(radar.clone()), 401, None),
+        ("unknown route", json_post("/webhooks/sms").header("x-webhook-token", TEST_TOKEN).body(radar.clone()), 404, None),
+        ("wrong method", http.get(url("/webhooks/location")).header("x-webhook-token", TEST_TOKEN), 405, None),
+        ("not JSON", http.post(url("/webhooks/location")).header("x-webhook-token", TEST_TOKEN).header("content-type", "text/plain").body(radar.clone()), 415, None),
+        ("too large", json_post("/webhooks/location").header("x-webhook-token", TEST_TOKEN).body(vec![b' '; 1_100_000]), 413, None),
+        ("invalid JSON", json_post("/webhooks/location").header("x-webhook-token", TEST_TOKEN).body("{\"event\":"), 400, Some("")),
+        ("missing objectId", json_post("/webhooks/clevertap").header("x-webhook-token", TEST_TOKEN).body(r#"{"targetId":1,"profiles":[{"email":"a@b.c"}]}"#), 400, Some("/profiles/0/objectId")),
+        ("latitude out of range", json_post("/webhooks/location").header("x-webhook-token", TEST_TOKEN).body(r#"{"location":{"user_id":"u","latitude":91,"longitude":0,"created_at":"2024-05-01T00:00:00Z"}}"#), 400, Some("/location/latitude")),
+        ("bad timestamp", json_post("/webhooks/clevertap/export-status").header("x-webhook-token", TEST_TOKEN).body(r#"{"Export Request Id":1,"Status":"Completed","Date and Time":"yesterday"}"#), 400, Some("/Date and Time")),
+    ];
+    for (what, req, status, field) in cases {
+        let resp = req.send().await.expect("request");
+        assert_eq!(resp.status().as_u16(), status, "{what}");
+        let body: Value = resp
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: body is JSON ({e})"));
+        assert!(
+            body["error"].is_string() && body["message"].is_string(),
+            "{what}: {body}"
+        );
+        if let Some(f) = field {
+            assert_eq!(body["field"], f, "{what}: {body}");
+        }
+        assert!(
+            !body.to_string().contains(TEST_TOKEN),
+            "{what}: the token is never echoed"
+        );
+    }
+
+    // A valid webhook after all that: once it has landed, it is the only thing that did.
+    let (status, _) = serve.post(&http, "/webhooks/location", radar).await;
+    assert_eq!(status, 200);
+    wait_for_objects(&env, 1).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        env.archive().list("raw/").await.unwrap().len(),
+        1,
+        "no rejected request was queued"
+    );
+    assert_eq!(env.dlq().depth().await.unwrap(), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_answers_503_when_the_queue_refuses_never_200() {
+    let env = TestEnv::start().await;
+    let missing = format!("{}/123456789012/no-such-queue", env.moto.endpoint);
+    let serve = env.serve(&[("QUEUE_URL", &missing)]).await;
+    let body = std::fs::read(event_file("webhooks/location/structured.json")).unwrap();
+    let (status, answer) = serve
+        .post(&reqwest::Client::new(), "/webhooks/location", body)
+        .await;
+    assert_eq!(status, 503, "{answer}");
+    assert_eq!(answer["error"], "queue_unavailable");
+}
+
+fn envelope(source: Source, body: &str) -> Envelope {
+    Envelope::new(source, body.to_owned(), OffsetDateTime::now_utc())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_messages_go_to_the_dlq_with_their_reason_without_blocking_their_batch() {
+    let env = TestEnv::start().await;
+    let queue = env.queue();
+    let good = envelope(
+        Source::Location,
+        &String::from_utf8(std::fs::read(event_file("webhooks/location/structured.json")).unwrap())
+            .unwrap(),
+    );
+    let bad_payload = envelope(
+        Source::Location,
+        r#"{"location":{"user_id":"u","latitude":100,"longitude":0,"created_at":"2024-05-01T00:00:00Z"}}"#,
+    );
+    let future_version = r#"{"v":2,"id":"01HX0000000000000000000000","source":"location","received_at":"2024-05-01T00:00:00Z","body":"{}"}"#;
+    for body in [
+        "not an envelope",
+        future_version,
+        &bad_payload.encode(),
+        &good.encode(),
+    ] {
+        queue
+            .send(body.to_owned(), &[("source", "location".to_owned())])
+            .await
+            .unwrap();
+    }
+    let _serve = env.serve(&[]).await;
+
+    let mut dead = env.dlq_messages(3).await;
+    dead.sort_by(|a, b| a.1["error_code"].as_str().cmp(&b.1["error_code"].as_str()));
+    let codes: Vec<&str> = dead
+        .iter()
+        .map(|(_, a)| a["error_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "envelope_malformed",
+            "envelope_unsupported_version",
+            "payload_invalid"
+        ]
+    );
+    for (body, attrs) in &dead {
+        assert_eq!(attrs["stage"], "parse");
+        assert_eq!(
+            attrs["attempts"], "1",
+            "never retried: it can never succeed"
+        );
+        assert_eq!(attrs["source"], "location");
+        let failed_at = attrs["failed_at"].as_str().unwrap();
+        assert!(
+            OffsetDateTime::parse(failed_at, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
+            "{failed_at}"
+        );
+        assert!(!attrs["error"].as_str().unwrap().is_empty());
+        assert!(
+            [
+                "not an envelope",
+                future_version,
+                bad_payload.encode().as_str()
+            ]
+            .contains(&body.as_str()),
+            "the original body is kept for redrive"
+        );
+    }
+    assert!(
+        dead[2].1["error"]
+            .as_str()
+            .unwrap()
+            .contains("/location/latitude"),
+        "{:?}",
+        dead[2].1
+    );
+
+    // The good message of the same batch is stored, and the queue is empty.
+    assert_item(
+        &env,
+        "USER#rider-77",
+        "PROFILE",
+        json!({"message_id": good.id.to_string()}),
+    )
+    .await;
+    eventually("queue drained", Duration::from_secs(30), || async {
+        (queue.depth().await.unwrap() == (0, 0)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_refuses_for_good_dead_letters_with_stage_and_code() {
+    let env = TestEnv::start().await;
+    let _serve = env.serve(&[("TABLE_NAME", "no-such-table")]).await;
+    let body = std::fs::read(event_file("webhooks/location/structured.json")).unwrap();
+    let msg = envelope(Source::Location, std::str::from_utf8(&body).unwrap());
+    env.queue()
+        .send(
+            msg.encode(),
+            &[
+                ("source", "location".into()),
+                ("message_id", msg.id.to_string()),
+            ],
+        )
+        .await
+        .unwrap();
+    let dead = env.dlq_messages(1).await;
+    let (dlq_body, attrs) = &dead[0];
+    assert_eq!(dlq_body, &msg.encode());
+    assert_eq!(attrs["stage"], "store");
+    assert_eq!(
+        attrs["error_code"],
+        "dynamodb.BatchWriteItem:ResourceNotFoundException"
+    );
+    assert_eq!(attrs["message_id"], msg.id.to_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_message_rewrites_the_same_items() {
+    let env = TestEnv::start().await;
+    let body = std::fs::read(event_file("webhooks/location/radar-events-batch.json")).unwrap();
+    let msg = envelope(Source::Location, std::str::from_utf8(&body).unwrap());
+    for _ in 0..2 {
+        env.queue().send(msg.encode(), &[]).await.unwrap();
+    }
+    let _serve = env.serve(&[]).await;
+    eventually(
+        "both deliveries processed",
+        Duration::from_secs(30),
+        || async {
+            (env.stream_records().await.len() == 4 && env.queue().depth().await.unwrap() == (0, 0))
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        env.archive().list("raw/").await.unwrap().len(),
+        1,
+        "one raw object"
+    );
+    assert_eq!(
+        env.scan_all().await.len(),
+        5,
+        "3 locations, 1 trip, 1 user: no duplicates"
+    );
+    let records = env.stream_records().await;
+    let event_ids: HashSet<&str> = records
+        .iter()
+        .map(|(_, r)| r["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        event_ids.len(),
+        2,
+        "Kinesis may repeat a record; each carries its event_id for consumers to deduplicate"
+    );
+}
