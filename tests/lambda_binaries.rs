@@ -1,1 +1,265 @@
+//! The two Lambda binaries, built and run by `cargo lambda watch` (the Lambda runtime API
+//! emulator) and invoked with every file in `events/apigw` and `events/sqs`, with moto as the AWS
+//! endpoint: the same events `sam local invoke -e` takes.
 
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use hookloop_tests::*;
+use serde_json::{json, Value};
+
+fn cargo_lambda() -> PathBuf {
+    let p = repo_root().join(".venv/bin/cargo-lambda");
+    assert!(
+        p.exists(),
+        "{} missing: run `make setup` (make test does)",
+        p.display()
+    );
+    p
+}
+
+struct Watch {
+    _process: Process,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Watch {
+    async fn start(env: &TestEnv, dir: &Path) -> Watch {
+        let port = free_port();
+        let env_file = dir.join("lambda.env");
+        let mut lines: Vec<String> = env
+            .env()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        lines.push("WEBHOOK_TOKEN=dev-token".into()); // the token the sample events carry
+        lines.push("RUST_LOG=info".into());
+        std::fs::write(&env_file, lines.join("\n")).unwrap();
+        let log = dir.join("watch.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(cargo_lambda())
+            .args([
+                "lambda",
+                "watch",
+                "--ignore-changes",
+                "--invoke-address",
+                "127.0.0.1",
+            ])
+            .args(["--invoke-port", &port.to_string(), "--env-file"])
+            .arg(&env_file)
+            .current_dir(repo_root())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start cargo lambda watch");
+        let watch = Watch {
+            _process: Process(child),
+            port,
+            log,
+        };
+        eventually(
+            "cargo lambda watch to listen",
+            Duration::from_secs(120),
+            || async move {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .ok()
+                    .map(|_| ())
+            },
+        )
+        .await;
+        watch
+    }
+
+    /// `cargo lambda invoke <function> --data-file <event>`: the function's JSON response.
+    async fn invoke(&self, function: &str, event: &Path) -> Value {
+        let out = tokio::process::Command::new(cargo_lambda())
+            .args([
+                "lambda",
+                "invoke",
+                function,
+                "--invoke-address",
+                "127.0.0.1",
+            ])
+            .args([
+                "--invoke-port",
+                &self.port.to_string(),
+                "--output-format",
+                "json",
+                "--data-file",
+            ])
+            .arg(event)
+            .current_dir(repo_root())
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .expect("run cargo lambda invoke");
+        assert!(
+            out.status.success(),
+            "invoke {function} {}: {}\n--- watch log ---\n{}",
+            event.display(),
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{}: not JSON ({e}): {}",
+                event.display(),
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+}
+
+/// What each API Gateway event must get back: status, and a field the body must hold.
+fn expected_ingest_responses() -> Vec<(&'static str, u16, (&'static str, Value))> {
+    vec![
+        ("clevertap-campaign.json", 200, ("status", json!("queued"))),
+        (
+            "clevertap-test-call.json",
+            200,
+            ("status", json!("ignored")),
+        ),
+        (
+            "clevertap-export-status.json",
+            200,
+            ("status", json!("queued")),
+        ),
+        (
+            "location-radar-geofence.json",
+            200,
+            ("status", json!("queued")),
+        ),
+        (
+            "location-platform-base64.json",
+            200,
+            ("status", json!("queued")),
+        ),
+        ("health.json", 200, ("status", json!("ok"))),
+        (
+            "location-missing-token.json",
+            401,
+            ("error", json!("unauthorized")),
+        ),
+        (
+            "location-invalid-latitude.json",
+            400,
+            ("field", json!("/location/latitude")),
+        ),
+        (
+            "location-wrong-content-type.json",
+            415,
+            ("error", json!("unsupported_media_type")),
+        ),
+        ("unknown-route.json", 404, ("error", json!("not_found"))),
+    ]
+}
+
+fn files_in(dir: &str) -> BTreeSet<String> {
+    std::fs::read_dir(event_file(dir))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_binaries_answer_every_sample_event_as_documented() {
+    let expected = expected_ingest_responses();
+    let listed: BTreeSet<String> = expected.iter().map(|(f, _, _)| f.to_string()).collect();
+    assert_eq!(
+        files_in("apigw"),
+        listed,
+        "every API Gateway sample event has an expected response here"
+    );
+    assert_eq!(
+        files_in("sqs"),
+        BTreeSet::from(["processor-batch.json".to_owned()])
+    );
+
+    let env = TestEnv::start().await;
+    let dir = std::env::temp_dir().join(format!("hookloop-watch-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let watch = Watch::start(&env, &dir).await;
+
+    // Ingest: every API Gateway event gets its documented answer.
+    let mut queued = 0;
+    for (file, status, (field, value)) in &expected {
+        let resp = watch
+            .invoke("hookloop-ingest", &event_file(&format!("apigw/{file}")))
+            .await;
+        assert_eq!(resp["statusCode"], *status, "{file}: {resp}");
+        let body: Value = serde_json::from_str(resp["body"].as_str().unwrap_or("null")).unwrap();
+        assert_eq!(body[*field], *value, "{file}: {body}");
+        if body["status"] == "queued" {
+            queued += 1;
+        }
+    }
+    let (visible, _) = env.queue().depth().await.unwrap();
+    assert_eq!(
+        visible, queued,
+        "exactly the accepted webhooks are on the queue"
+    );
+
+    // Processor: the SQS sample stores its two envelopes and dead-letters the poison record,
+    // reporting no failure (nothing in it is worth redelivering).
+    let resp = watch
+        .invoke(
+            "hookloop-processor",
+            &event_file("sqs/processor-batch.json"),
+        )
+        .await;
+    assert_eq!(resp, json!({"batchItemFailures": []}));
+    let archive = env.archive();
+    for (source, id) in [
+        ("clevertap.export_status", "01HWT0D7G0EXP0RTSTATVS0001"),
+        ("location", "01HWT0D7G0RADARGE0FENCE002"),
+    ] {
+        let key = format!("raw/source={source}/dt=2024-05-01/hour=12/{id}.json");
+        assert!(
+            archive.get(&key).await.unwrap().is_some(),
+            "raw object {key}"
+        );
+    }
+    let export = env
+        .table()
+        .get(
+            "EXPORT#1690283492",
+            "STATUS#2023-07-25T16:50:52.000Z#Completed",
+        )
+        .await
+        .unwrap();
+    assert!(export.is_some(), "export status row");
+    let location = env
+        .table()
+        .get(
+            "USER#cust-1001",
+            "LOC#2024-05-01T12:10:00.000Z#66329c1e5f8a2b0019e4a001",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        hookloop_aws::dynamodb::item_to_json(&location.expect("location row"))["message_id"],
+        "01HWT0D7G0RADARGE0FENCE002"
+    );
+    let records = env.stream_records().await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].1["event_id"], "66329c1e5f8a2b0019e4a001");
+    let dead = env.dlq_messages(1).await;
+    assert_eq!(dead[0].0, "this is not a hookloop envelope");
+    assert_eq!(dead[0].1["stage"], "parse");
+
+    // The functions logged JSON lines with the message id, and never the token.
+    let log = std::fs::read_to_string(&watch.log).unwrap();
+    assert!(
+        log.contains("01HWT0D7G0RADARGE0FENCE002"),
+        "processor logs carry the message id"
+    );
+    assert!(
+        !log.contains("dev-token") && !log.contains(TEST_TOKEN),
+        "a secret reached the logs"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

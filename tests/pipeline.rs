@@ -90,6 +90,24 @@ async fn every_sample_webhook_lands_in_every_store_it_belongs_in() {
             "location",
         ),
     ];
+    let mut fixtures: Vec<String> = samples.iter().map(|(f, _, _)| f.to_string()).collect();
+    fixtures.push("clevertap/test-call.json".into());
+    let on_disk: HashSet<String> = std::fs::read_dir(event_file("webhooks"))
+        .unwrap()
+        .flat_map(|d| {
+            let d = d.unwrap();
+            let dir = d.file_name().to_string_lossy().into_owned();
+            std::fs::read_dir(d.path())
+                .unwrap()
+                .map(move |f| format!("{dir}/{}", f.unwrap().file_name().to_string_lossy()))
+        })
+        .collect();
+    assert_eq!(
+        on_disk,
+        fixtures.into_iter().collect::<HashSet<_>>(),
+        "every webhook fixture is exercised here"
+    );
+
     let mut ids = std::collections::HashMap::new();
     for (file, route, source) in samples {
         let body = std::fs::read(event_file(&format!("webhooks/{file}"))).unwrap();
