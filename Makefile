@@ -50,7 +50,7 @@ run: build-local
 	if (exec 3<>/dev/tcp/127.0.0.1/$(MOTO_PORT)) 2>/dev/null; then \
 		echo "port $(MOTO_PORT) is taken: stop what runs there or use make run MOTO_PORT=<port>"; exit 1; fi; \
 	$(VENV)/bin/moto_server -H 127.0.0.1 -p $(MOTO_PORT) > .local/moto.log 2>&1 & moto=$$!; \
-	serve=; trap 'kill $$serve $$moto 2>/dev/null; wait 2>/dev/null; echo stopped' EXIT; \
+	serve=; trap 'kill $$serve $$moto 2>/dev/null; wait 2>/dev/null; echo stopped' EXIT; trap 'exit 130' INT TERM; \
 	for i in $$(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/$(MOTO_PORT)) 2>/dev/null && break; sleep 0.1; done; \
 	echo "== moto on $$AWS_ENDPOINT_URL (log: .local/moto.log)"; \
 	echo "== hookloop init --prefix $(PREFIX)"; \
