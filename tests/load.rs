@@ -8,18 +8,6 @@ use futures::future::join_all;
 use hookloop_tests::*;
 use serde_json::json;
 
-async fn wait_for_objects(env: &TestEnv, n: usize) -> Vec<String> {
-    eventually(
-        &format!("{n} raw objects"),
-        Duration::from_secs(180),
-        || async {
-            let keys = env.archive().list("raw/").await.expect("list");
-            (keys.len() >= n).then_some(keys)
-        },
-    )
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_webhooks_all_arrive() {
     const N: usize = 1000;
@@ -58,7 +46,7 @@ async fn a_thousand_concurrent_webhooks_all_arrive() {
         .collect();
     assert_eq!(ids.len(), N, "distinct message ids");
 
-    let keys = wait_for_objects(&env, N).await;
+    let keys = env.wait_for_objects(N, Duration::from_secs(180)).await;
     assert_eq!(keys.len(), N, "one raw object per webhook");
     let rows = eventually("all rows", Duration::from_secs(60), || async {
         let rows = env.scan_all().await;

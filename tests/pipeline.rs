@@ -39,18 +39,6 @@ async fn assert_item(env: &TestEnv, pk: &str, sk: &str, expected: Value) {
     }
 }
 
-async fn wait_for_objects(env: &TestEnv, n: usize) -> Vec<String> {
-    eventually(
-        &format!("{n} raw objects"),
-        Duration::from_secs(120),
-        || async {
-            let keys = env.archive().list("raw/").await.expect("list");
-            (keys.len() >= n).then_some(keys)
-        },
-    )
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sample_webhook_lands_in_every_store_it_belongs_in() {
     let env = TestEnv::start().await;
@@ -126,7 +114,9 @@ async fn every_sample_webhook_lands_in_every_store_it_belongs_in() {
     );
 
     // S3: the raw body, byte for byte, at the documented Hive-style key.
-    let keys = wait_for_objects(&env, samples.len()).await;
+    let keys = env
+        .wait_for_objects(samples.len(), Duration::from_secs(120))
+        .await;
     assert_eq!(
         keys.len(),
         samples.len(),
@@ -345,7 +335,7 @@ async fn bad_requests_get_a_clear_4xx_and_nothing_is_queued() {
     // A valid webhook after all that: once it has landed, it is the only thing that did.
     let (status, _) = serve.post(&http, "/webhooks/location", radar).await;
     assert_eq!(status, 200);
-    wait_for_objects(&env, 1).await;
+    env.wait_for_objects(1, Duration::from_secs(120)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
         env.archive().list("raw/").await.unwrap().len(),

@@ -243,6 +243,19 @@ impl TestEnv {
         serve
     }
 
+    /// Waits until at least `n` raw objects are archived; returns their keys.
+    pub async fn wait_for_objects(&self, n: usize, timeout: Duration) -> Vec<String> {
+        let archive = self.archive();
+        eventually(&format!("{n} raw objects"), timeout, || {
+            let archive = archive.clone();
+            async move {
+                let keys = archive.list("raw/").await.expect("list raw objects");
+                (keys.len() >= n).then_some(keys)
+            }
+        })
+        .await
+    }
+
     /// Every item in the table, as JSON.
     pub async fn scan_all(&self) -> Vec<Map<String, Value>> {
         let mut items = Vec::new();

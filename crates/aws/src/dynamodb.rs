@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use hookloop_domain::Row;
 use serde_json::{Map, Number, Value};
 
-use crate::retry::Backoff;
+use crate::retry::{resend_partial_failures, Backoff, Unfinished};
 use crate::AwsError;
 
 /// Items per `BatchWriteItem` request.
@@ -109,7 +109,7 @@ impl Table {
     /// backoff. Rows left unprocessed after the last attempt are a retryable failure.
     pub async fn put_rows(&self, rows: &[Row]) -> Result<(), AwsError> {
         for chunk in rows.chunks(MAX_BATCH_WRITE_ITEMS) {
-            let mut pending: Vec<WriteRequest> = chunk
+            let pending: Vec<WriteRequest> = chunk
                 .iter()
                 .map(|r| {
                     let put = PutRequest::builder()
@@ -127,34 +127,34 @@ impl Table {
                     Ok(WriteRequest::builder().put_request(put).build())
                 })
                 .collect::<Result<_, AwsError>>()?;
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                if attempt > 0 {
-                    self.backoff.sleep(attempt - 1).await;
-                }
-                attempt += 1;
+            let sent = resend_partial_failures(&self.backoff, pending, |batch| async move {
                 let out = self
                     .client
                     .batch_write_item()
-                    .request_items(&self.name, pending)
+                    .request_items(&self.name, batch)
                     .send()
                     .await
                     .map_err(|e| AwsError::from_sdk("dynamodb", "BatchWriteItem", e))?;
-                pending = out
+                Ok(out
                     .unprocessed_items
                     .and_then(|mut m| m.remove(&self.name))
-                    .unwrap_or_default();
-                if !pending.is_empty() && attempt >= self.backoff.max_attempts {
+                    .unwrap_or_default())
+            })
+            .await;
+            match sent {
+                Ok(()) => {}
+                Err(Unfinished::Failed(e)) => return Err(e),
+                Err(Unfinished::Remaining { items, attempts }) => {
                     return Err(AwsError::local(
                         "dynamodb",
                         "BatchWriteItem",
                         "UnprocessedItems",
                         format!(
-                            "{} items still unprocessed after {attempt} attempts",
-                            pending.len()
+                            "{} items still unprocessed after {attempts} attempts",
+                            items.len()
                         ),
                         true,
-                    ));
+                    ))
                 }
             }
         }

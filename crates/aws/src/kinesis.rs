@@ -4,7 +4,7 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use hookloop_domain::GeofenceEvent;
 
-use crate::retry::Backoff;
+use crate::retry::{resend_partial_failures, Backoff, Unfinished};
 use crate::AwsError;
 
 /// Records per `PutRecords` request.
@@ -60,7 +60,7 @@ impl Stream {
             .collect();
         let sizes: Vec<usize> = entries.iter().map(|(d, k)| d.len() + k.len()).collect();
         for range in chunk_by_limits(&sizes) {
-            let mut pending: Vec<PutRecordsRequestEntry> = entries[range]
+            let pending: Vec<PutRecordsRequestEntry> = entries[range]
                 .iter()
                 .map(|(data, key)| {
                     PutRecordsRequestEntry::builder()
@@ -78,43 +78,51 @@ impl Stream {
                         })
                 })
                 .collect::<Result<_, _>>()?;
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                if attempt > 0 {
-                    self.backoff.sleep(attempt - 1).await;
-                }
-                attempt += 1;
-                let out = self
-                    .client
-                    .put_records()
-                    .stream_name(&self.name)
-                    .set_records(Some(pending.clone()))
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from_sdk("kinesis", "PutRecords", e))?;
-                if out.failed_record_count().unwrap_or(0) == 0 {
-                    break;
-                }
-                let mut last_error = String::new();
-                pending = pending
-                    .into_iter()
-                    .zip(out.records())
-                    .filter_map(|(entry, result)| {
-                        result.error_code().map(|code| {
-                            last_error =
-                                format!("{code}: {}", result.error_message().unwrap_or_default());
-                            entry
+            let last_error = std::sync::Mutex::new(String::new());
+            let sent = resend_partial_failures(&self.backoff, pending, |batch| {
+                let last_error = &last_error;
+                async move {
+                    let out = self
+                        .client
+                        .put_records()
+                        .stream_name(&self.name)
+                        .set_records(Some(batch.clone()))
+                        .send()
+                        .await
+                        .map_err(|e| AwsError::from_sdk("kinesis", "PutRecords", e))?;
+                    if out.failed_record_count().unwrap_or(0) == 0 {
+                        return Ok(Vec::new());
+                    }
+                    // Results come back in request order; failed ones carry an error code.
+                    Ok(batch
+                        .into_iter()
+                        .zip(out.records())
+                        .filter_map(|(entry, result)| {
+                            let code = result.error_code()?;
+                            if let Ok(mut last) = last_error.lock() {
+                                *last = format!(
+                                    "{code}: {}",
+                                    result.error_message().unwrap_or_default()
+                                );
+                            }
+                            Some(entry)
                         })
-                    })
-                    .collect();
-                if !pending.is_empty() && attempt >= self.backoff.max_attempts {
+                        .collect())
+                }
+            })
+            .await;
+            match sent {
+                Ok(()) => {}
+                Err(Unfinished::Failed(e)) => return Err(e),
+                Err(Unfinished::Remaining { items, attempts }) => {
+                    let last = last_error.lock().map(|l| l.clone()).unwrap_or_default();
                     return Err(AwsError::local(
                         "kinesis",
                         "PutRecords",
                         "FailedRecords",
                         format!(
-                            "{} records still failing after {attempt} attempts ({last_error})",
-                            pending.len()
+                            "{} records still failing after {attempts} attempts ({last})",
+                            items.len()
                         ),
                         true,
                     ));

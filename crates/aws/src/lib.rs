@@ -3,6 +3,7 @@
 //! worth retrying. Service limits are named constants in the module of their service.
 
 pub mod clients;
+pub mod config;
 pub mod dynamodb;
 mod error;
 pub mod kinesis;

@@ -59,10 +59,8 @@ pub enum CliError {
     Aws(#[from] hookloop_aws::AwsError),
     #[error(transparent)]
     Prefix(#[from] hookloop_aws::provision::InvalidPrefix),
-    #[error("ingest configuration: {0}")]
-    Ingest(#[from] hookloop_ingest::ConfigError),
-    #[error("processor configuration: {0}")]
-    Processor(#[from] hookloop_processor::ConfigError),
+    #[error("configuration: {0}")]
+    Config(#[from] hookloop_aws::config::ConfigError),
     #[error("{path}: {source}")]
     File {
         path: PathBuf,

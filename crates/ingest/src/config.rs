@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use hookloop_aws::config::{process_env, ConfigError, Env};
 use hookloop_aws::sqs::MAX_MESSAGE_BYTES;
 
 use crate::auth::{Auth, Secret};
@@ -23,71 +24,36 @@ pub struct IngestConfig {
     pub queue_send_timeout: Duration,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("{0} is not set")]
-    Missing(&'static str),
-    #[error("{var} is invalid: {reason}")]
-    Invalid { var: &'static str, reason: String },
-}
-
 impl IngestConfig {
     /// Reads `QUEUE_URL`, `WEBHOOK_TOKEN`, `ALLOW_UNAUTHENTICATED`, `MAX_BODY_BYTES` and
     /// `QUEUE_SEND_TIMEOUT_MS`.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::read(&process_env())
     }
 
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let queue_url = get("QUEUE_URL")
-            .filter(|v| !v.is_empty())
-            .ok_or(ConfigError::Missing("QUEUE_URL"))?;
-        let allow_unauthenticated = match get("ALLOW_UNAUTHENTICATED").as_deref() {
-            None | Some("") | Some("false") => false,
-            Some("true") => true,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    var: "ALLOW_UNAUTHENTICATED",
-                    reason: format!("expected true or false, got {other:?}"),
-                })
-            }
-        };
-        let auth = match get("WEBHOOK_TOKEN").filter(|t| !t.is_empty()) {
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let queue_url = env.required("QUEUE_URL")?;
+        let allow_unauthenticated = env.flag("ALLOW_UNAUTHENTICATED", false)?;
+        let auth = match env.optional("WEBHOOK_TOKEN") {
             Some(token) => Auth::Token(Secret::new(token)),
             None if allow_unauthenticated => Auth::Open,
             None => Auth::Unconfigured,
         };
-        let max_body_bytes = match get("MAX_BODY_BYTES").filter(|v| !v.is_empty()) {
-            None => DEFAULT_MAX_BODY_BYTES,
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if (1..=MAX_MESSAGE_BYTES).contains(&n) => n,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        var: "MAX_BODY_BYTES",
-                        reason: format!(
-                            "expected a byte count from 1 to {MAX_MESSAGE_BYTES}, got {v:?}"
-                        ),
-                    })
-                }
-            },
-        };
-        let queue_send_timeout = match get("QUEUE_SEND_TIMEOUT_MS").filter(|v| !v.is_empty()) {
-            None => DEFAULT_QUEUE_SEND_TIMEOUT,
-            Some(v) => match v.parse::<u64>() {
-                Ok(ms) if (100..=60_000).contains(&ms) => Duration::from_millis(ms),
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        var: "QUEUE_SEND_TIMEOUT_MS",
-                        reason: format!("expected milliseconds from 100 to 60000, got {v:?}"),
-                    })
-                }
-            },
-        };
+        let max_body_bytes = env.number(
+            "MAX_BODY_BYTES",
+            1..=MAX_MESSAGE_BYTES,
+            DEFAULT_MAX_BODY_BYTES,
+        )?;
+        let timeout_ms = env.number(
+            "QUEUE_SEND_TIMEOUT_MS",
+            100..=60_000,
+            DEFAULT_QUEUE_SEND_TIMEOUT.as_millis() as u64,
+        )?;
         Ok(IngestConfig {
             queue_url,
             auth,
             max_body_bytes,
-            queue_send_timeout,
+            queue_send_timeout: Duration::from_millis(timeout_ms),
         })
     }
 }
@@ -102,7 +68,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        IngestConfig::from_lookup(|k| m.get(k).cloned())
+        IngestConfig::read(&Env::new(|k| m.get(k).cloned()))
     }
 
     #[test]

@@ -10,7 +10,8 @@ mod queue;
 mod rejection;
 
 pub use auth::{Auth, AuthFailure, Secret};
-pub use config::{ConfigError, IngestConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_SEND_TIMEOUT};
+pub use config::{IngestConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_SEND_TIMEOUT};
 pub use handler::{handle, handle_lambda, Ingest};
+pub use hookloop_aws::config::ConfigError;
 pub use queue::{MessageQueue, OutgoingMessage, QueueError, ATTR_MESSAGE_ID, ATTR_SOURCE};
 pub use rejection::Rejection;

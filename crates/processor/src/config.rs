@@ -1,3 +1,5 @@
+use hookloop_aws::config::{process_env, ConfigError, Env};
+
 /// Receives before SQS's redrive policy moves a message to the DLQ; `hookloop init` sets the
 /// same number on the queue. On the last receive the processor dead-letters a failing message
 /// itself, so the DLQ entry carries its reason.
@@ -12,43 +14,23 @@ pub struct ProcessorConfig {
     pub max_receive_count: u32,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("{0} is not set")]
-    Missing(&'static str),
-    #[error("{var} is invalid: {reason}")]
-    Invalid { var: &'static str, reason: String },
-}
-
 impl ProcessorConfig {
     /// Reads `RAW_BUCKET`, `TABLE_NAME`, `GEOFENCE_STREAM`, `DLQ_URL` and `MAX_RECEIVE_COUNT`.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::read(&process_env())
     }
 
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let req = |k: &'static str| {
-            get(k)
-                .filter(|v| !v.is_empty())
-                .ok_or(ConfigError::Missing(k))
-        };
-        let max_receive_count = match get("MAX_RECEIVE_COUNT").filter(|v| !v.is_empty()) {
-            None => DEFAULT_MAX_RECEIVE_COUNT,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| ConfigError::Invalid {
-                    var: "MAX_RECEIVE_COUNT",
-                    reason: format!("expected 1 to 1000, got {v:?}"),
-                })?,
-        };
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(ProcessorConfig {
-            raw_bucket: req("RAW_BUCKET")?,
-            table_name: req("TABLE_NAME")?,
-            geofence_stream: req("GEOFENCE_STREAM")?,
-            dlq_url: req("DLQ_URL")?,
-            max_receive_count,
+            raw_bucket: env.required("RAW_BUCKET")?,
+            table_name: env.required("TABLE_NAME")?,
+            geofence_stream: env.required("GEOFENCE_STREAM")?,
+            dlq_url: env.required("DLQ_URL")?,
+            max_receive_count: env.number(
+                "MAX_RECEIVE_COUNT",
+                1..=1000,
+                DEFAULT_MAX_RECEIVE_COUNT,
+            )?,
         })
     }
 }
@@ -72,9 +54,9 @@ mod tests {
                 .filter(|(k, _)| *k != skip)
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
-            ProcessorConfig::from_lookup(move |k| {
+            ProcessorConfig::read(&Env::new(move |k| {
                 m.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-            })
+            }))
         };
         assert_eq!(
             get("", None).unwrap().max_receive_count,

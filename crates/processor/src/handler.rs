@@ -100,7 +100,7 @@ pub async fn process_message(p: &Processor, msg: &SqsMessage) -> Outcome {
             Ok(()) => return Outcome::Stored,
             Err(f) => f,
         };
-        if failure.retryable && attempts < p.max_receive_count {
+        if decide(&failure, attempts, p.max_receive_count) == Outcome::Retry {
             warn!(stage = %failure.stage, code = %failure.code, error = %failure.message, attempts, "failed; left for redelivery");
             return Outcome::Retry;
         }
@@ -117,6 +117,17 @@ pub async fn process_message(p: &Processor, msg: &SqsMessage) -> Outcome {
     }
     .instrument(span)
     .await
+}
+
+/// What to do with a failed message on its `attempts`-th receive: leave a retryable failure for
+/// redelivery while receives remain; dead-letter anything else, so its reason is recorded
+/// instead of SQS's redrive moving it without one.
+pub fn decide(failure: &DeadLetter, attempts: u32, max_receive_count: u32) -> Outcome {
+    if failure.retryable && attempts < max_receive_count {
+        Outcome::Retry
+    } else {
+        Outcome::DeadLettered
+    }
 }
 
 fn receive_count(msg: &SqsMessage) -> u32 {
@@ -199,4 +210,40 @@ async fn dead_letter(
         }
     }
     p.dlq.send(body, &attributes).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(retryable: bool) -> DeadLetter {
+        DeadLetter {
+            stage: Stage::Store,
+            code: "x".into(),
+            message: String::new(),
+            retryable,
+        }
+    }
+
+    #[test]
+    fn retryable_failures_are_retried_until_the_last_receive_then_dead_lettered() {
+        assert_eq!(decide(&failure(true), 1, 5), Outcome::Retry);
+        assert_eq!(decide(&failure(true), 4, 5), Outcome::Retry);
+        assert_eq!(decide(&failure(true), 5, 5), Outcome::DeadLettered);
+        assert_eq!(decide(&failure(true), 9, 5), Outcome::DeadLettered);
+    }
+
+    #[test]
+    fn permanent_failures_are_dead_lettered_on_the_first_receive() {
+        assert_eq!(decide(&failure(false), 1, 5), Outcome::DeadLettered);
+    }
+
+    #[test]
+    fn the_receive_count_comes_from_sqs_and_defaults_to_one() {
+        let mut m = SqsMessage::default();
+        assert_eq!(receive_count(&m), 1);
+        m.attributes
+            .insert("ApproximateReceiveCount".into(), "4".into());
+        assert_eq!(receive_count(&m), 4);
+    }
 }

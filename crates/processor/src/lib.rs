@@ -9,8 +9,9 @@ mod config;
 mod dead_letter;
 mod handler;
 
-pub use config::{ConfigError, ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
+pub use config::{ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
 pub use dead_letter::{
     DeadLetter, Stage, ATTR_ATTEMPTS, ATTR_ERROR, ATTR_ERROR_CODE, ATTR_FAILED_AT, ATTR_STAGE,
 };
 pub use handler::{handle, Outcome, Processor};
+pub use hookloop_aws::config::ConfigError;
