@@ -3,7 +3,11 @@
 #   make test  every test (unit, end-to-end on the emulator, Lambda binaries under cargo lambda)
 #
 # Everything this needs is installed here, pinned: Python tools into .venv/, Rust crates by
-# Cargo.lock. The Rust toolchain (cargo) and python3 are the only prerequisites.
+# Cargo.lock, the arm64 Rust target by rustup. The Rust toolchain (rustup, cargo) and python3 are
+# the only prerequisites.
+#
+# Deployment (AWS credentials needed): make build, make deploy, make deploy-fn FUNCTION=ingest,
+# make invoke-local (needs Docker), make logs, make delete.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -11,8 +15,12 @@ SHELL := /bin/bash
 
 PYTHON              ?= python3
 VENV                := .venv
-MOTO_VERSION        := 5.2.1
+MOTO_VERSION         := 5.2.1
 CARGO_LAMBDA_VERSION := 1.9.2
+ZIGLANG_VERSION      := 0.13.0.post1
+SAM_CLI_VERSION      := 1.170.0
+CFN_LINT_VERSION     := 1.58.0
+ARM64_TARGET         := aarch64-unknown-linux-gnu
 
 # Builds live outside the clone so a fresh clone (CI) reuses them.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/hookloop/target
@@ -24,21 +32,38 @@ LISTEN        ?= 127.0.0.1:3000
 PREFIX        ?= hookloop-local
 WEBHOOK_TOKEN ?= dev-token
 
-.PHONY: help setup build-local run test lint fmt clean
+# deployment settings
+STACK    ?= hookloop
+REGION   ?= $(or $(AWS_REGION),us-east-1)
+FUNCTION ?= ingest
+EVENT    ?= events/apigw/location-radar-geofence.json
+SAM      := PATH=$(CURDIR)/$(VENV)/bin:$$PATH SAM_CLI_TELEMETRY=0 $(CURDIR)/$(VENV)/bin/sam
+
+.PHONY: help setup build-local run test lint fmt clean build sam-build deploy deploy-fn invoke-local logs delete
 
 help:
 	@echo "make run    run the pipeline locally on the moto emulator (Ctrl-C stops)"
 	@echo "make test   run every test"
 	@echo "make lint   rustfmt and clippy"
 	@echo "make clean  remove .venv/ and the build directory ($(CARGO_TARGET_DIR))"
+	@echo "make build  release arm64 bootstraps via cargo lambda ($(CARGO_TARGET_DIR)/lambda/*/bootstrap)"
+	@echo "make deploy sam build + sam deploy (guided the first time) of stack $(STACK) in $(REGION)"
+	@echo "make deploy-fn FUNCTION=ingest|processor   cargo lambda deploy of one function's code"
+	@echo "make invoke-local FUNCTION=ingest EVENT=events/apigw/...   sam local invoke (needs Docker)"
+	@echo "make logs   tail the stack's function logs;  make delete   delete the stack"
 
 $(VENV)/.installed: Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
-		'moto[server]==$(MOTO_VERSION)' 'cargo-lambda==$(CARGO_LAMBDA_VERSION)'
+		'moto[server]==$(MOTO_VERSION)' 'cargo-lambda==$(CARGO_LAMBDA_VERSION)' \
+		'ziglang==$(ZIGLANG_VERSION)' 'aws-sam-cli==$(SAM_CLI_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)'
 	touch $@
 
-setup: $(VENV)/.installed
+$(VENV)/.arm64-target: $(VENV)/.installed
+	rustup target add $(ARM64_TARGET)
+	touch $@
+
+setup: $(VENV)/.installed $(VENV)/.arm64-target
 
 build-local: setup
 	cargo build --locked --workspace --bins
@@ -78,6 +103,36 @@ lint:
 fmt:
 	cargo fmt --all
 
+build: setup
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda build --release --arm64 \
+		--bin hookloop-ingest --bin hookloop-processor
+	@ls -l $(CARGO_TARGET_DIR)/lambda/hookloop-*/bootstrap
+
+sam-build: setup
+	cd infra && $(SAM) build --beta-features
+
+deploy: sam-build
+	cd infra && if $(SAM) list stack-outputs --stack-name $(STACK) --region $(REGION) >/dev/null 2>&1; \
+	then $(SAM) deploy --stack-name $(STACK) --region $(REGION); \
+	else $(SAM) deploy --guided --stack-name $(STACK) --region $(REGION); fi
+	cd infra && $(SAM) list stack-outputs --stack-name $(STACK) --region $(REGION)
+
+deploy-fn: build
+	name=$$(cd infra && $(SAM) list stack-outputs --stack-name $(STACK) --region $(REGION) --output json \
+		| $(PYTHON) -c 'import json,sys; o={x["OutputKey"]: x["OutputValue"] for x in json.load(sys.stdin)}; print(o["$(if $(filter processor,$(FUNCTION)),Processor,Ingest)FunctionName"])'); \
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda deploy --region $(REGION) --binary-name hookloop-$(FUNCTION) "$$name"
+
+invoke-local: sam-build
+	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "sam local invoke needs a running Docker engine"; exit 1; }
+	cd infra && $(SAM) local invoke $(if $(filter processor,$(FUNCTION)),ProcessorFunction,IngestFunction) -e ../$(EVENT)
+
+logs:
+	cd infra && $(SAM) logs --stack-name $(STACK) --region $(REGION) --tail
+
+delete:
+	cd infra && $(SAM) delete --stack-name $(STACK) --region $(REGION)
+	@echo "The raw bucket and the table are kept (DeletionPolicy: Retain); delete them by hand if you mean to."
+
 clean:
-	rm -rf $(VENV) .local
+	rm -rf $(VENV) .local infra/.aws-sam
 	cargo clean

@@ -1,0 +1,555 @@
+//! The deployment template keeps its promises: least-privilege IAM, encryption, a TLS-only private
+//! bucket, the redrive and visibility-timeout rules, partial batch responses, alarms, and the three
+//! webhook URLs. Parsed from infra/template.yaml, so an edit cannot silently drop one. Then the
+//! tools: `sam validate --lint`, `cfn-lint`, and `sam build` producing two arm64 `bootstrap`s.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+
+use hookloop_domain::Source;
+use hookloop_tests::repo_root;
+use serde_json::{json, Map, Value};
+
+/// YAML to JSON, turning CloudFormation short forms (`!Ref X`, `!GetAtt A.B`) into long forms.
+fn to_json(v: serde_yaml::Value) -> Value {
+    use serde_yaml::Value as Y;
+    match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => n
+            .as_i64()
+            .map(Value::from)
+            .or_else(|| n.as_f64().map(Value::from))
+            .unwrap_or(Value::Null),
+        Y::String(s) => Value::String(s),
+        Y::Sequence(s) => Value::Array(s.into_iter().map(to_json).collect()),
+        Y::Mapping(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| format!("{k:?}")),
+                        to_json(v),
+                    )
+                })
+                .collect(),
+        ),
+        Y::Tagged(t) => {
+            let name = t.tag.to_string().trim_start_matches('!').to_owned();
+            let key = if name == "Ref" {
+                name
+            } else {
+                format!("Fn::{name}")
+            };
+            let mut value = to_json(t.value);
+            // `!GetAtt A.B` is `Fn::GetAtt: [A, B]`.
+            if key == "Fn::GetAtt" {
+                if let Some(s) = value.as_str() {
+                    let (a, b) = s.split_once('.').unwrap_or((s, ""));
+                    value = json!([a, b]);
+                }
+            }
+            json!({ key: value })
+        }
+    }
+}
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
+    to_json(serde_yaml::from_str(&text).expect("template is YAML"))
+}
+
+fn resource<'a>(t: &'a Value, name: &str) -> &'a Value {
+    t["Resources"]
+        .get(name)
+        .unwrap_or_else(|| panic!("resource {name}"))
+}
+
+fn props<'a>(t: &'a Value, name: &str) -> &'a Value {
+    &resource(t, name)["Properties"]
+}
+
+fn as_list(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+fn get_att(resource: &str, attr: &str) -> Value {
+    json!({"Fn::GetAtt": [resource, attr]})
+}
+
+fn r#ref(name: &str) -> Value {
+    json!({ "Ref": name })
+}
+
+/// Every statement of a function's inline policies, as (actions, resources).
+fn statements(t: &Value, function: &str) -> Vec<(BTreeSet<String>, Vec<Value>)> {
+    let policies = props(t, function)["Policies"]
+        .as_array()
+        .expect("Policies is a list");
+    policies
+        .iter()
+        .flat_map(|p| {
+            assert!(
+                p.is_object(),
+                "{function}: only inline policy documents, no managed policies or templates: {p}"
+            );
+            p["Statement"].as_array().cloned().unwrap_or_default()
+        })
+        .map(|s| {
+            assert_eq!(s["Effect"], "Allow", "{function}: {s}");
+            let actions = as_list(&s["Action"])
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect();
+            (actions, as_list(&s["Resource"]))
+        })
+        .collect()
+}
+
+#[test]
+fn functions_are_rust_on_arm64_with_tracing_json_logs_and_retention() {
+    let t = template();
+    let g = &t["Globals"]["Function"];
+    assert_eq!(g["Runtime"], "provided.al2023");
+    assert_eq!(g["Architectures"], json!(["arm64"]));
+    assert_eq!(g["Tracing"], "Active");
+    for (function, binary, crate_dir) in [
+        ("IngestFunction", "hookloop-ingest", "crates/ingest"),
+        (
+            "ProcessorFunction",
+            "hookloop-processor",
+            "crates/processor",
+        ),
+    ] {
+        let r = resource(&t, function);
+        assert_eq!(r["Metadata"]["BuildMethod"], "rust-cargolambda");
+        assert_eq!(r["Metadata"]["BuildProperties"]["Binary"], binary);
+        let manifest =
+            std::fs::read_to_string(repo_root().join(crate_dir).join("Cargo.toml")).unwrap();
+        assert!(
+            manifest.contains(&format!("name = \"{binary}\"")),
+            "{crate_dir} builds {binary}"
+        );
+        assert_eq!(r["Properties"]["CodeUri"], format!("../{crate_dir}"));
+        let logging = &r["Properties"]["LoggingConfig"];
+        assert_eq!(logging["LogFormat"], "JSON");
+        let group = logging["LogGroup"]["Ref"]
+            .as_str()
+            .expect("log group is a resource of the stack");
+        assert_eq!(resource(&t, group)["Type"], "AWS::Logs::LogGroup");
+        assert_eq!(
+            props(&t, group)["RetentionInDays"],
+            r#ref("LogRetentionDays")
+        );
+    }
+    assert_eq!(t["Parameters"]["IngestMemorySize"]["Default"], 128);
+}
+
+#[test]
+fn each_function_may_do_only_what_it_does_on_exactly_its_resources() {
+    let t = template();
+    for function in ["IngestFunction", "ProcessorFunction"] {
+        for (actions, resources) in statements(&t, function) {
+            assert!(
+                actions.iter().all(|a| !a.contains('*')),
+                "{function}: wildcard action in {actions:?}"
+            );
+            for r in &resources {
+                assert_ne!(
+                    r,
+                    &json!("*"),
+                    "{function}: wildcard resource for {actions:?}"
+                );
+            }
+        }
+    }
+    let ingest = statements(&t, "IngestFunction");
+    assert_eq!(
+        ingest,
+        vec![(
+            BTreeSet::from(["sqs:SendMessage".to_owned()]),
+            vec![get_att("WebhookQueue", "Arn")]
+        )]
+    );
+
+    let processor: Vec<(String, Value)> = statements(&t, "ProcessorFunction")
+        .into_iter()
+        .flat_map(|(actions, resources)| {
+            assert_eq!(
+                actions.len(),
+                1,
+                "one action per statement keeps resources exact"
+            );
+            let action = actions.into_iter().next().unwrap();
+            resources.into_iter().map(move |r| (action.clone(), r))
+        })
+        .collect();
+    assert_eq!(
+        processor,
+        vec![
+            (
+                "s3:PutObject".to_owned(),
+                json!({"Fn::Sub": "${RawBucket.Arn}/raw/*"})
+            ),
+            (
+                "dynamodb:BatchWriteItem".to_owned(),
+                get_att("RowsTable", "Arn")
+            ),
+            (
+                "kinesis:PutRecords".to_owned(),
+                get_att("GeofenceStream", "Arn")
+            ),
+            (
+                "sqs:SendMessage".to_owned(),
+                get_att("DeadLetterQueue", "Arn")
+            ),
+        ]
+    );
+}
+
+#[test]
+fn data_at_rest_is_encrypted_and_the_bucket_is_private_and_tls_only() {
+    let t = template();
+    let bucket = props(&t, "RawBucket");
+    let sse = &bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        ["ServerSideEncryptionByDefault"]["SSEAlgorithm"];
+    assert!(sse == "AES256" || sse == "aws:kms", "{sse}");
+    for k in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(bucket["PublicAccessBlockConfiguration"][k], true, "{k}");
+    }
+    let rule = &bucket["LifecycleConfiguration"]["Rules"][0];
+    assert_eq!(
+        rule["Transitions"][0]["TransitionInDays"],
+        r#ref("RawTransitionDays")
+    );
+    assert_eq!(rule["ExpirationInDays"], r#ref("RawExpirationDays"));
+
+    let policy = props(&t, "RawBucketPolicy");
+    assert_eq!(policy["Bucket"], r#ref("RawBucket"));
+    let tls = policy["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Condition"]["Bool"]["aws:SecureTransport"] == "false")
+        .expect("a statement on aws:SecureTransport");
+    assert_eq!(tls["Effect"], "Deny");
+    assert_eq!(tls["Principal"], "*");
+    assert_eq!(tls["Action"], "s3:*");
+    assert_eq!(
+        tls["Resource"],
+        json!([get_att("RawBucket", "Arn"), {"Fn::Sub": "${RawBucket.Arn}/*"}])
+    );
+
+    let table = props(&t, "RowsTable");
+    assert_eq!(table["SSESpecification"]["SSEEnabled"], true);
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
+    assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        table["KeySchema"],
+        json!([{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+    );
+    assert_eq!(
+        table["AttributeDefinitions"],
+        json!([{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}])
+    );
+
+    assert_eq!(
+        props(&t, "GeofenceStream")["StreamEncryption"]["EncryptionType"],
+        "KMS"
+    );
+    for q in ["WebhookQueue", "DeadLetterQueue"] {
+        assert_eq!(props(&t, q)["SqsManagedSseEnabled"], true, "{q}");
+    }
+}
+
+#[test]
+fn the_queue_redrives_to_a_14_day_dlq_and_hides_messages_6x_the_processor_timeout() {
+    let t = template();
+    let queue = props(&t, "WebhookQueue");
+    assert_eq!(queue["MaximumMessageSize"], 1_048_576);
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"],
+        get_att("DeadLetterQueue", "Arn")
+    );
+    assert_eq!(
+        queue["RedrivePolicy"]["maxReceiveCount"],
+        r#ref("MaxReceiveCount")
+    );
+    assert_eq!(
+        props(&t, "ProcessorFunction")["Environment"]["Variables"]["MAX_RECEIVE_COUNT"],
+        r#ref("MaxReceiveCount"),
+        "the processor dead-letters on the same receive as the redrive policy"
+    );
+    assert_eq!(
+        props(&t, "DeadLetterQueue")["MessageRetentionPeriod"],
+        1_209_600
+    );
+
+    assert_eq!(
+        props(&t, "ProcessorFunction")["Timeout"],
+        r#ref("ProcessorTimeout")
+    );
+    assert_eq!(
+        queue["VisibilityTimeout"],
+        json!({"Fn::FindInMap": ["VisibilityTimeoutFor", {"Ref": "ProcessorTimeout"}, "Seconds"]})
+    );
+    let allowed = t["Parameters"]["ProcessorTimeout"]["AllowedValues"]
+        .as_array()
+        .unwrap();
+    for timeout in allowed {
+        let timeout = timeout.as_str().unwrap();
+        let seconds = t["Mappings"]["VisibilityTimeoutFor"][timeout]["Seconds"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no visibility timeout for {timeout}"));
+        assert!(
+            seconds >= 6 * timeout.parse::<i64>().unwrap(),
+            "{timeout} s function, {seconds} s visibility"
+        );
+    }
+}
+
+#[test]
+fn the_processor_reports_batch_item_failures_with_bounded_concurrency() {
+    let t = template();
+    let event = &props(&t, "ProcessorFunction")["Events"]["Queue"];
+    assert_eq!(event["Type"], "SQS");
+    let p = &event["Properties"];
+    assert_eq!(p["Queue"], get_att("WebhookQueue", "Arn"));
+    assert_eq!(
+        p["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(
+        p["ScalingConfig"]["MaximumConcurrency"],
+        r#ref("ProcessorMaxConcurrency")
+    );
+    assert_eq!(p["BatchSize"], r#ref("ProcessorBatchSize"));
+    assert_eq!(
+        p["MaximumBatchingWindowInSeconds"],
+        r#ref("ProcessorBatchingWindowSeconds")
+    );
+}
+
+#[test]
+fn the_api_serves_exactly_the_ingest_routes_and_the_token_stays_secret() {
+    let t = template();
+    let events: BTreeSet<(String, String)> = props(&t, "IngestFunction")["Events"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|e| {
+            assert_eq!(e["Type"], "HttpApi");
+            assert_eq!(e["Properties"]["ApiId"], r#ref("WebhookApi"));
+            (
+                e["Properties"]["Method"].as_str().unwrap().to_owned(),
+                e["Properties"]["Path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut routes: BTreeSet<(String, String)> = Source::ALL
+        .iter()
+        .map(|s| ("POST".to_owned(), s.route().to_owned()))
+        .collect();
+    routes.insert(("GET".into(), "/health".into()));
+    assert_eq!(events, routes);
+
+    let api = props(&t, "WebhookApi");
+    assert!(
+        api["DefaultRouteSettings"]["ThrottlingRateLimit"].is_object()
+            && api["DefaultRouteSettings"]["ThrottlingBurstLimit"].is_object()
+    );
+    assert_eq!(
+        api["AccessLogSettings"]["DestinationArn"],
+        get_att("ApiAccessLogs", "Arn")
+    );
+
+    assert_eq!(t["Parameters"]["WebhookToken"]["NoEcho"], true);
+    let uses: Vec<String> = t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r.to_string().contains("\"WebhookToken\""))
+        .map(|(name, _)| name.clone())
+        .collect();
+    assert_eq!(uses, ["IngestFunction"], "only the ingest sees the token");
+    assert!(
+        !t["Outputs"].to_string().contains("WebhookToken"),
+        "no output shows the token"
+    );
+}
+
+#[test]
+fn alarms_watch_the_dlq_queue_age_errors_throttles_and_5xx() {
+    let t = template();
+    let alarms: BTreeSet<(String, String, String)> = t["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|r| {
+            let p = &r["Properties"];
+            let dim = &p["Dimensions"][0]["Value"];
+            let target = dim["Ref"]
+                .as_str()
+                .or_else(|| dim["Fn::GetAtt"][0].as_str())
+                .unwrap_or_default()
+                .to_owned();
+            (
+                p["Namespace"].as_str().unwrap().to_owned(),
+                p["MetricName"].as_str().unwrap().to_owned(),
+                target,
+            )
+        })
+        .collect();
+    for want in [
+        (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "DeadLetterQueue",
+        ),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage", "WebhookQueue"),
+        ("AWS/Lambda", "Errors", "IngestFunction"),
+        ("AWS/Lambda", "Throttles", "IngestFunction"),
+        ("AWS/Lambda", "Errors", "ProcessorFunction"),
+        ("AWS/Lambda", "Throttles", "ProcessorFunction"),
+        ("AWS/ApiGateway", "5xx", "WebhookApi"),
+    ] {
+        let want = (want.0.to_owned(), want.1.to_owned(), want.2.to_owned());
+        assert!(alarms.contains(&want), "missing alarm {want:?}");
+    }
+}
+
+#[test]
+fn outputs_give_the_three_webhook_urls_and_the_resource_names() {
+    let t = template();
+    let outputs: &Map<String, Value> = t["Outputs"].as_object().unwrap();
+    for (name, route) in [
+        ("ClevertapWebhookUrl", Source::ClevertapWebhook.route()),
+        (
+            "ClevertapExportStatusWebhookUrl",
+            Source::ClevertapExportStatus.route(),
+        ),
+        ("LocationWebhookUrl", Source::Location.route()),
+    ] {
+        let url = outputs[name]["Value"]["Fn::Sub"].as_str().unwrap();
+        assert!(
+            url.starts_with("https://${WebhookApi}.execute-api.") && url.ends_with(route),
+            "{name}: {url}"
+        );
+    }
+    for name in [
+        "QueueUrl",
+        "DeadLetterQueueUrl",
+        "RawBucketName",
+        "TableName",
+        "GeofenceStreamName",
+    ] {
+        assert!(outputs.contains_key(name), "{name}");
+    }
+}
+
+// ---- the tools, offline -------------------------------------------------------------------
+
+fn venv_tool(name: &str) -> Command {
+    let bin = repo_root().join(".venv/bin");
+    assert!(
+        bin.join(name).exists(),
+        "{name} missing: run `make setup` (make test does)"
+    );
+    let mut cmd = Command::new(bin.join(name));
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    cmd.current_dir(repo_root())
+        .env("PATH", path)
+        .env("SAM_CLI_TELEMETRY", "0")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "offline")
+        .env("AWS_SECRET_ACCESS_KEY", "offline");
+    cmd
+}
+
+#[test]
+fn sam_validate_lint_and_cfn_lint_pass_with_no_warnings() {
+    let out = venv_tool("sam")
+        .args([
+            "validate",
+            "--lint",
+            "--template-file",
+            "infra/template.yaml",
+        ])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("is a valid SAM Template"),
+        "{text}"
+    );
+    let out = venv_tool("cfn-lint")
+        .arg("infra/template.yaml")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.trim().is_empty(),
+        "cfn-lint findings:\n{text}"
+    );
+}
+
+/// ELF, 64-bit, machine 183 (AArch64).
+fn is_arm64_elf(path: &PathBuf) -> bool {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    bytes.len() > 20
+        && &bytes[..4] == b"\x7fELF"
+        && bytes[4] == 2
+        && u16::from_le_bytes([bytes[18], bytes[19]]) == 183
+}
+
+#[test]
+fn sam_build_produces_both_arm64_bootstraps_through_cargo_lambda() {
+    let build_dir = std::env::temp_dir().join(format!("hookloop-sam-{}", ulid::Ulid::new()));
+    let out = venv_tool("sam")
+        .args([
+            "build",
+            "--beta-features",
+            "--template-file",
+            "infra/template.yaml",
+            "--build-dir",
+        ])
+        .arg(&build_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sam build failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for function in ["IngestFunction", "ProcessorFunction"] {
+        let bootstrap = build_dir.join(function).join("bootstrap");
+        assert!(
+            is_arm64_elf(&bootstrap),
+            "{} is not an arm64 executable",
+            bootstrap.display()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&build_dir);
+}
