@@ -174,25 +174,6 @@ impl Table {
             .map_err(|e| AwsError::from_sdk("dynamodb", "GetItem", e))?;
         Ok(out.item)
     }
-
-    /// All items of one partition, in sort-key order.
-    pub async fn query_partition(&self, pk: &str) -> Result<Vec<Item>, AwsError> {
-        let mut items = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.name)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
-            .consistent_read(true)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::from_sdk("dynamodb", "Query", e))?;
-            items.extend(page.items.unwrap_or_default());
-        }
-        Ok(items)
-    }
 }
 
 #[cfg(test)]

@@ -57,10 +57,6 @@ impl Queue {
         }
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// Sends one message with string attributes; returns SQS's message id.
     pub async fn send(
         &self,
