@@ -377,19 +377,21 @@ fn the_api_serves_exactly_the_ingest_routes_and_the_token_stays_secret() {
         get_att("ApiAccessLogs", "Arn")
     );
 
-    assert_eq!(t["Parameters"]["WebhookToken"]["NoEcho"], true);
-    let uses: Vec<String> = t["Resources"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(_, r)| r.to_string().contains("\"WebhookToken\""))
-        .map(|(name, _)| name.clone())
-        .collect();
-    assert_eq!(uses, ["IngestFunction"], "only the ingest sees the token");
-    assert!(
-        !t["Outputs"].to_string().contains("WebhookToken"),
-        "no output shows the token"
-    );
+    for secret in ["WebhookToken", "WebhookBasicAuth"] {
+        assert_eq!(t["Parameters"][secret]["NoEcho"], true, "{secret}");
+        let uses: Vec<String> = t["Resources"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, r)| r.to_string().contains(&format!("\"{secret}\"")))
+            .map(|(name, _)| name.clone())
+            .collect();
+        assert_eq!(uses, ["IngestFunction"], "only the ingest sees {secret}");
+        assert!(
+            !t["Outputs"].to_string().contains(secret),
+            "no output shows {secret}"
+        );
+    }
 }
 
 #[test]

@@ -516,3 +516,99 @@ async fn a_redelivered_message_rewrites_the_same_items() {
         "Kinesis may repeat a record; each carries its event_id for consumers to deduplicate"
     );
 }
+
+fn hmac_sha1_hex(key: &str, message: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(message.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn senders_authenticate_by_token_basic_or_radar_signature_and_no_secret_is_logged() {
+    use base64::Engine;
+    let env = TestEnv::start().await;
+    let (old_token, new_token, basic_password) =
+        ("rotated-out-3f9a", "rotated-in-8c2e", "b4sic-pa55");
+    let serve = env
+        .serve(&[
+            ("WEBHOOK_TOKEN", &format!("{old_token},{new_token}")),
+            ("WEBHOOK_BASIC_AUTH", &format!("clevertap:{basic_password}")),
+            (
+                "RUST_LOG",
+                "debug,aws_smithy_runtime=info,aws_sdk_sqs=info,hyper=info",
+            ),
+        ])
+        .await;
+    let http = reqwest::Client::new();
+    let campaign = std::fs::read(event_file("webhooks/clevertap/campaign-broadcast.json")).unwrap();
+    let radar = std::fs::read(event_file("webhooks/location/radar-geofence-entered.json")).unwrap();
+    let basic = |user: &str, password: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        )
+    };
+    let post = |route: &str, body: &[u8], headers: &[(&str, String)]| {
+        let mut req = http
+            .post(format!("{}{route}", serve.url))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        req
+    };
+
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
+        ("old token, during rotation", post("/webhooks/clevertap", &campaign, &[("x-webhook-token", old_token.into())]), 200, ""),
+        ("new token as Bearer", post("/webhooks/location", &radar, &[("authorization", format!("Bearer {new_token}"))]), 200, ""),
+        ("CleverTap's HTTP Basic", post("/webhooks/clevertap", &campaign, &[("authorization", basic("clevertap", basic_password))]), 200, ""),
+        ("wrong Basic password", post("/webhooks/clevertap", &campaign, &[("authorization", basic("clevertap", "guess"))]), 401, "Basic user or password is not valid"),
+        ("Basic on the location route", post("/webhooks/location", &radar, &[("authorization", basic("clevertap", basic_password))]), 401, "not accepted on this route"),
+        (
+            "Radar signature over the signing id",
+            post("/webhooks/location", &radar, &[("x-radar-signing-id", "sig-77".into()), ("x-radar-signature", hmac_sha1_hex(new_token, "sig-77"))]),
+            200,
+            "",
+        ),
+        (
+            "older Radar signature over the event _id",
+            post("/webhooks/location", &radar, &[("x-radar-signature", hmac_sha1_hex(old_token, "66329c1e5f8a2b0019e4a001"))]),
+            200,
+            "",
+        ),
+        (
+            "Radar signature with another key",
+            post("/webhooks/location", &radar, &[("x-radar-signing-id", "sig-77".into()), ("x-radar-signature", hmac_sha1_hex("not-the-token", "sig-77"))]),
+            401,
+            "X-Radar-Signature does not match",
+        ),
+        ("nothing", post("/webhooks/clevertap/export-status", b"{}", &[]), 401, "missing credential: send X-Webhook-Token or Authorization: Bearer, or Authorization: Basic"),
+    ];
+    let mut accepted = 0;
+    for (what, req, status, message) in cases {
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{what}");
+        let body: Value = resp.json().await.unwrap();
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(message),
+            "{what}: {body}"
+        );
+        accepted += usize::from(status == 200);
+    }
+    env.wait_for_objects(accepted, Duration::from_secs(60))
+        .await;
+
+    let logs = serve.logs();
+    assert!(
+        logs.contains("queued"),
+        "the logs were captured at debug level"
+    );
+    for secret in [old_token, new_token, basic_password, TEST_TOKEN] {
+        assert!(!logs.contains(secret), "a secret reached the logs");
+    }
+}

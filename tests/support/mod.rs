@@ -213,6 +213,8 @@ impl TestEnv {
     /// `hookloop serve` with extra arguments and environment.
     pub async fn serve_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Serve {
         let port = free_port();
+        let log = std::env::temp_dir().join(format!("hookloop-serve-{}.log", ulid::Ulid::new()));
+        let log_file = std::fs::File::create(&log).expect("serve log file");
         let mut cmd = Command::new(hookloop_bin());
         cmd.args([
             "serve",
@@ -224,14 +226,15 @@ impl TestEnv {
         .args(args)
         .envs(self.env())
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stdout(log_file.try_clone().expect("serve log file"))
+        .stderr(log_file);
         for (k, v) in extra {
             cmd.env(k, v);
         }
         let serve = Serve {
             _process: Process(cmd.spawn().expect("start hookloop serve")),
             url: format!("http://127.0.0.1:{port}"),
+            log,
         };
         let http = reqwest::Client::new();
         let health = format!("{}/health", serve.url);
@@ -325,9 +328,22 @@ impl TestEnv {
 pub struct Serve {
     _process: Process,
     pub url: String,
+    /// Its stdout and stderr.
+    pub log: PathBuf,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.log);
+    }
 }
 
 impl Serve {
+    /// Everything it logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// Posts `body` to `route` as JSON with the test token.
     pub async fn post(&self, http: &reqwest::Client, route: &str, body: Vec<u8>) -> (u16, Value) {
         let resp = http

@@ -3,7 +3,9 @@ use std::time::Duration;
 use hookloop_aws::config::{process_env, ConfigError, Env};
 use hookloop_aws::sqs::MAX_MESSAGE_BYTES;
 
-use crate::auth::{Auth, Secret};
+use hookloop_domain::Source;
+
+use crate::auth::{Auth, BasicCredential, Method, Secret};
 
 /// Room kept for the envelope around the body (id, source, time, JSON escaping of a typical
 /// body) and the message attributes, below SQS's 1 MiB.
@@ -25,20 +27,16 @@ pub struct IngestConfig {
 }
 
 impl IngestConfig {
-    /// Reads `QUEUE_URL`, `WEBHOOK_TOKEN`, `ALLOW_UNAUTHENTICATED`, `MAX_BODY_BYTES` and
-    /// `QUEUE_SEND_TIMEOUT_MS`.
+    /// Reads `QUEUE_URL`, `WEBHOOK_TOKEN`, `WEBHOOK_BASIC_AUTH`, `AUTH_CLEVERTAP`,
+    /// `AUTH_CLEVERTAP_EXPORT_STATUS`, `AUTH_LOCATION`, `ALLOW_UNAUTHENTICATED`, `MAX_BODY_BYTES`
+    /// and `QUEUE_SEND_TIMEOUT_MS`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::read(&process_env())
     }
 
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let queue_url = env.required("QUEUE_URL")?;
-        let allow_unauthenticated = env.flag("ALLOW_UNAUTHENTICATED", false)?;
-        let auth = match env.optional("WEBHOOK_TOKEN") {
-            Some(token) => Auth::Token(Secret::new(token)),
-            None if allow_unauthenticated => Auth::Open,
-            None => Auth::Unconfigured,
-        };
+        let auth = read_auth(env)?;
         let max_body_bytes = env.number(
             "MAX_BODY_BYTES",
             1..=MAX_MESSAGE_BYTES,
@@ -58,6 +56,89 @@ impl IngestConfig {
     }
 }
 
+/// The variable naming the methods a route accepts.
+pub fn route_auth_var(source: Source) -> &'static str {
+    match source {
+        Source::ClevertapWebhook => "AUTH_CLEVERTAP",
+        Source::ClevertapExportStatus => "AUTH_CLEVERTAP_EXPORT_STATUS",
+        Source::Location => "AUTH_LOCATION",
+    }
+}
+
+fn split_list(v: &str) -> impl Iterator<Item = &str> {
+    v.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn read_auth<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Auth, ConfigError> {
+    let tokens: Vec<Secret> = env
+        .optional("WEBHOOK_TOKEN")
+        .as_deref()
+        .map(split_list)
+        .into_iter()
+        .flatten()
+        .map(Secret::new)
+        .collect();
+    let basic = match env.optional("WEBHOOK_BASIC_AUTH") {
+        None => Vec::new(),
+        Some(v) => split_list(&v)
+            .map(|pair| match pair.split_once(':') {
+                Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+                    Ok(BasicCredential {
+                        user: user.to_owned(),
+                        password: Secret::new(password),
+                    })
+                }
+                // Never echo the value: it holds a password.
+                _ => Err(ConfigError::Invalid {
+                    var: "WEBHOOK_BASIC_AUTH",
+                    reason: "expected user:password pairs separated by commas".into(),
+                }),
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let mut methods = Vec::new();
+    for source in Source::ALL {
+        let var = route_auth_var(source);
+        let list = match env.optional(var) {
+            None => Method::defaults_for(source).to_vec(),
+            Some(v) => split_list(&v)
+                .map(|m| {
+                    let method = Method::parse(m).ok_or_else(|| ConfigError::Invalid {
+                        var,
+                        reason: format!("unknown method {m:?}: use token, basic or radar"),
+                    })?;
+                    let configured = match method {
+                        Method::Token | Method::Radar => !tokens.is_empty(),
+                        Method::Basic => !basic.is_empty(),
+                    };
+                    if configured {
+                        Ok(method)
+                    } else {
+                        let needs = if method == Method::Basic {
+                            "WEBHOOK_BASIC_AUTH"
+                        } else {
+                            "WEBHOOK_TOKEN"
+                        };
+                        Err(ConfigError::Invalid {
+                            var,
+                            reason: format!("{m} needs {needs}, which is not set"),
+                        })
+                    }
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        methods.push((source, list));
+    }
+    let nothing_configured = tokens.is_empty() && basic.is_empty();
+    let open = nothing_configured && env.flag("ALLOW_UNAUTHENTICATED", false)?;
+    Ok(Auth {
+        tokens,
+        basic,
+        methods,
+        open,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,31 +154,89 @@ mod tests {
 
     #[test]
     fn a_token_wins_and_nothing_configured_refuses() {
-        assert!(matches!(
-            cfg(&[("QUEUE_URL", "q"), ("WEBHOOK_TOKEN", "t")])
-                .unwrap()
-                .auth,
-            Auth::Token(_)
-        ));
-        assert!(matches!(
-            cfg(&[
-                ("QUEUE_URL", "q"),
-                ("WEBHOOK_TOKEN", "t"),
-                ("ALLOW_UNAUTHENTICATED", "true")
-            ])
-            .unwrap()
-            .auth,
-            Auth::Token(_)
-        ));
-        assert!(matches!(
-            cfg(&[("QUEUE_URL", "q")]).unwrap().auth,
-            Auth::Unconfigured
-        ));
-        assert!(matches!(
+        let with_token = cfg(&[
+            ("QUEUE_URL", "q"),
+            ("WEBHOOK_TOKEN", "t"),
+            ("ALLOW_UNAUTHENTICATED", "true"),
+        ])
+        .unwrap()
+        .auth;
+        assert!(
+            !with_token.open,
+            "a configured credential is always required"
+        );
+        let nothing = cfg(&[("QUEUE_URL", "q")]).unwrap().auth;
+        assert!(!nothing.open && nothing.accepted(Source::Location).is_empty());
+        assert!(
             cfg(&[("QUEUE_URL", "q"), ("ALLOW_UNAUTHENTICATED", "true")])
                 .unwrap()
-                .auth,
-            Auth::Open
+                .auth
+                .open
+        );
+    }
+
+    #[test]
+    fn several_tokens_basic_pairs_and_per_route_methods() {
+        let a = cfg(&[
+            ("QUEUE_URL", "q"),
+            ("WEBHOOK_TOKEN", "old, new"),
+            ("WEBHOOK_BASIC_AUTH", "ct:p:w,other:x"),
+            ("AUTH_LOCATION", "radar"),
+        ])
+        .unwrap()
+        .auth;
+        assert_eq!(a.tokens, vec![Secret::new("old"), Secret::new("new")]);
+        assert_eq!(a.basic.len(), 2);
+        assert_eq!(a.basic[0].user, "ct");
+        assert_eq!(
+            a.basic[0].password,
+            Secret::new("p:w"),
+            "a password may hold colons"
+        );
+        assert_eq!(a.accepted(Source::Location), vec![Method::Radar]);
+        assert_eq!(
+            a.accepted(Source::ClevertapWebhook),
+            vec![Method::Token, Method::Basic]
+        );
+    }
+
+    #[test]
+    fn auth_settings_that_cannot_work_are_refused_at_start_without_echoing_secrets() {
+        let e = cfg(&[
+            ("QUEUE_URL", "q"),
+            ("WEBHOOK_BASIC_AUTH", "no-colon-secret"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            &e,
+            ConfigError::Invalid {
+                var: "WEBHOOK_BASIC_AUTH",
+                ..
+            }
+        ));
+        assert!(!e.to_string().contains("no-colon-secret"));
+        let e = cfg(&[
+            ("QUEUE_URL", "q"),
+            ("WEBHOOK_TOKEN", "t"),
+            ("AUTH_CLEVERTAP", "basic"),
+        ])
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("basic needs WEBHOOK_BASIC_AUTH"),
+            "{e}"
+        );
+        let e = cfg(&[
+            ("QUEUE_URL", "q"),
+            ("WEBHOOK_TOKEN", "t"),
+            ("AUTH_LOCATION", "token,hmac"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            ConfigError::Invalid {
+                var: "AUTH_LOCATION",
+                ..
+            }
         ));
     }
 

@@ -102,7 +102,7 @@ async fn accept<Q: MessageQueue>(
     };
     ingest
         .auth
-        .check(req.headers())
+        .check(source, req.headers(), req.body())
         .map_err(Rejection::Unauthorized)?;
     is_json(req.headers())?;
     let body = req.into_body();
@@ -174,7 +174,6 @@ pub async fn handle_lambda<Q: MessageQueue>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::Secret;
     use crate::queue::QueueError;
     use hookloop_aws::AwsError;
     use std::sync::Mutex;
@@ -208,7 +207,7 @@ mod tests {
                 fail,
                 ..Default::default()
             },
-            auth: Auth::Token(Secret::new("zq-s3cr3t")),
+            auth: Auth::token("zq-s3cr3t"),
             max_body_bytes: 10_000,
         }
     }

@@ -9,8 +9,10 @@ mod handler;
 mod queue;
 mod rejection;
 
-pub use auth::{Auth, AuthFailure, Secret};
-pub use config::{IngestConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_SEND_TIMEOUT};
+pub use auth::{Auth, AuthFailure, BasicCredential, Method, Secret};
+pub use config::{
+    route_auth_var, IngestConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_SEND_TIMEOUT,
+};
 pub use handler::{handle, handle_lambda, Ingest};
 pub use hookloop_aws::config::ConfigError;
 pub use queue::{MessageQueue, OutgoingMessage, QueueError, ATTR_MESSAGE_ID, ATTR_SOURCE};

@@ -55,7 +55,7 @@ impl Rejection {
         let message = match self {
             Rejection::NotFound => "no such route".to_owned(),
             Rejection::MethodNotAllowed { allow } => format!("method not allowed; use {allow}"),
-            Rejection::Unauthorized(f) => f.message().to_owned(),
+            Rejection::Unauthorized(f) => f.message(),
             Rejection::UnsupportedMediaType { got: Some(ct) } => {
                 format!("Content-Type must be application/json, got {ct:?}")
             }
