@@ -612,3 +612,207 @@ async fn senders_authenticate_by_token_basic_or_radar_signature_and_no_secret_is
         assert!(!logs.contains(secret), "a secret reached the logs");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_lettered_webhooks_are_listed_with_their_reason_and_redriven_once_the_cause_is_fixed()
+{
+    let env = TestEnv::start().await;
+    let http = reqwest::Client::new();
+    let samples = [
+        ("location/structured.json", "/webhooks/location"),
+        ("location/platform-trip.json", "/webhooks/location"),
+        (
+            "clevertap-export-status/export-completed.json",
+            "/webhooks/clevertap/export-status",
+        ),
+    ];
+    // A processor pointed at a table that does not exist dead-letters everything.
+    let mut ids = Vec::new();
+    {
+        let broken = env.serve(&[("TABLE_NAME", "no-such-table")]).await;
+        for (file, route) in samples {
+            let (status, answer) = broken
+                .post(
+                    &http,
+                    route,
+                    std::fs::read(event_file(&format!("webhooks/{file}"))).unwrap(),
+                )
+                .await;
+            assert_eq!(status, 200);
+            ids.push(answer["id"].as_str().unwrap().to_owned());
+        }
+        eventually("3 dead-lettered", Duration::from_secs(30), || async {
+            (env.dlq().depth().await.unwrap() == (3, 0)).then_some(())
+        })
+        .await;
+    }
+
+    let (ok, out, err) = env.hookloop(&["dlq", "list", "--json"]).await;
+    assert!(ok, "{err}");
+    let listed: Vec<Value> =
+        serde_json::from_str(&out).expect("dlq list --json prints a JSON array");
+    assert_eq!(listed.len(), 3);
+    let mut listed_ids: Vec<&str> = listed
+        .iter()
+        .map(|e| e["message_id"].as_str().unwrap())
+        .collect();
+    listed_ids.sort();
+    let mut sent_ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    sent_ids.sort();
+    assert_eq!(listed_ids, sent_ids);
+    for e in &listed {
+        assert_eq!(e["stage"], "store");
+        assert_eq!(
+            e["error_code"],
+            "dynamodb.BatchWriteItem:ResourceNotFoundException"
+        );
+        assert!(
+            Envelope::decode(e["body"].as_str().unwrap()).is_ok(),
+            "the original envelope"
+        );
+    }
+    let (ok, table, _) = env.hookloop(&["dlq", "list"]).await;
+    assert!(
+        ok && table.starts_with("MESSAGE ID") && ids.iter().all(|id| table.contains(id.as_str())),
+        "{table}"
+    );
+    assert_eq!(
+        env.dlq().depth().await.unwrap(),
+        (3, 0),
+        "listing leaves the messages in the DLQ"
+    );
+
+    let (ok, out, _) = env
+        .hookloop(&[
+            "dlq",
+            "redrive",
+            "--filter",
+            "source=clevertap.export_status",
+            "--dry-run",
+        ])
+        .await;
+    assert!(ok && out.contains("would move 1 message(s)"), "{out}");
+    assert_eq!(
+        env.dlq().depth().await.unwrap(),
+        (3, 0),
+        "a dry run moves nothing"
+    );
+    let (ok, out, _) = env
+        .hookloop(&[
+            "dlq",
+            "redrive",
+            "--filter",
+            "source=clevertap.export_status",
+        ])
+        .await;
+    assert!(
+        ok && out.contains("moved 1 message(s) to the queue; 2 left"),
+        "{out}"
+    );
+    let (ok, out, err) = env.hookloop(&["dlq", "redrive"]).await;
+    assert!(ok && out.contains("moved 2 message(s)"), "{out}{err}");
+    assert_eq!(env.dlq().depth().await.unwrap(), (0, 0));
+    let (ok, _, err) = env.hookloop(&["dlq", "redrive", "--filter", "stage"]).await;
+    assert!(!ok && err.contains("expected NAME=VALUE"), "{err}");
+
+    // With the cause fixed, the redriven webhooks land.
+    let _fixed = env.serve(&[]).await;
+    assert_item(
+        &env,
+        "EXPORT#1690283492",
+        "STATUS#2023-07-25T16:50:52.000Z#Completed",
+        json!({"message_id": ids[2]}),
+    )
+    .await;
+    assert_item(
+        &env,
+        "TRIP#trip-5501",
+        "META",
+        json!({"message_id": ids[0]}),
+    )
+    .await;
+    assert_item(
+        &env,
+        "TRIP#trip-mm-311",
+        "META",
+        json!({"message_id": ids[1]}),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archived_webhooks_replay_into_the_same_items() {
+    let env = TestEnv::start().await;
+    let serve = env.serve(&[]).await;
+    let http = reqwest::Client::new();
+    for file in [
+        "location/structured.json",
+        "location/radar-geofence-entered.json",
+        "clevertap-export-status/export-completed.json",
+    ] {
+        let route = if file.starts_with("location") {
+            "/webhooks/location"
+        } else {
+            "/webhooks/clevertap/export-status"
+        };
+        assert_eq!(
+            serve
+                .post(
+                    &http,
+                    route,
+                    std::fs::read(event_file(&format!("webhooks/{file}"))).unwrap()
+                )
+                .await
+                .0,
+            200
+        );
+    }
+    env.wait_for_objects(3, Duration::from_secs(60)).await;
+    let rows = eventually("all rows", Duration::from_secs(30), || async {
+        let rows = env.scan_all().await;
+        (rows.len() == 6).then_some(rows)
+    })
+    .await;
+
+    let (ok, out, _) = env
+        .hookloop(&["replay", "--from", "raw/source=location/", "--dry-run"])
+        .await;
+    assert!(
+        ok && out.contains("would replay 2 archived webhook(s)"),
+        "{out}"
+    );
+    let (ok, out, err) = env
+        .hookloop(&["replay", "--from", "raw/source=location/"])
+        .await;
+    assert!(
+        ok && out.contains("replayed 2 archived webhook(s)"),
+        "{out}{err}"
+    );
+    eventually(
+        "the replayed geofence event streamed again",
+        Duration::from_secs(30),
+        || async {
+            (env.stream_records().await.len() == 2 && env.queue().depth().await.unwrap() == (0, 0))
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        env.archive().list("raw/").await.unwrap().len(),
+        3,
+        "same raw objects"
+    );
+    let mut again = env.scan_all().await;
+    let mut before = rows;
+    let key = |r: &serde_json::Map<String, Value>| format!("{}|{}", r["pk"], r["sk"]);
+    again.sort_by_key(key);
+    before.sort_by_key(key);
+    assert_eq!(
+        again, before,
+        "replay rewrites the same items with the same values"
+    );
+    let (ok, _, err) = env
+        .hookloop(&["replay", "--from", "source=location/"])
+        .await;
+    assert!(!ok && err.contains("raw keys start with raw/"), "{err}");
+}

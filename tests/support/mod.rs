@@ -205,6 +205,22 @@ impl TestEnv {
         Queue::new(self.clients.sqs.clone(), &self.resources.dlq_url)
     }
 
+    /// Runs `hookloop <args>` with this environment; (exit success, stdout, stderr).
+    pub async fn hookloop(&self, args: &[&str]) -> (bool, String, String) {
+        let out = tokio::process::Command::new(hookloop_bin())
+            .args(args)
+            .envs(self.env())
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .expect("run hookloop");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// `hookloop serve` on a free port, with this environment plus `extra`.
     pub async fn serve(&self, extra: &[(&str, &str)]) -> Serve {
         self.serve_with(&[], extra).await

@@ -109,7 +109,9 @@ pub async fn ensure(
         ],
     )
     .await?;
-    let dlq_arn = queue_arn(clients, &dlq_url).await?;
+    let dlq_arn = crate::sqs::Queue::new(clients.sqs.clone(), &dlq_url)
+        .arn()
+        .await?;
     let redrive = serde_json::json!({
         "deadLetterTargetArn": dlq_arn,
         "maxReceiveCount": settings.max_receive_count.to_string(),
@@ -166,21 +168,6 @@ async fn create_queue(
         .await
         .map_err(|e| AwsError::from_sdk("sqs", "SetQueueAttributes", e))?;
     Ok(url)
-}
-
-async fn queue_arn(clients: &AwsClients, url: &str) -> Result<String, AwsError> {
-    let out = clients
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("sqs", "GetQueueAttributes", e))?;
-    out.attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
-        .cloned()
-        .ok_or_else(|| AwsError::local("sqs", "GetQueueAttributes", "MissingQueueArn", url, false))
 }
 
 async fn create_bucket(clients: &AwsClients, bucket: &str) -> Result<(), AwsError> {

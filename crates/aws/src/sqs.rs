@@ -87,12 +87,24 @@ impl Queue {
 
     /// Receives up to `max` (at most 10) messages with all system and message attributes.
     pub async fn receive(&self, max: i32, wait_seconds: i32) -> Result<Vec<Message>, AwsError> {
+        self.receive_hidden_for(max, wait_seconds, None).await
+    }
+
+    /// Like [`Queue::receive`], hiding the messages for `visibility_seconds` instead of the
+    /// queue's visibility timeout (tools that look at messages without consuming them).
+    pub async fn receive_hidden_for(
+        &self,
+        max: i32,
+        wait_seconds: i32,
+        visibility_seconds: Option<i32>,
+    ) -> Result<Vec<Message>, AwsError> {
         let out = self
             .client
             .receive_message()
             .queue_url(&self.url)
             .max_number_of_messages(max.clamp(1, MAX_BATCH_ENTRIES as i32))
             .wait_time_seconds(wait_seconds.clamp(0, MAX_WAIT_SECONDS))
+            .set_visibility_timeout(visibility_seconds)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .message_attribute_names("All")
             .send()
@@ -139,6 +151,81 @@ impl Queue {
             }
         }
         Ok(failed)
+    }
+
+    /// Makes received messages visible again at once (by receipt handle), 10 per request.
+    pub async fn release(&self, handles: &[String]) -> Result<(), AwsError> {
+        use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry as Entry;
+        for chunk in handles.chunks(MAX_BATCH_ENTRIES) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    Entry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(h)
+                        .visibility_timeout(0)
+                        .build()
+                        .map_err(|e| {
+                            AwsError::local(
+                                "sqs",
+                                "ChangeMessageVisibilityBatch",
+                                "BuildEntry",
+                                e.to_string(),
+                                false,
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            self.client
+                .change_message_visibility_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("sqs", "ChangeMessageVisibilityBatch", e))?;
+        }
+        Ok(())
+    }
+
+    /// The queue's ARN.
+    pub async fn arn(&self) -> Result<String, AwsError> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .attribute_names(A::QueueArn)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("sqs", "GetQueueAttributes", e))?;
+        out.attributes()
+            .and_then(|a| a.get(&A::QueueArn))
+            .cloned()
+            .ok_or_else(|| {
+                AwsError::local(
+                    "sqs",
+                    "GetQueueAttributes",
+                    "MissingQueueArn",
+                    self.url.clone(),
+                    false,
+                )
+            })
+    }
+
+    /// Asks SQS to move every message of this queue (a DLQ) to `destination_arn` in the
+    /// background (`StartMessageMoveTask`); returns the task handle.
+    pub async fn start_move_to(&self, destination_arn: &str) -> Result<String, AwsError> {
+        let source_arn = self.arn().await?;
+        let out = self
+            .client
+            .start_message_move_task()
+            .source_arn(source_arn)
+            .destination_arn(destination_arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("sqs", "StartMessageMoveTask", e))?;
+        Ok(out.task_handle().unwrap_or_default().to_owned())
     }
 
     /// `ApproximateNumberOfMessages` + `...NotVisible`, for status displays and tests.

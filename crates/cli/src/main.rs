@@ -1,7 +1,9 @@
 //! `hookloop`: run the pipeline locally against an AWS emulator, and operate it.
 
+mod dlq;
 mod init;
 mod poller;
+mod replay;
 mod send;
 mod serve;
 mod trace;
@@ -32,6 +34,11 @@ enum Command {
     Serve(serve::Args),
     /// Post webhook files to a running ingest, optionally tracing where each one landed.
     Send(send::Args),
+    /// Inspect the dead-letter queue, and move messages back to the queue.
+    #[command(subcommand)]
+    Dlq(dlq::Command),
+    /// Re-queue archived raw webhooks from S3 (backfills).
+    Replay(replay::Args),
 }
 
 #[tokio::main]
@@ -42,6 +49,8 @@ async fn main() -> ExitCode {
         Command::Init(a) => init::run(a).await,
         Command::Serve(a) => serve::run(a).await,
         Command::Send(a) => send::run(a).await,
+        Command::Dlq(c) => dlq::run(c).await,
+        Command::Replay(a) => replay::run(a).await,
     };
     match result {
         Ok(code) => code,
@@ -50,6 +59,18 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+pub fn progress_bar(len: u64, what: &'static str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what);
+    bar
 }
 
 /// Errors a subcommand reports to the user: each says what to fix.
