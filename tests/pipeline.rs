@@ -816,3 +816,65 @@ async fn archived_webhooks_replay_into_the_same_items() {
         .await;
     assert!(!ok && err.contains("raw keys start with raw/"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_is_idempotent_and_prints_the_environment_the_functions_read() {
+    let env = TestEnv::start().await;
+    let prefix = format!(
+        "init{}",
+        &ulid::Ulid::new().to_string().to_ascii_lowercase()[..10]
+    );
+    let (ok, first, err) = env.hookloop(&["init", "--prefix", &prefix]).await;
+    assert!(ok, "{err}");
+    let (ok, second, err) = env.hookloop(&["init", "--prefix", &prefix]).await;
+    assert!(ok, "a second init succeeds: {err}");
+    assert_eq!(first, second, "and prints the same environment");
+    let names: Vec<&str> = first
+        .lines()
+        .map(|l| {
+            l.strip_prefix("export ")
+                .and_then(|l| l.split_once('='))
+                .map(|(k, _)| k)
+                .unwrap_or(l)
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "QUEUE_URL",
+            "DLQ_URL",
+            "RAW_BUCKET",
+            "TABLE_NAME",
+            "GEOFENCE_STREAM"
+        ]
+    );
+    assert!(first.contains(&format!("export RAW_BUCKET={prefix}-raw")));
+
+    let queue_url = first
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("export QUEUE_URL=");
+    let attrs = env
+        .clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    assert_eq!(attrs[&A::MaximumMessageSize], "1048576");
+    let redrive: Value = serde_json::from_str(&attrs[&A::RedrivePolicy]).unwrap();
+    assert!(redrive["deadLetterTargetArn"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("{prefix}-dlq")));
+    assert_eq!(
+        redrive["maxReceiveCount"].to_string().trim_matches('"'),
+        "5"
+    );
+}

@@ -111,20 +111,23 @@ impl Envelope {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Reads an envelope, checking the version before anything else so that a message written
-    /// by a newer build is reported as such rather than as malformed.
+    /// Reads an envelope in one parse. Only when that fails is the version looked at, so that a
+    /// message written by a newer build is reported as such rather than as malformed.
     pub fn decode(s: &str) -> Result<Self, EnvelopeError> {
         #[derive(Deserialize)]
         struct Version {
             v: u64,
         }
-        let v = serde_json::from_str::<Version>(s)
-            .map_err(|e| EnvelopeError::Malformed(e.to_string()))?
-            .v;
-        if v != u64::from(ENVELOPE_VERSION) {
-            return Err(EnvelopeError::UnsupportedVersion(v));
+        match serde_json::from_str::<Envelope>(s) {
+            Ok(e) if e.v == ENVELOPE_VERSION => Ok(e),
+            Ok(e) => Err(EnvelopeError::UnsupportedVersion(u64::from(e.v))),
+            Err(malformed) => match serde_json::from_str::<Version>(s) {
+                Ok(Version { v }) if v != u64::from(ENVELOPE_VERSION) => {
+                    Err(EnvelopeError::UnsupportedVersion(v))
+                }
+                _ => Err(EnvelopeError::Malformed(malformed.to_string())),
+            },
         }
-        serde_json::from_str::<Envelope>(s).map_err(|e| EnvelopeError::Malformed(e.to_string()))
     }
 }
 
@@ -154,6 +157,12 @@ mod tests {
         assert_eq!(
             Envelope::decode(r#"{"v":2,"id":"x"}"#).unwrap_err(),
             EnvelopeError::UnsupportedVersion(2)
+        );
+        assert_eq!(
+            Envelope::decode(r#"{"v":3,"id":"01HX0000000000000000000000","source":"location","received_at":"x","body":"{}"}"#)
+                .unwrap_err(),
+            EnvelopeError::UnsupportedVersion(3),
+            "a well-formed envelope of another version"
         );
         assert_eq!(
             Envelope::decode("not json").unwrap_err().code(),
