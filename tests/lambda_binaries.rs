@@ -254,8 +254,8 @@ async fn lambda_binaries_answer_every_sample_event_as_documented() {
     // The functions logged JSON lines with the message id, and never the token.
     let log = std::fs::read_to_string(&watch.log).unwrap();
     assert!(
-        log.contains("01HWT0D7G0RADARGE0FENCE002"),
-        "processor logs carry the message id"
+        log.contains(r#""message_id":"01HWT0D7G0RADARGE0FENCE002""#),
+        "processor logs are JSON lines carrying the message id"
     );
     assert!(
         !log.contains("dev-token") && !log.contains(TEST_TOKEN),
