@@ -527,15 +527,15 @@ fn is_arm64_elf(path: &PathBuf) -> bool {
 
 #[test]
 fn sam_build_produces_both_arm64_bootstraps_through_cargo_lambda() {
-    let build_dir = std::env::temp_dir().join(format!("hookloop-sam-{}", ulid::Ulid::new()));
+    // SAM writes .aws-sam/ where it runs: run it from a scratch directory, never the repository.
+    let work_dir = std::env::temp_dir().join(format!("hookloop-sam-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&work_dir).unwrap();
+    let build_dir = work_dir.join("build");
     let out = venv_tool("sam")
-        .args([
-            "build",
-            "--beta-features",
-            "--template-file",
-            "infra/template.yaml",
-            "--build-dir",
-        ])
+        .current_dir(&work_dir)
+        .args(["build", "--beta-features", "--template-file"])
+        .arg(repo_root().join("infra/template.yaml"))
+        .arg("--build-dir")
         .arg(&build_dir)
         .output()
         .unwrap();
@@ -553,5 +553,5 @@ fn sam_build_produces_both_arm64_bootstraps_through_cargo_lambda() {
             bootstrap.display()
         );
     }
-    let _ = std::fs::remove_dir_all(&build_dir);
+    let _ = std::fs::remove_dir_all(&work_dir);
 }
