@@ -378,3 +378,81 @@ impl Serve {
         )
     }
 }
+
+/// The CleverTap stand-in's account in tests.
+pub const STUB_ACCOUNT_ID: &str = "TEST-ACC-1";
+pub const STUB_PASSCODE: &str = "stub-passcode-9f2e";
+
+/// Starts the CleverTap stand-in on a free port, in this process.
+pub async fn start_stub(latency: Duration) -> hookloop_clevertap::stub::Stub {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind stub");
+    hookloop_clevertap::stub::Stub::start(
+        listener,
+        hookloop_clevertap::stub::StubConfig {
+            accounts: [(STUB_ACCOUNT_ID.to_owned(), STUB_PASSCODE.to_owned())].into(),
+            max_concurrency: 15,
+            latency,
+        },
+    )
+    .await
+    .expect("start stub")
+}
+
+/// The load-back environment pointing at `stub`, with the rules at `rules` (a path or JSON).
+pub fn clevertap_env(stub: &hookloop_clevertap::stub::Stub, rules: &str) -> Vec<(String, String)> {
+    vec![
+        ("CLEVERTAP_ACCOUNT_ID".into(), STUB_ACCOUNT_ID.into()),
+        ("CLEVERTAP_PASSCODE".into(), STUB_PASSCODE.into()),
+        ("CLEVERTAP_API_URL".into(), stub.base_url()),
+        ("LOADBACK_RULES".into(), rules.into()),
+    ]
+}
+
+/// The example rules file README points `LOADBACK_RULES` at.
+pub fn example_rules() -> String {
+    repo_root()
+        .join("infra/loadback-rules.json")
+        .display()
+        .to_string()
+}
+
+impl TestEnv {
+    /// The processor the Lambda runs, in this process, configured from this environment plus
+    /// `extra` (later entries win).
+    pub fn processor(&self, extra: &[(String, String)]) -> hookloop_processor::Processor {
+        let mut vars = self.env();
+        vars.extend(extra.iter().cloned());
+        let lookup = move |k: &str| {
+            vars.iter()
+                .rev()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+        };
+        let config =
+            hookloop_processor::ProcessorConfig::read(&hookloop_aws::config::Env::new(lookup))
+                .expect("processor configuration");
+        hookloop_processor::Processor::new(&self.clients, config).expect("processor")
+    }
+}
+
+/// An SQS event as Lambda delivers it, one message per envelope.
+pub fn sqs_event(
+    envelopes: &[hookloop_domain::Envelope],
+    receive_count: u32,
+) -> aws_lambda_events::event::sqs::SqsEvent {
+    let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
+    event.records = envelopes
+        .iter()
+        .map(|e| {
+            let mut m = aws_lambda_events::event::sqs::SqsMessage::default();
+            m.message_id = Some(format!("sqs-{}", e.id));
+            m.body = Some(e.encode());
+            m.attributes
+                .insert("ApproximateReceiveCount".into(), receive_count.to_string());
+            m
+        })
+        .collect();
+    event
+}

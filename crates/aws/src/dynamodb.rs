@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 use hookloop_domain::Row;
 use serde_json::{Map, Number, Value};
 
@@ -11,6 +11,9 @@ use crate::AwsError;
 
 /// Items per `BatchWriteItem` request.
 pub const MAX_BATCH_WRITE_ITEMS: usize = 25;
+
+/// Keys per `BatchGetItem` request.
+pub const MAX_BATCH_GET_KEYS: usize = 100;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -159,6 +162,89 @@ impl Table {
             }
         }
         Ok(())
+    }
+
+    /// Reads items by key with `BatchGetItem` (strongly consistent), 100 keys per request,
+    /// re-sending `UnprocessedKeys` with backoff. Returns the items found as JSON, by key.
+    pub async fn get_many(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), Map<String, Value>>, AwsError> {
+        // The sends of one call run one after another; the lock only lets each add its items.
+        let found = std::sync::Mutex::new(HashMap::new());
+        for chunk in keys.chunks(MAX_BATCH_GET_KEYS) {
+            let pending: Vec<Item> = chunk
+                .iter()
+                .map(|(pk, sk)| {
+                    HashMap::from([
+                        ("pk".to_owned(), AttributeValue::S(pk.clone())),
+                        ("sk".to_owned(), AttributeValue::S(sk.clone())),
+                    ])
+                })
+                .collect();
+            let found = &found;
+            let sent = resend_partial_failures(&self.backoff, pending, |batch| async move {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(batch))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| {
+                        AwsError::local(
+                            "dynamodb",
+                            "BatchGetItem",
+                            "BuildRequest",
+                            e.to_string(),
+                            false,
+                        )
+                    })?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.name, request)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("dynamodb", "BatchGetItem", e))?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.name))
+                    .unwrap_or_default()
+                {
+                    let json = item_to_json(&item);
+                    let key = |k: &str| {
+                        json.get(k)
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    if let Ok(mut f) = found.lock() {
+                        f.insert((key("pk"), key("sk")), json);
+                    }
+                }
+                Ok(out
+                    .unprocessed_keys
+                    .and_then(|mut m| m.remove(&self.name))
+                    .map(|k| k.keys)
+                    .unwrap_or_default())
+            })
+            .await;
+            match sent {
+                Ok(()) => {}
+                Err(Unfinished::Failed(e)) => return Err(e),
+                Err(Unfinished::Remaining { items, attempts }) => {
+                    return Err(AwsError::local(
+                        "dynamodb",
+                        "BatchGetItem",
+                        "UnprocessedKeys",
+                        format!(
+                            "{} keys still unprocessed after {attempts} attempts",
+                            items.len()
+                        ),
+                        true,
+                    ))
+                }
+            }
+        }
+        Ok(found.into_inner().unwrap_or_default())
     }
 
     pub async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, AwsError> {

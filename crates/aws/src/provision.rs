@@ -257,15 +257,59 @@ async fn create_table(clients: &AwsClients, table: &str) -> Result<(), AwsError>
         .send()
         .await;
     match res {
-        Ok(_) => Ok(()),
+        Ok(_) => {}
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_resource_in_use_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(AwsError::from_sdk("dynamodb", "CreateTable", e)),
+                .is_some_and(|s| s.is_resource_in_use_exception()) => {}
+        Err(e) => return Err(AwsError::from_sdk("dynamodb", "CreateTable", e)),
     }
+    enable_ttl(clients, table).await
+}
+
+/// The table's TTL attribute (`expires_at`, as in the template): load-back markers expire.
+pub const TABLE_TTL_ATTRIBUTE: &str = "expires_at";
+
+async fn enable_ttl(clients: &AwsClients, table: &str) -> Result<(), AwsError> {
+    let current = clients
+        .dynamodb
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("dynamodb", "DescribeTimeToLive", e))?;
+    let enabled = current.time_to_live_description().is_some_and(|d| {
+        d.attribute_name() == Some(TABLE_TTL_ATTRIBUTE)
+            && matches!(
+                d.time_to_live_status(),
+                Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled)
+                    | Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabling)
+            )
+    });
+    if enabled {
+        return Ok(());
+    }
+    let spec = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+        .attribute_name(TABLE_TTL_ATTRIBUTE)
+        .enabled(true)
+        .build()
+        .map_err(|e| {
+            AwsError::local(
+                "dynamodb",
+                "UpdateTimeToLive",
+                "BuildRequest",
+                e.to_string(),
+                false,
+            )
+        })?;
+    clients
+        .dynamodb
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(spec)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("dynamodb", "UpdateTimeToLive", e))?;
+    Ok(())
 }
 
 async fn create_stream(clients: &AwsClients, stream: &str) -> Result<(), AwsError> {

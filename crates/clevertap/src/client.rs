@@ -199,11 +199,19 @@ impl UploadClient {
 
         let body = serde_json::to_vec(&serde_json::json!({ "d": records }))
             .map_err(|e| UploadError::Transport(e.to_string()))?;
+        // Marked sensitive so no HTTP-level debug output prints it.
+        let mut passcode =
+            reqwest::header::HeaderValue::from_str(a.passcode.expose()).map_err(|_| {
+                UploadError::Transport(format!(
+                    "account {account}: the passcode is not a valid header value"
+                ))
+            })?;
+        passcode.set_sensitive(true);
         let sent = self
             .http
             .post(format!("{}{UPLOAD_PATH}", a.base_url))
             .header(HEADER_ACCOUNT_ID, &a.account_id)
-            .header(HEADER_PASSCODE, a.passcode.expose())
+            .header(HEADER_PASSCODE, passcode)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .timeout(self.timeout)
             .body(body)

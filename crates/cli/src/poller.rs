@@ -17,6 +17,8 @@ use tracing::{debug, warn};
 pub struct PollerSettings {
     pub batch_size: usize,
     pub batch_window: Duration,
+    /// The deadline handed to each invocation (Lambda's function timeout).
+    pub invocation_timeout: Duration,
 }
 
 fn to_lambda_message(m: hookloop_aws::sqs::Message, region: &str) -> SqsMessage {
@@ -78,7 +80,8 @@ pub async fn run(
                 Err(_) => break,
             }
         }
-        process_batch(&queue, &processor, batch, &region).await;
+        let deadline = std::time::Instant::now() + settings.invocation_timeout;
+        process_batch(&queue, &processor, batch, &region, deadline).await;
     }
 }
 
@@ -87,6 +90,7 @@ async fn process_batch(
     processor: &Processor,
     batch: Vec<hookloop_aws::sqs::Message>,
     region: &str,
+    deadline: std::time::Instant,
 ) {
     let mut event = SqsEvent::default();
     event.records = batch
@@ -98,7 +102,7 @@ async fn process_batch(
         .iter()
         .filter_map(|r| Some((r.message_id.clone()?, r.receipt_handle.clone()?)))
         .collect();
-    let response = hookloop_processor::handle(processor, event).await;
+    let response = hookloop_processor::handle(processor, event, Some(deadline)).await;
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()

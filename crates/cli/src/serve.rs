@@ -42,6 +42,66 @@ pub struct Args {
     /// Keeps a burst from opening more connections than the emulator can accept.
     #[arg(long, default_value_t = 64)]
     ingest_concurrency: usize,
+    /// Time each processor invocation may take (Lambda's function timeout); keep it below the
+    /// queue's visibility timeout (30 s from `hookloop init`).
+    #[arg(long, default_value_t = 25)]
+    processor_timeout_secs: u64,
+    /// Also run the CleverTap stand-in on this address and load back to it: unless CleverTap is
+    /// configured in the environment, the processor uses one account `default` at the stand-in
+    /// and `LOADBACK_RULES` defaults to infra/loadback-rules.json.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:3999")]
+    clevertap_stub: Option<SocketAddr>,
+}
+
+/// The stand-in's account, for `serve --clevertap-stub`.
+pub const STUB_ACCOUNT_ID: &str = "HOOKLOOP-LOCAL";
+pub const STUB_PASSCODE: &str = "local-passcode";
+pub const EXAMPLE_RULES: &str = "infra/loadback-rules.json";
+
+/// Starts the stand-in and returns the environment that points load-back at it.
+async fn start_stub(addr: SocketAddr) -> Result<Vec<(&'static str, String)>, CliError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| CliError::Listen { addr, source })?;
+    let stub = hookloop_clevertap::stub::Stub::start(
+        listener,
+        hookloop_clevertap::stub::StubConfig {
+            accounts: [(STUB_ACCOUNT_ID.to_owned(), STUB_PASSCODE.to_owned())].into(),
+            max_concurrency: hookloop_clevertap::account::CLEVERTAP_MAX_CONCURRENT_REQUESTS,
+            latency: Duration::ZERO,
+        },
+    )
+    .await
+    .map_err(|source| CliError::Listen { addr, source })?;
+    info!(url = %stub.base_url(), "CleverTap stand-in: POST /1/upload; GET /_stub/accepted, /_stub/stats");
+    Ok(vec![
+        ("CLEVERTAP_ACCOUNT_ID", STUB_ACCOUNT_ID.to_owned()),
+        ("CLEVERTAP_PASSCODE", STUB_PASSCODE.to_owned()),
+        ("CLEVERTAP_API_URL", stub.base_url()),
+        ("LOADBACK_RULES", EXAMPLE_RULES.to_owned()),
+    ])
+}
+
+/// The processor's configuration: the environment, with the stand-in's account filling in
+/// when load-back is not configured there.
+fn processor_config(stub_env: Vec<(&'static str, String)>) -> Result<ProcessorConfig, CliError> {
+    let configured = ["CLEVERTAP_ACCOUNTS", "CLEVERTAP_ACCOUNT_ID"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()));
+    let lookup = move |k: &str| {
+        let from_env = std::env::var(k).ok().filter(|v| !v.is_empty());
+        if configured {
+            return from_env;
+        }
+        match stub_env.iter().find(|(name, _)| *name == k) {
+            Some((_, v)) if k == "LOADBACK_RULES" => from_env.or_else(|| Some(v.clone())),
+            Some((_, v)) => Some(v.clone()),
+            None => from_env,
+        }
+    };
+    Ok(ProcessorConfig::read(&hookloop_aws::config::Env::new(
+        lookup,
+    ))?)
 }
 
 #[derive(Clone)]
@@ -107,7 +167,17 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
         ));
     }
     let ingest_config = IngestConfig::from_env()?;
-    let processor_config = ProcessorConfig::from_env()?;
+    let stub_env = match args.clevertap_stub {
+        Some(addr) => start_stub(addr).await?,
+        None => Vec::new(),
+    };
+    let processor_config = processor_config(stub_env)?;
+    match &processor_config.loadback {
+        Some(l) => {
+            info!(rules = l.rules.len(), accounts = ?l.accounts.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), "load-back to CleverTap on")
+        }
+        None => info!("load-back to CleverTap off (no CleverTap account configured)"),
+    }
     let sdk = load_sdk_config().await;
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
     let clients = AwsClients::from_sdk_config(&sdk);
@@ -121,7 +191,10 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
         auth: ingest_config.auth,
         max_body_bytes: ingest_config.max_body_bytes,
     });
-    let processor = Arc::new(Processor::new(&clients, processor_config));
+    let processor = Arc::new(
+        Processor::new(&clients, processor_config)
+            .map_err(|e| CliError::Usage(format!("CleverTap client: {e}")))?,
+    );
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -138,6 +211,7 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
     let settings = PollerSettings {
         batch_size: args.batch_size,
         batch_window: Duration::from_millis(args.batch_window_ms),
+        invocation_timeout: Duration::from_secs(args.processor_timeout_secs),
     };
     let pollers: Vec<_> = (0..args.pollers)
         .map(|_| {

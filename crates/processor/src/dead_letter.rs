@@ -19,6 +19,9 @@ pub enum Stage {
     Store,
     /// Geofence stream (Kinesis).
     Stream,
+    /// Load-back to CleverTap: a record the rules could not build or CleverTap refused, or
+    /// uploads that kept failing.
+    Clevertap,
 }
 
 impl Stage {
@@ -27,6 +30,7 @@ impl Stage {
             Stage::Parse => "parse",
             Stage::Store => "store",
             Stage::Stream => "stream",
+            Stage::Clevertap => "clevertap",
         }
     }
 }

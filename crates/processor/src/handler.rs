@@ -1,3 +1,5 @@
+use std::time::Instant;
+
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::stream::{self, StreamExt};
 use hookloop_aws::dynamodb::Table;
@@ -5,6 +7,7 @@ use hookloop_aws::kinesis::Stream;
 use hookloop_aws::s3::RawArchive;
 use hookloop_aws::sqs::Queue;
 use hookloop_aws::AwsClients;
+use hookloop_clevertap::UploadError;
 use hookloop_domain::{parse_webhook, raw_object_key, Envelope, Normalized};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -12,6 +15,7 @@ use tracing::{error, field, info, info_span, warn, Instrument, Span};
 
 use crate::config::ProcessorConfig;
 use crate::dead_letter::*;
+use crate::loadback::{Loadback, Loaded, Stored};
 
 /// Messages of one batch processed at the same time.
 pub const MAX_CONCURRENT_MESSAGES: usize = 16;
@@ -24,17 +28,25 @@ pub struct Processor {
     pub stream: Stream,
     pub dlq: Queue,
     pub max_receive_count: u32,
+    /// `None` when load-back to CleverTap is not configured.
+    pub loadback: Option<Loadback>,
 }
 
 impl Processor {
-    pub fn new(clients: &AwsClients, config: ProcessorConfig) -> Self {
-        Processor {
+    pub fn new(clients: &AwsClients, config: ProcessorConfig) -> Result<Self, UploadError> {
+        let table = Table::new(clients.dynamodb.clone(), config.table_name);
+        let loadback = match config.loadback {
+            Some(c) => Some(Loadback::new(c, table.clone())?),
+            None => None,
+        };
+        Ok(Processor {
             archive: RawArchive::new(clients.s3.clone(), config.raw_bucket),
-            table: Table::new(clients.dynamodb.clone(), config.table_name),
+            table,
             stream: Stream::new(clients.kinesis.clone(), config.geofence_stream),
             dlq: Queue::new(clients.sqs.clone(), config.dlq_url),
             max_receive_count: config.max_receive_count,
-        }
+            loadback,
+        })
     }
 }
 
@@ -49,15 +61,51 @@ pub enum Outcome {
     Retry,
 }
 
-/// Processes a batch. Only messages that should be delivered again are reported as failures;
-/// one bad message never fails the batch.
-pub async fn handle(p: &Processor, event: SqsEvent) -> SqsBatchResponse {
-    let received = event.records.len();
-    let outcomes: Vec<(Option<String>, Outcome)> = stream::iter(event.records)
-        .map(|msg| async move {
-            let outcome = process_message(p, &msg).await;
-            (msg.message_id, outcome)
-        })
+/// Processes a batch: stores every message (raw archive, rows, geofence stream), loads the
+/// stored ones back to CleverTap when configured, then dead-letters what can never succeed.
+/// Only messages worth another delivery are reported as failures; one bad message never fails
+/// the batch. `deadline` (the invocation's) bounds load-back retries.
+pub async fn handle(p: &Processor, event: SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
+    let messages = event.records;
+    let received = messages.len();
+    let spans: Vec<Span> = messages.iter().map(message_span).collect();
+
+    // Futures built up front: a stream of borrowing closures is not `Send` enough for spawn.
+    let storing: Vec<_> = messages
+        .iter()
+        .zip(&spans)
+        .map(|(msg, span)| store(p, msg.body.as_deref().unwrap_or("")).instrument(span.clone()))
+        .collect();
+    let stored: Vec<Result<Stored, DeadLetter>> = stream::iter(storing)
+        .buffered(MAX_CONCURRENT_MESSAGES)
+        .collect()
+        .await;
+
+    let mut failures: Vec<Option<DeadLetter>> =
+        stored.iter().map(|r| r.as_ref().err().cloned()).collect();
+    if let Some(loadback) = &p.loadback {
+        let (indexes, ready): (Vec<usize>, Vec<Stored>) = stored
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.ok().map(|s| (i, s)))
+            .unzip();
+        let loaded = loadback.run(&ready, deadline).await;
+        for (i, l) in indexes.into_iter().zip(loaded) {
+            let _entered = spans[i].enter();
+            match l {
+                Loaded::Done { sent, skipped } => info!(sent, skipped, "loaded back to CleverTap"),
+                Loaded::Failed(f) => failures[i] = Some(f),
+            }
+        }
+    }
+
+    let settling: Vec<_> = messages
+        .iter()
+        .zip(failures)
+        .zip(spans)
+        .map(|((msg, failure), span)| settle(p, msg, failure).instrument(span))
+        .collect();
+    let outcomes: Vec<(Option<String>, Outcome)> = stream::iter(settling)
         .buffer_unordered(MAX_CONCURRENT_MESSAGES)
         .collect()
         .await;
@@ -86,37 +134,52 @@ pub async fn handle(p: &Processor, event: SqsEvent) -> SqsBatchResponse {
     response
 }
 
-/// Stores one message, or decides between redelivery and the DLQ.
-pub async fn process_message(p: &Processor, msg: &SqsMessage) -> Outcome {
-    let span = info_span!(
+/// The `Instant` of a Lambda invocation's deadline (`Context::deadline()`).
+pub fn deadline_from(deadline: std::time::SystemTime) -> Instant {
+    let left = deadline
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    Instant::now() + left
+}
+
+fn message_span(msg: &SqsMessage) -> Span {
+    info_span!(
         "message",
         sqs_message_id = msg.message_id.as_deref().unwrap_or(""),
         message_id = field::Empty,
         source = field::Empty,
-    );
-    async {
-        let attempts = receive_count(msg);
-        let failure = match store(p, msg.body.as_deref().unwrap_or("")).await {
-            Ok(()) => return Outcome::Stored,
-            Err(f) => f,
-        };
-        if decide(&failure, attempts, p.max_receive_count) == Outcome::Retry {
-            warn!(stage = %failure.stage, code = %failure.code, error = %failure.message, attempts, "failed; left for redelivery");
-            return Outcome::Retry;
+    )
+}
+
+/// Decides between done, redelivery and the DLQ for a message.
+async fn settle(
+    p: &Processor,
+    msg: &SqsMessage,
+    failure: Option<DeadLetter>,
+) -> (Option<String>, Outcome) {
+    let outcome = match failure {
+        None => Outcome::Stored,
+        Some(f) => settle_failure(p, msg, &f).await,
+    };
+    (msg.message_id.clone(), outcome)
+}
+
+async fn settle_failure(p: &Processor, msg: &SqsMessage, failure: &DeadLetter) -> Outcome {
+    let attempts = receive_count(msg);
+    if decide(failure, attempts, p.max_receive_count) == Outcome::Retry {
+        warn!(stage = %failure.stage, code = %failure.code, error = %failure.message, attempts, "failed; left for redelivery");
+        return Outcome::Retry;
+    }
+    match dead_letter(p, msg, failure, attempts).await {
+        Ok(()) => {
+            error!(stage = %failure.stage, code = %failure.code, error = %failure.message, attempts, "dead-lettered");
+            Outcome::DeadLettered
         }
-        match dead_letter(p, msg, &failure, attempts).await {
-            Ok(()) => {
-                error!(stage = %failure.stage, code = %failure.code, error = %failure.message, attempts, "dead-lettered");
-                Outcome::DeadLettered
-            }
-            Err(e) => {
-                error!(stage = %failure.stage, code = %failure.code, dlq_error = %e, attempts, "could not dead-letter; left for redelivery");
-                Outcome::Retry
-            }
+        Err(e) => {
+            error!(stage = %failure.stage, code = %failure.code, dlq_error = %e, attempts, "could not dead-letter; left for redelivery");
+            Outcome::Retry
         }
     }
-    .instrument(span)
-    .await
 }
 
 /// What to do with a failed message on its `attempts`-th receive: leave a retryable failure for
@@ -137,7 +200,7 @@ fn receive_count(msg: &SqsMessage) -> u32 {
         .unwrap_or(1)
 }
 
-async fn store(p: &Processor, body: &str) -> Result<(), DeadLetter> {
+async fn store(p: &Processor, body: &str) -> Result<Stored, DeadLetter> {
     let mut envelope = Envelope::decode(body)
         .map_err(|e| DeadLetter::permanent(Stage::Parse, e.code(), e.to_string()))?;
     let span = Span::current();
@@ -174,7 +237,11 @@ async fn store(p: &Processor, body: &str) -> Result<(), DeadLetter> {
         Some(f) => Err(f),
         None => {
             info!(raw_key = %key, rows = normalized.rows.len(), geofence_events = normalized.geofence_events.len(), "stored");
-            Ok(())
+            Ok(Stored {
+                message_id: envelope.id.to_string(),
+                source: envelope.source,
+                rows: normalized.rows,
+            })
         }
     }
 }

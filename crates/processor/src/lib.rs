@@ -8,10 +8,12 @@
 mod config;
 mod dead_letter;
 mod handler;
+mod loadback;
 
-pub use config::{ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
+pub use config::{LoadbackConfig, ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
 pub use dead_letter::{
     DeadLetter, Stage, ATTR_ATTEMPTS, ATTR_ERROR, ATTR_ERROR_CODE, ATTR_FAILED_AT, ATTR_STAGE,
 };
-pub use handler::{handle, Outcome, Processor};
+pub use handler::{deadline_from, handle, Outcome, Processor};
 pub use hookloop_aws::config::ConfigError;
+pub use loadback::{marker_key, Loadback, Loaded, MARKER_PK_PREFIX, MARKER_SK, TTL_ATTRIBUTE};

@@ -2,7 +2,7 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use hookloop_aws::AwsClients;
-use hookloop_processor::{handle, Processor, ProcessorConfig};
+use hookloop_processor::{deadline_from, handle, Processor, ProcessorConfig};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
@@ -10,10 +10,11 @@ async fn main() -> Result<(), Error> {
     hookloop_aws::telemetry::init();
     let config = ProcessorConfig::from_env()?;
     let clients = AwsClients::from_env().await;
-    let processor = Processor::new(&clients, config);
+    let processor = Processor::new(&clients, config)?;
     let processor = &processor;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(handle(processor, event.payload).await)
+        let deadline = deadline_from(event.context.deadline());
+        Ok::<_, Error>(handle(processor, event.payload, Some(deadline)).await)
     }))
     .await
 }
