@@ -31,6 +31,7 @@ MOTO_PORT     ?= 4566
 LISTEN        ?= 127.0.0.1:3000
 PREFIX        ?= hookloop-local
 WEBHOOK_TOKEN ?= dev-token
+CLEVERTAP_STUB ?= 127.0.0.1:3999
 
 # deployment settings
 STACK    ?= hookloop
@@ -39,7 +40,7 @@ FUNCTION ?= ingest
 EVENT    ?= events/apigw/location-radar-geofence.json
 SAM      := PATH=$(CURDIR)/$(VENV)/bin:$$PATH SAM_CLI_TELEMETRY=0 $(CURDIR)/$(VENV)/bin/sam
 
-.PHONY: help setup build-local run test lint fmt clean build sam-build deploy deploy-fn invoke-local logs delete
+.PHONY: help setup build-local run loadback-rules test lint fmt clean build sam-build deploy deploy-fn invoke-local logs delete
 
 help:
 	@echo "make run    run the pipeline locally on the moto emulator (Ctrl-C stops)"
@@ -81,15 +82,35 @@ run: build-local
 	echo "== hookloop init --prefix $(PREFIX)"; \
 	$(BIN)/hookloop init --prefix $(PREFIX) | tee .local/env; \
 	source .local/env; \
-	echo "== hookloop serve --listen $(LISTEN) (log: .local/serve.log)"; \
-	$(BIN)/hookloop serve --listen $(LISTEN) > .local/serve.log 2>&1 & serve=$$!; \
+	echo "== hookloop serve --listen $(LISTEN) --clevertap-stub $(CLEVERTAP_STUB) (log: .local/serve.log)"; \
+	$(BIN)/hookloop serve --listen $(LISTEN) --clevertap-stub $(CLEVERTAP_STUB) > .local/serve.log 2>&1 & serve=$$!; \
 	for i in $$(seq 100); do (exec 3<>/dev/tcp/$${LISTEN%:*}/$${LISTEN##*:}) 2>/dev/null && break; sleep 0.1; done; \
 	echo "== hookloop send --trace events/webhooks/*/*.json"; \
 	$(BIN)/hookloop send --url http://$(LISTEN) --trace events/webhooks/*/*.json; \
+	echo; echo "== loaded back to the CleverTap stand-in by infra/loadback-rules.json (GET http://$(CLEVERTAP_STUB)/_stub/accepted)"; \
+	$(VENV)/bin/python -c "$$SHOW_STUB" http://$(CLEVERTAP_STUB)/_stub/accepted; \
 	echo; echo "== serving on http://$(LISTEN) with WEBHOOK_TOKEN=$(WEBHOOK_TOKEN); Ctrl-C to stop"; \
 	echo "   try: curl -H 'content-type: application/json' -H 'x-webhook-token: $(WEBHOOK_TOKEN)' \\"; \
 	echo "          --data @events/webhooks/location/structured.json http://$(LISTEN)/webhooks/location"; \
 	wait $$serve
+
+# Prints what the CleverTap stand-in accepted, one record per line (waits up to 10 s for load-back).
+define SHOW_STUB
+import json, sys, time, urllib.request
+records = []
+for _ in range(50):
+    records = json.load(urllib.request.urlopen(sys.argv[1]))
+    if len(records) >= 7: break
+    time.sleep(0.2)
+for a in records:
+    print("  " + json.dumps(a["record"], sort_keys=True))
+endef
+export SHOW_STUB
+
+# The example rules compacted (descriptions dropped) for the LoadbackRules stack parameter:
+#   sam deploy --parameter-overrides LoadbackRules="$$(make -s loadback-rules)" ...
+loadback-rules:
+	@$(PYTHON) -c 'import json,sys; d=json.load(open("infra/loadback-rules.json")); d.pop("description",None); [r.pop("description",None) for r in d["rules"]]; print(json.dumps(d,separators=(",",":")))'
 
 test: build-local
 	cargo fmt --all -- --check

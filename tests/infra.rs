@@ -201,6 +201,10 @@ fn each_function_may_do_only_what_it_does_on_exactly_its_resources() {
                 get_att("RowsTable", "Arn")
             ),
             (
+                "dynamodb:BatchGetItem".to_owned(),
+                get_att("RowsTable", "Arn")
+            ),
+            (
                 "kinesis:PutRecords".to_owned(),
                 get_att("GeofenceStream", "Arn")
             ),
@@ -392,6 +396,44 @@ fn the_api_serves_exactly_the_ingest_routes_and_the_token_stays_secret() {
             "no output shows {secret}"
         );
     }
+}
+
+#[test]
+fn load_back_is_configured_on_the_processor_only_and_stays_within_clevertaps_concurrency() {
+    let t = template();
+    let env = &props(&t, "ProcessorFunction")["Environment"]["Variables"];
+    for (var, param) in [
+        ("CLEVERTAP_ACCOUNTS", "ClevertapAccounts"),
+        ("CLEVERTAP_ACCOUNT_ID", "ClevertapAccountId"),
+        ("CLEVERTAP_PASSCODE", "ClevertapPasscode"),
+        ("CLEVERTAP_REGION", "ClevertapRegion"),
+        ("LOADBACK_RULES", "LoadbackRules"),
+        ("CLEVERTAP_MAX_CONCURRENCY", "ClevertapMaxConcurrency"),
+        ("CLEVERTAP_TIMEOUT_MS", "ClevertapTimeoutMs"),
+    ] {
+        assert_eq!(env[var], r#ref(param), "{var}");
+    }
+    for secret in ["ClevertapAccounts", "ClevertapPasscode"] {
+        assert_eq!(t["Parameters"][secret]["NoEcho"], true, "{secret}");
+        let uses: Vec<String> = t["Resources"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, r)| r.to_string().contains(&format!("\"{secret}\"")))
+            .map(|(name, _)| name.clone())
+            .collect();
+        assert_eq!(uses, ["ProcessorFunction"], "only the processor sees {secret}");
+        assert!(!t["Outputs"].to_string().contains(secret));
+    }
+    // Instances x requests per instance must stay within CleverTap's 15 per account.
+    let number = |p: &str| t["Parameters"][p]["Default"].as_u64().unwrap();
+    let per_instance = number("ClevertapMaxConcurrency");
+    assert_eq!(per_instance, hookloop_clevertap::DEFAULT_MAX_CONCURRENCY as u64);
+    assert!(number("ProcessorMaxConcurrency") * per_instance <= 15);
+    assert_eq!(t["Parameters"]["ClevertapMaxConcurrency"]["MaxValue"], 15);
+    // Off unless configured.
+    assert_eq!(t["Parameters"]["ClevertapAccounts"]["Default"], "");
+    assert_eq!(t["Parameters"]["ClevertapAccountId"]["Default"], "");
 }
 
 #[test]
