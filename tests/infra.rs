@@ -422,13 +422,20 @@ fn load_back_is_configured_on_the_processor_only_and_stays_within_clevertaps_con
             .filter(|(_, r)| r.to_string().contains(&format!("\"{secret}\"")))
             .map(|(name, _)| name.clone())
             .collect();
-        assert_eq!(uses, ["ProcessorFunction"], "only the processor sees {secret}");
+        assert_eq!(
+            uses,
+            ["ProcessorFunction"],
+            "only the processor sees {secret}"
+        );
         assert!(!t["Outputs"].to_string().contains(secret));
     }
     // Instances x requests per instance must stay within CleverTap's 15 per account.
     let number = |p: &str| t["Parameters"][p]["Default"].as_u64().unwrap();
     let per_instance = number("ClevertapMaxConcurrency");
-    assert_eq!(per_instance, hookloop_clevertap::DEFAULT_MAX_CONCURRENCY as u64);
+    assert_eq!(
+        per_instance,
+        hookloop_clevertap::DEFAULT_MAX_CONCURRENCY as u64
+    );
     assert!(number("ProcessorMaxConcurrency") * per_instance <= 15);
     assert_eq!(t["Parameters"]["ClevertapMaxConcurrency"]["MaxValue"], 15);
     // Off unless configured.

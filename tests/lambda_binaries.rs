@@ -27,12 +27,13 @@ struct Watch {
 }
 
 impl Watch {
-    async fn start(env: &TestEnv, dir: &Path) -> Watch {
+    async fn start(env: &TestEnv, extra: &[(String, String)], dir: &Path) -> Watch {
         let port = free_port();
         let env_file = dir.join("lambda.env");
         let mut lines: Vec<String> = env
             .env()
             .into_iter()
+            .chain(extra.iter().cloned())
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         lines.push("WEBHOOK_TOKEN=dev-token".into()); // the token the sample events carry
@@ -182,7 +183,9 @@ async fn lambda_binaries_answer_every_sample_event_as_documented() {
     let env = TestEnv::start().await;
     let dir = std::env::temp_dir().join(format!("hookloop-watch-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&dir).unwrap();
-    let watch = Watch::start(&env, &dir).await;
+    // The processor loads back to the CleverTap stand-in by the example rules.
+    let stub = start_stub(Duration::ZERO).await;
+    let watch = Watch::start(&env, &clevertap_env(&stub, &example_rules()), &dir).await;
 
     // Ingest: every API Gateway event gets its documented answer.
     let mut queued = 0;
@@ -247,6 +250,11 @@ async fn lambda_binaries_answer_every_sample_event_as_documented() {
     let records = env.stream_records().await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].1["event_id"], "66329c1e5f8a2b0019e4a001");
+    // The geofence entry was loaded back; the export alert raises nothing.
+    let loaded: Vec<Value> = stub.accepted().into_iter().map(|a| a.record).collect();
+    assert_eq!(loaded.len(), 1, "{loaded:?}");
+    assert_eq!(loaded[0]["evtName"], "Geofence Entered");
+    assert_eq!(loaded[0]["identity"], "cust-1001");
     let dead = env.dlq_messages(1).await;
     assert_eq!(dead[0].0, "this is not a hookloop envelope");
     assert_eq!(dead[0].1["stage"], "parse");
@@ -258,7 +266,7 @@ async fn lambda_binaries_answer_every_sample_event_as_documented() {
         "processor logs are JSON lines carrying the message id"
     );
     assert!(
-        !log.contains("dev-token") && !log.contains(TEST_TOKEN),
+        !log.contains("dev-token") && !log.contains(TEST_TOKEN) && !log.contains(STUB_PASSCODE),
         "a secret reached the logs"
     );
     let _ = std::fs::remove_dir_all(&dir);
