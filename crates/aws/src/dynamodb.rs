@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, Wri
 use hookloop_domain::Row;
 use serde_json::{Map, Number, Value};
 
-use crate::retry::{resend_partial_failures, Backoff, Unfinished};
+use crate::retry::{resend_partial_failures, Backoff};
 use crate::AwsError;
 
 /// Items per `BatchWriteItem` request.
@@ -144,22 +144,15 @@ impl Table {
                     .unwrap_or_default())
             })
             .await;
-            match sent {
-                Ok(()) => {}
-                Err(Unfinished::Failed(e)) => return Err(e),
-                Err(Unfinished::Remaining { items, attempts }) => {
-                    return Err(AwsError::local(
-                        "dynamodb",
-                        "BatchWriteItem",
-                        "UnprocessedItems",
-                        format!(
-                            "{} items still unprocessed after {attempts} attempts",
-                            items.len()
-                        ),
-                        true,
-                    ))
-                }
-            }
+            sent.map_err(|u| {
+                u.into_error(
+                    "dynamodb",
+                    "BatchWriteItem",
+                    "UnprocessedItems",
+                    "items",
+                    "",
+                )
+            })?;
         }
         Ok(())
     }
@@ -227,22 +220,9 @@ impl Table {
                     .unwrap_or_default())
             })
             .await;
-            match sent {
-                Ok(()) => {}
-                Err(Unfinished::Failed(e)) => return Err(e),
-                Err(Unfinished::Remaining { items, attempts }) => {
-                    return Err(AwsError::local(
-                        "dynamodb",
-                        "BatchGetItem",
-                        "UnprocessedKeys",
-                        format!(
-                            "{} keys still unprocessed after {attempts} attempts",
-                            items.len()
-                        ),
-                        true,
-                    ))
-                }
-            }
+            sent.map_err(|u| {
+                u.into_error("dynamodb", "BatchGetItem", "UnprocessedKeys", "keys", "")
+            })?;
         }
         Ok(found.into_inner().unwrap_or_default())
     }

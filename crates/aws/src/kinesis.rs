@@ -4,7 +4,7 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use hookloop_domain::GeofenceEvent;
 
-use crate::retry::{resend_partial_failures, Backoff, Unfinished};
+use crate::retry::{resend_partial_failures, Backoff};
 use crate::AwsError;
 
 /// Records per `PutRecords` request.
@@ -111,23 +111,10 @@ impl Stream {
                 }
             })
             .await;
-            match sent {
-                Ok(()) => {}
-                Err(Unfinished::Failed(e)) => return Err(e),
-                Err(Unfinished::Remaining { items, attempts }) => {
-                    let last = last_error.lock().map(|l| l.clone()).unwrap_or_default();
-                    return Err(AwsError::local(
-                        "kinesis",
-                        "PutRecords",
-                        "FailedRecords",
-                        format!(
-                            "{} records still failing after {attempts} attempts ({last})",
-                            items.len()
-                        ),
-                        true,
-                    ));
-                }
-            }
+            let last = last_error.lock().map(|l| l.clone()).unwrap_or_default();
+            sent.map_err(|u| {
+                u.into_error("kinesis", "PutRecords", "FailedRecords", "records", &last)
+            })?;
         }
         Ok(())
     }

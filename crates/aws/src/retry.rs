@@ -84,6 +84,40 @@ pub enum Unfinished<T> {
     Remaining { items: Vec<T>, attempts: u32 },
 }
 
+impl<T> Unfinished<T> {
+    /// The error a caller reports: the failed call's own, or a retryable `code` saying how many
+    /// `what` were still refused (`detail` appended when not empty).
+    pub fn into_error(
+        self,
+        service: &'static str,
+        operation: &'static str,
+        code: &'static str,
+        what: &str,
+        detail: &str,
+    ) -> AwsError {
+        match self {
+            Unfinished::Failed(e) => e,
+            Unfinished::Remaining { items, attempts } => {
+                let detail = if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({detail})")
+                };
+                AwsError::local(
+                    service,
+                    operation,
+                    code,
+                    format!(
+                        "{} {what} still refused after {attempts} attempts{detail}",
+                        items.len()
+                    ),
+                    true,
+                )
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -74,6 +74,19 @@ enum Fate {
     Failed { error: UploadError, attempts: u32 },
 }
 
+/// Results in message order; a message with no result made no records.
+fn finish(results: Vec<Option<Loaded>>) -> Vec<Loaded> {
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or(Loaded::Done {
+                sent: 0,
+                skipped: 0,
+            })
+        })
+        .collect()
+}
+
 struct Entry<'a> {
     message: usize,
     planned: &'a Planned,
@@ -133,15 +146,7 @@ impl Loadback {
             .filter(|i| results[*i].is_none())
             .collect();
         if with_records.is_empty() {
-            return results
-                .into_iter()
-                .map(|r| {
-                    r.unwrap_or(Loaded::Done {
-                        sent: 0,
-                        skipped: 0,
-                    })
-                })
-                .collect();
+            return finish(results);
         }
         let keys: Vec<(String, String)> = with_records
             .iter()
@@ -154,15 +159,7 @@ impl Loadback {
                 for i in with_records {
                     results[i] = Some(Loaded::Failed(DeadLetter::from_aws(Stage::Clevertap, &e)));
                 }
-                return results
-                    .into_iter()
-                    .map(|r| {
-                        r.unwrap_or(Loaded::Done {
-                            sent: 0,
-                            skipped: 0,
-                        })
-                    })
-                    .collect();
+                return finish(results);
             }
         };
         let mut previously: HashMap<usize, Vec<String>> = HashMap::new();
@@ -308,15 +305,7 @@ impl Loadback {
             records = planned.iter().map(Vec::len).sum::<usize>(),
             "load-back done"
         );
-        results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or(Loaded::Done {
-                    sent: 0,
-                    skipped: 0,
-                })
-            })
-            .collect()
+        finish(results)
     }
 
     /// One request's worth of records (one account, one type, at most 1000), retried on 429,
