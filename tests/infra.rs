@@ -82,6 +82,40 @@ fn get_att(resource: &str, attr: &str) -> Value {
     json!({"Fn::GetAtt": [resource, attr]})
 }
 
+/// The resources that mention parameter `name`.
+fn resources_using(t: &Value, name: &str) -> Vec<String> {
+    t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r.to_string().contains(&format!("\"{name}\"")))
+        .map(|(n, _)| n.clone())
+        .collect()
+}
+
+/// Every (action, resource, condition) a function's inline policies allow.
+fn grants(t: &Value, function: &str) -> BTreeSet<(String, String, String)> {
+    let policies = props(t, function)["Policies"]
+        .as_array()
+        .expect("Policies is a list");
+    let mut out = BTreeSet::new();
+    for s in policies
+        .iter()
+        .flat_map(|p| p["Statement"].as_array().cloned().unwrap_or_default())
+    {
+        for action in as_list(&s["Action"]) {
+            for resource in as_list(&s["Resource"]) {
+                out.insert((
+                    action.as_str().unwrap_or_default().to_owned(),
+                    resource.to_string(),
+                    s["Condition"].to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn r#ref(name: &str) -> Value {
     json!({ "Ref": name })
 }
@@ -168,51 +202,54 @@ fn each_function_may_do_only_what_it_does_on_exactly_its_resources() {
             }
         }
     }
-    let ingest = statements(&t, "IngestFunction");
+    let dedup_only = json!({"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DEDUP#*"]}});
+    let table = || get_att("RowsTable", "Arn");
+    let grant = |action: &str, resource: Value, condition: &Value| {
+        (
+            action.to_owned(),
+            resource.to_string(),
+            condition.to_string(),
+        )
+    };
+    let none = Value::Null;
     assert_eq!(
-        ingest,
-        vec![(
-            BTreeSet::from(["sqs:SendMessage".to_owned()]),
-            vec![get_att("WebhookQueue", "Arn")]
-        )]
+        grants(&t, "IngestFunction"),
+        BTreeSet::from([
+            grant("sqs:SendMessage", get_att("WebhookQueue", "Arn"), &none),
+            grant(
+                "s3:PutObject",
+                json!({"Fn::Sub": "${RawBucket.Arn}/claims/*"}),
+                &none
+            ),
+            grant("dynamodb:PutItem", table(), &dedup_only),
+            grant("dynamodb:GetItem", table(), &dedup_only),
+            grant("dynamodb:DeleteItem", table(), &dedup_only),
+        ])
     );
-
-    let processor: Vec<(String, Value)> = statements(&t, "ProcessorFunction")
-        .into_iter()
-        .flat_map(|(actions, resources)| {
-            assert_eq!(
-                actions.len(),
-                1,
-                "one action per statement keeps resources exact"
-            );
-            let action = actions.into_iter().next().unwrap();
-            resources.into_iter().map(move |r| (action.clone(), r))
-        })
-        .collect();
     assert_eq!(
-        processor,
-        vec![
-            (
-                "s3:PutObject".to_owned(),
-                json!({"Fn::Sub": "${RawBucket.Arn}/raw/*"})
+        grants(&t, "ProcessorFunction"),
+        BTreeSet::from([
+            grant(
+                "s3:PutObject",
+                json!({"Fn::Sub": "${RawBucket.Arn}/raw/*"}),
+                &none
             ),
-            (
-                "dynamodb:BatchWriteItem".to_owned(),
-                get_att("RowsTable", "Arn")
+            grant(
+                "s3:GetObject",
+                json!({"Fn::Sub": "${RawBucket.Arn}/claims/*"}),
+                &none
             ),
-            (
-                "dynamodb:BatchGetItem".to_owned(),
-                get_att("RowsTable", "Arn")
+            grant("dynamodb:BatchWriteItem", table(), &none),
+            grant("dynamodb:BatchGetItem", table(), &none),
+            grant("dynamodb:GetItem", table(), &dedup_only),
+            grant("dynamodb:PutItem", table(), &dedup_only),
+            grant(
+                "kinesis:PutRecords",
+                get_att("GeofenceStream", "Arn"),
+                &none
             ),
-            (
-                "kinesis:PutRecords".to_owned(),
-                get_att("GeofenceStream", "Arn")
-            ),
-            (
-                "sqs:SendMessage".to_owned(),
-                get_att("DeadLetterQueue", "Arn")
-            ),
-        ]
+            grant("sqs:SendMessage", get_att("DeadLetterQueue", "Arn"), &none),
+        ])
     );
 }
 
@@ -383,14 +420,11 @@ fn the_api_serves_exactly_the_ingest_routes_and_the_token_stays_secret() {
 
     for secret in ["WebhookToken", "WebhookBasicAuth"] {
         assert_eq!(t["Parameters"][secret]["NoEcho"], true, "{secret}");
-        let uses: Vec<String> = t["Resources"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .filter(|(_, r)| r.to_string().contains(&format!("\"{secret}\"")))
-            .map(|(name, _)| name.clone())
-            .collect();
-        assert_eq!(uses, ["IngestFunction"], "only the ingest sees {secret}");
+        assert_eq!(
+            resources_using(&t, secret),
+            ["IngestFunction"],
+            "only the ingest sees {secret}"
+        );
         assert!(
             !t["Outputs"].to_string().contains(secret),
             "no output shows {secret}"
@@ -415,15 +449,8 @@ fn load_back_is_configured_on_the_processor_only_and_stays_within_clevertaps_con
     }
     for secret in ["ClevertapAccounts", "ClevertapPasscode"] {
         assert_eq!(t["Parameters"][secret]["NoEcho"], true, "{secret}");
-        let uses: Vec<String> = t["Resources"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .filter(|(_, r)| r.to_string().contains(&format!("\"{secret}\"")))
-            .map(|(name, _)| name.clone())
-            .collect();
         assert_eq!(
-            uses,
+            resources_using(&t, secret),
             ["ProcessorFunction"],
             "only the processor sees {secret}"
         );

@@ -49,7 +49,7 @@ async fn a_thousand_concurrent_webhooks_all_arrive() {
     let keys = env.wait_for_objects(N, Duration::from_secs(180)).await;
     assert_eq!(keys.len(), N, "one raw object per webhook");
     let rows = eventually("all rows", Duration::from_secs(60), || async {
-        let rows = env.scan_all().await;
+        let rows = env.scan_rows().await;
         (rows.len() >= N + USERS).then_some(rows)
     })
     .await;

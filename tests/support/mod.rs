@@ -291,6 +291,16 @@ impl TestEnv {
         items
     }
 
+    /// The data rows: every item but the bookkeeping ones (deduplication claims, load-back
+    /// markers).
+    pub async fn scan_rows(&self) -> Vec<Map<String, Value>> {
+        self.scan_all()
+            .await
+            .into_iter()
+            .filter(|i| i["kind"] != "dedup" && i["kind"] != "loadback")
+            .collect()
+    }
+
     /// Every record on the geofence stream, as JSON.
     pub async fn stream_records(&self) -> Vec<(String, Value)> {
         self.stream()

@@ -39,19 +39,15 @@ pub async fn load_sdk_config() -> SdkConfig {
     loader.load().await
 }
 
-/// An SQS client for the ingest path: the sender (CleverTap) gives up after 3 s, so a send that
-/// cannot finish in `deadline` is abandoned and answered 503 while the sender is still listening.
-pub fn sqs_with_deadline(cfg: &SdkConfig, deadline: Duration) -> aws_sdk_sqs::Client {
-    let timeouts = TimeoutConfig::builder()
+/// Timeouts for the ingest path: the sender (CleverTap) gives up after 3 s, so a call that
+/// cannot finish in `deadline` is abandoned and the webhook answered 503 while the sender is
+/// still listening.
+fn deadline_timeouts(deadline: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(deadline / 2)
         .operation_timeout(deadline)
-        .build();
-    aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(cfg)
-            .timeout_config(timeouts)
-            .build(),
-    )
+        .build()
 }
 
 impl AwsClients {
@@ -60,6 +56,20 @@ impl AwsClients {
     }
 
     pub fn from_sdk_config(cfg: &SdkConfig) -> Self {
+        Self::build(cfg, None)
+    }
+
+    /// Clients whose every call is bounded by `deadline` (the ingest's).
+    pub fn with_deadline(cfg: &SdkConfig, deadline: Duration) -> Self {
+        Self::build(cfg, Some(deadline_timeouts(deadline)))
+    }
+
+    fn build(cfg: &SdkConfig, timeouts: Option<TimeoutConfig>) -> Self {
+        let mut cfg = cfg.clone();
+        if let Some(t) = timeouts {
+            cfg = cfg.into_builder().timeout_config(t).build();
+        }
+        let cfg = &cfg;
         let path_style = cfg.endpoint_url().is_some()
             || std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
         let s3_cfg = aws_sdk_s3::config::Builder::from(cfg)

@@ -4,6 +4,7 @@
 
 pub mod clients;
 pub mod config;
+pub mod dedup;
 pub mod dynamodb;
 mod error;
 pub mod kinesis;

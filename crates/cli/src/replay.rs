@@ -64,6 +64,10 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let claim_check = hookloop_ingest::ClaimCheck {
+        archive: archive.clone(),
+        threshold: hookloop_ingest::DEFAULT_CLAIM_CHECK_BYTES,
+    };
     let bar = progress_bar(keys.len() as u64, "replaying");
     let mut replayed = 0;
     for (key, source, id) in &keys {
@@ -73,13 +77,17 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
         let body = String::from_utf8(body).map_err(|_| {
             CliError::Usage(format!("{key} is not UTF-8; not a hookloop raw object"))
         })?;
-        let envelope = Envelope {
+        let mut envelope = Envelope {
             v: ENVELOPE_VERSION,
             id: *id,
             source: *source,
             received_at: id.received_at().canonical(),
             body,
+            body_ref: None,
+            dedup_key: None,
         };
+        // Large bodies go through the claim check, as at the ingest.
+        claim_check.offload(&mut envelope).await?;
         queue
             .enqueue(OutgoingMessage::new(&envelope))
             .await

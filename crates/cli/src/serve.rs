@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::Router;
-use hookloop_aws::clients::{load_sdk_config, sqs_with_deadline};
+use hookloop_aws::clients::load_sdk_config;
 use hookloop_aws::sqs::Queue;
 use hookloop_aws::AwsClients;
 use hookloop_ingest::{Ingest, IngestConfig, Rejection};
@@ -183,14 +183,8 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
     let clients = AwsClients::from_sdk_config(&sdk);
 
     let queue_url = ingest_config.queue_url.clone();
-    let ingest = Arc::new(Ingest {
-        queue: Queue::new(
-            sqs_with_deadline(&sdk, ingest_config.queue_send_timeout),
-            queue_url.clone(),
-        ),
-        auth: ingest_config.auth,
-        max_body_bytes: ingest_config.max_body_bytes,
-    });
+    let ingest_clients = AwsClients::with_deadline(&sdk, ingest_config.queue_send_timeout);
+    let ingest = Arc::new(Ingest::from_config(ingest_config, &ingest_clients));
     let processor = Arc::new(
         Processor::new(&clients, processor_config)
             .map_err(|e| CliError::Usage(format!("CleverTap client: {e}")))?,

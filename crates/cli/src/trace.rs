@@ -49,6 +49,8 @@ pub async fn run(sent: &[Sent], timeout: Duration) -> Result<bool, CliError> {
             source: s.source,
             received_at: s.id.received_at().canonical(),
             body,
+            body_ref: None,
+            dedup_key: None,
         };
         let Ok(webhook) = parse_webhook(s.source, &s.body) else {
             continue;

@@ -72,7 +72,14 @@ pub struct Envelope {
     pub source: Source,
     /// RFC 3339, UTC, millisecond precision: the time part of `id`.
     pub received_at: String,
+    /// The body, byte for byte; empty when it is in S3 (`body_ref`).
     pub body: String,
+    /// Claim check: the S3 key holding a body too large for a queue message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_ref: Option<String>,
+    /// The deduplication key the ingest claimed for this message (see `dedup_key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -103,6 +110,8 @@ impl Envelope {
             source,
             received_at: id.received_at().canonical(),
             body,
+            body_ref: None,
+            dedup_key: None,
         }
     }
 

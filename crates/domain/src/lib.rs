@@ -7,6 +7,7 @@
 //! works on valid values only.
 
 mod clevertap;
+mod dedup;
 mod envelope;
 mod error;
 mod export_status;
@@ -16,13 +17,14 @@ mod primitives;
 mod source;
 
 pub use clevertap::{CampaignProfile, CampaignWebhook, ProfileKey};
+pub use dedup::dedup_key;
 pub use envelope::{Envelope, EnvelopeError, MessageId, ENVELOPE_VERSION};
 pub use error::ParseError;
 pub use export_status::ExportStatusAlert;
 pub use location::{
     GeofenceRef, LocationEvent, LocationShape, LocationWebhook, TripUpdate, UserUpdate,
 };
-pub use normalize::{raw_object_key, GeofenceEvent, Normalized, Row};
+pub use normalize::{claim_object_key, raw_object_key, GeofenceEvent, Normalized, Row};
 pub use primitives::{Coordinate, Timestamp};
 pub use source::Source;
 

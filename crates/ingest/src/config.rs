@@ -13,6 +13,15 @@ pub const ENVELOPE_HEADROOM: usize = 16 * 1024;
 /// Largest body accepted by default: what still fits in one SQS message once wrapped.
 pub const DEFAULT_MAX_BODY_BYTES: usize = MAX_MESSAGE_BYTES - ENVELOPE_HEADROOM;
 
+/// Largest body the ingest takes when large bodies go to S3 (claim check): Lambda's 6 MB
+/// synchronous payload limit.
+pub const MAX_INGEST_BODY_BYTES: usize = 6 * 1024 * 1024;
+/// Bodies above this go to S3 and the queue message carries a pointer. SQS bills every 64 KiB
+/// of a message as one request, so past 256 KiB one S3 PUT and GET cost less than the chunks.
+pub const DEFAULT_CLAIM_CHECK_BYTES: usize = 256 * 1024;
+/// How long a repeated delivery counts as a duplicate.
+pub const DEFAULT_DEDUP_WINDOW_HOURS: u64 = 24;
+
 /// Default deadline for handing a webhook to SQS. CleverTap gives up after 3 s; answering 503
 /// before that lets it retry instead of timing out.
 pub const DEFAULT_QUEUE_SEND_TIMEOUT: Duration = Duration::from_millis(2500);
@@ -24,6 +33,13 @@ pub struct IngestConfig {
     pub max_body_bytes: usize,
     /// How long the send to SQS may take before the webhook is answered 503.
     pub queue_send_timeout: Duration,
+    /// Claim check: the bucket for bodies above `claim_check_bytes` (`RAW_BUCKET`); without it
+    /// every body must fit in one queue message.
+    pub claim_bucket: Option<String>,
+    pub claim_check_bytes: usize,
+    /// Deduplication: the table holding claims (`TABLE_NAME`); without it, off.
+    pub dedup_table: Option<String>,
+    pub dedup_window: Duration,
 }
 
 impl IngestConfig {
@@ -37,11 +53,22 @@ impl IngestConfig {
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let queue_url = env.required("QUEUE_URL")?;
         let auth = read_auth(env)?;
-        let max_body_bytes = env.number(
-            "MAX_BODY_BYTES",
-            1..=MAX_MESSAGE_BYTES,
-            DEFAULT_MAX_BODY_BYTES,
+        let claim_bucket = env.optional("RAW_BUCKET");
+        let inline_limit = DEFAULT_MAX_BODY_BYTES;
+        let max_body_bytes = match claim_bucket {
+            Some(_) => env.number(
+                "MAX_BODY_BYTES",
+                1..=MAX_INGEST_BODY_BYTES,
+                MAX_INGEST_BODY_BYTES,
+            )?,
+            None => env.number("MAX_BODY_BYTES", 1..=inline_limit, inline_limit)?,
+        };
+        let claim_check_bytes = env.number(
+            "CLAIM_CHECK_BYTES",
+            1..=inline_limit,
+            DEFAULT_CLAIM_CHECK_BYTES,
         )?;
+        let dedup_hours = env.number("DEDUP_WINDOW_HOURS", 1..=720, DEFAULT_DEDUP_WINDOW_HOURS)?;
         let timeout_ms = env.number(
             "QUEUE_SEND_TIMEOUT_MS",
             100..=60_000,
@@ -52,6 +79,10 @@ impl IngestConfig {
             auth,
             max_body_bytes,
             queue_send_timeout: Duration::from_millis(timeout_ms),
+            claim_bucket,
+            claim_check_bytes,
+            dedup_table: env.optional("TABLE_NAME"),
+            dedup_window: Duration::from_secs(dedup_hours * 3600),
         })
     }
 }
@@ -267,5 +298,35 @@ mod tests {
             cfg(&[("QUEUE_URL", "q")]).unwrap().max_body_bytes,
             DEFAULT_MAX_BODY_BYTES
         );
+    }
+
+    #[test]
+    fn the_claim_check_raises_the_body_limit_to_6_mib_and_dedup_follows_the_table() {
+        let off = cfg(&[("QUEUE_URL", "q")]).unwrap();
+        assert_eq!((off.claim_bucket, off.dedup_table), (None, None));
+        let on = cfg(&[("QUEUE_URL", "q"), ("RAW_BUCKET", "b"), ("TABLE_NAME", "t")]).unwrap();
+        assert_eq!(on.max_body_bytes, MAX_INGEST_BODY_BYTES);
+        assert_eq!(on.claim_check_bytes, DEFAULT_CLAIM_CHECK_BYTES);
+        assert_eq!(on.claim_bucket.as_deref(), Some("b"));
+        assert_eq!(on.dedup_table.as_deref(), Some("t"));
+        assert_eq!(on.dedup_window, Duration::from_secs(24 * 3600));
+        let big = cfg(&[
+            ("QUEUE_URL", "q"),
+            ("RAW_BUCKET", "b"),
+            ("MAX_BODY_BYTES", "2000000"),
+        ])
+        .unwrap();
+        assert_eq!(big.max_body_bytes, 2_000_000);
+        for (var, value) in [
+            ("MAX_BODY_BYTES", "7000000"),
+            ("CLAIM_CHECK_BYTES", "2000000"),
+            ("DEDUP_WINDOW_HOURS", "0"),
+        ] {
+            let e = cfg(&[("QUEUE_URL", "q"), ("RAW_BUCKET", "b"), (var, value)]).unwrap_err();
+            assert!(
+                matches!(e, ConfigError::Invalid { var: v, .. } if v == var),
+                "{var}: {e:?}"
+            );
+        }
     }
 }

@@ -1,6 +1,11 @@
 use bytes::Bytes;
+use hookloop_aws::dedup::{Claim, Claims};
+use hookloop_aws::s3::RawArchive;
 use hookloop_aws::sqs::MAX_MESSAGE_BYTES;
-use hookloop_domain::{is_clevertap_test_call, parse_webhook, Envelope, Source};
+use hookloop_aws::AwsError;
+use hookloop_domain::{
+    claim_object_key, dedup_key, is_clevertap_test_call, parse_webhook, Envelope, Source,
+};
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -16,6 +21,54 @@ pub struct Ingest<Q> {
     pub queue: Q,
     pub auth: Auth,
     pub max_body_bytes: usize,
+    /// Bodies too large for a queue message go to S3 first; `None`: they are refused.
+    pub claim_check: Option<ClaimCheck>,
+    /// Repeated deliveries are answered with the original message id; `None`: off.
+    pub dedup: Option<Claims>,
+}
+
+impl Ingest<hookloop_aws::sqs::Queue> {
+    /// The production wiring: SQS, and S3 / DynamoDB when the configuration names them, all
+    /// through `clients` (built with the ingest's deadline).
+    pub fn from_config(config: crate::IngestConfig, clients: &hookloop_aws::AwsClients) -> Self {
+        Ingest {
+            queue: hookloop_aws::sqs::Queue::new(clients.sqs.clone(), config.queue_url),
+            auth: config.auth,
+            max_body_bytes: config.max_body_bytes,
+            claim_check: config.claim_bucket.map(|bucket| ClaimCheck {
+                archive: RawArchive::new(clients.s3.clone(), bucket),
+                threshold: config.claim_check_bytes,
+            }),
+            dedup: config
+                .dedup_table
+                .map(|table| Claims::new(clients.dynamodb.clone(), table, config.dedup_window)),
+        }
+    }
+}
+
+/// Claim check: a body above `threshold` bytes is written to S3 and the queue message carries
+/// its key (`body_ref`) instead.
+#[derive(Debug, Clone)]
+pub struct ClaimCheck {
+    pub archive: RawArchive,
+    pub threshold: usize,
+}
+
+impl ClaimCheck {
+    /// Moves a large body out of `envelope` into S3; small ones stay.
+    pub async fn offload(&self, envelope: &mut Envelope) -> Result<(), AwsError> {
+        if envelope.body.len() <= self.threshold {
+            return Ok(());
+        }
+        let key = claim_object_key(envelope.id);
+        let body = std::mem::take(&mut envelope.body).into_bytes();
+        if let Err(e) = self.archive.put(&key, body.clone()).await {
+            envelope.body = String::from_utf8(body).unwrap_or_default();
+            return Err(e);
+        }
+        envelope.body_ref = Some(key);
+        Ok(())
+    }
 }
 
 enum Route {
@@ -130,8 +183,52 @@ async fn accept<Q: MessageQueue>(
     let text = String::from_utf8(body.to_vec()).map_err(|_| {
         Rejection::InvalidPayload(hookloop_domain::ParseError::new("", "body is not UTF-8"))
     })?;
-    let envelope = Envelope::new(source, text, OffsetDateTime::now_utc());
-    let message = OutgoingMessage::new(&envelope);
+    let mut envelope = Envelope::new(source, text, OffsetDateTime::now_utc());
+    let id = envelope.id.to_string();
+
+    // A repeat of a webhook already queued gets the original id and is not queued again. If
+    // the claim cannot be checked the webhook is queued anyway, carrying its key: the processor
+    // checks again (a possible duplicate beats a lost webhook).
+    let mut claimed = None;
+    if let Some(dedup) = &ingest.dedup {
+        let key = dedup_key(source, &webhook, &body);
+        match dedup.claim(&key, &id).await {
+            Ok(Claim::Duplicate { original }) => {
+                info!(message_id = %original, %source, "duplicate delivery; not queued again");
+                return Ok(json_ok(json!({"id": original, "status": "duplicate"})));
+            }
+            Ok(Claim::Won) => claimed = Some(key.clone()),
+            Err(e) => warn!(message_id = %id, error = %e, "deduplication unavailable; queueing"),
+        }
+        envelope.dedup_key = Some(key);
+    }
+
+    let queued = queue_envelope(ingest, &mut envelope).await;
+    if let Err(rejection) = queued {
+        if let (Some(dedup), Some(key)) = (&ingest.dedup, &claimed) {
+            // Not queued: let the sender's retry in.
+            if let Err(e) = dedup.release(key, &id).await {
+                error!(message_id = %id, error = %e, "could not release the deduplication claim");
+            }
+        }
+        return Err(rejection);
+    }
+    info!(message_id = %id, %source, bytes = body.len(), claim_check = envelope.body_ref.is_some(), "queued");
+    Ok(json_ok(json!({"id": id, "status": "queued"})))
+}
+
+/// Offloads a large body to S3 when configured, then queues the message.
+async fn queue_envelope<Q: MessageQueue>(
+    ingest: &Ingest<Q>,
+    envelope: &mut Envelope,
+) -> Result<(), Rejection> {
+    if let Some(claim_check) = &ingest.claim_check {
+        if let Err(e) = claim_check.offload(envelope).await {
+            error!(message_id = %envelope.id, error = %e, "claim check failed; answering 503");
+            return Err(Rejection::QueueUnavailable);
+        }
+    }
+    let message = OutgoingMessage::new(envelope);
     if message.size() > MAX_MESSAGE_BYTES {
         return Err(Rejection::PayloadTooLarge {
             size: message.size(),
@@ -140,13 +237,10 @@ async fn accept<Q: MessageQueue>(
         });
     }
     if let Err(e) = ingest.queue.enqueue(message).await {
-        error!(message_id = %envelope.id, %source, error = %e, "not queued; answering 503");
+        error!(message_id = %envelope.id, source = %envelope.source, error = %e, "not queued; answering 503");
         return Err(Rejection::QueueUnavailable);
     }
-    info!(message_id = %envelope.id, %source, bytes = body.len(), "queued");
-    Ok(json_ok(
-        json!({"id": envelope.id.to_string(), "status": "queued"}),
-    ))
+    Ok(())
 }
 
 fn test_call_ack(source: Source) -> Response<String> {
@@ -208,6 +302,8 @@ mod tests {
                 ..Default::default()
             },
             auth: Auth::token("zq-s3cr3t"),
+            claim_check: None,
+            dedup: None,
             max_body_bytes: 10_000,
         }
     }

@@ -11,9 +11,10 @@ mod rejection;
 
 pub use auth::{Auth, AuthFailure, BasicCredential, Method, Secret};
 pub use config::{
-    route_auth_var, IngestConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_SEND_TIMEOUT,
+    route_auth_var, IngestConfig, DEFAULT_CLAIM_CHECK_BYTES, DEFAULT_DEDUP_WINDOW_HOURS,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_SEND_TIMEOUT, MAX_INGEST_BODY_BYTES,
 };
-pub use handler::{handle, handle_lambda, Ingest};
+pub use handler::{handle, handle_lambda, ClaimCheck, Ingest};
 pub use hookloop_aws::config::ConfigError;
 pub use queue::{MessageQueue, OutgoingMessage, QueueError, ATTR_MESSAGE_ID, ATTR_SOURCE};
 pub use rejection::Rejection;

@@ -17,6 +17,9 @@ pub struct ProcessorConfig {
     pub max_receive_count: u32,
     /// `None` when no CleverTap account is configured: load-back is off.
     pub loadback: Option<LoadbackConfig>,
+    /// How long a deduplication claim the processor takes lasts (`DEDUP_WINDOW_HOURS`, the
+    /// ingest's setting).
+    pub dedup_window: Duration,
 }
 
 /// Load-back to CleverTap.
@@ -141,6 +144,9 @@ impl ProcessorConfig {
                 DEFAULT_MAX_RECEIVE_COUNT,
             )?,
             loadback: LoadbackConfig::read(env)?,
+            dedup_window: Duration::from_secs(
+                3600 * env.number("DEDUP_WINDOW_HOURS", 1..=720, 24)?,
+            ),
         })
     }
 }

@@ -2,6 +2,7 @@ use std::time::Instant;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::stream::{self, StreamExt};
+use hookloop_aws::dedup::{Claim, Claims};
 use hookloop_aws::dynamodb::Table;
 use hookloop_aws::kinesis::Stream;
 use hookloop_aws::s3::RawArchive;
@@ -30,10 +31,17 @@ pub struct Processor {
     pub max_receive_count: u32,
     /// `None` when load-back to CleverTap is not configured.
     pub loadback: Option<Loadback>,
+    /// Deduplication claims (the ingest's), checked again for messages that carry a key.
+    pub claims: Claims,
 }
 
 impl Processor {
     pub fn new(clients: &AwsClients, config: ProcessorConfig) -> Result<Self, UploadError> {
+        let claims = Claims::new(
+            clients.dynamodb.clone(),
+            config.table_name.clone(),
+            config.dedup_window,
+        );
         let table = Table::new(clients.dynamodb.clone(), config.table_name);
         let loadback = match config.loadback {
             Some(c) => Some(Loadback::new(c, table.clone())?),
@@ -46,6 +54,7 @@ impl Processor {
             dlq: Queue::new(clients.sqs.clone(), config.dlq_url),
             max_receive_count: config.max_receive_count,
             loadback,
+            claims,
         })
     }
 }
@@ -76,7 +85,7 @@ pub async fn handle(p: &Processor, event: SqsEvent, deadline: Option<Instant>) -
         .zip(&spans)
         .map(|(msg, span)| store(p, msg.body.as_deref().unwrap_or("")).instrument(span.clone()))
         .collect();
-    let stored: Vec<Result<Stored, DeadLetter>> = stream::iter(storing)
+    let stored: Vec<Result<Option<Stored>, DeadLetter>> = stream::iter(storing)
         .buffered(MAX_CONCURRENT_MESSAGES)
         .collect()
         .await;
@@ -87,7 +96,7 @@ pub async fn handle(p: &Processor, event: SqsEvent, deadline: Option<Instant>) -
         let (indexes, ready): (Vec<usize>, Vec<Stored>) = stored
             .into_iter()
             .enumerate()
-            .filter_map(|(i, r)| r.ok().map(|s| (i, s)))
+            .filter_map(|(i, r)| r.ok().flatten().map(|s| (i, s)))
             .unzip();
         let loaded = loadback.run(&ready, deadline).await;
         for (i, l) in indexes.into_iter().zip(loaded) {
@@ -200,12 +209,64 @@ fn receive_count(msg: &SqsMessage) -> u32 {
         .unwrap_or(1)
 }
 
-async fn store(p: &Processor, body: &str) -> Result<Stored, DeadLetter> {
+async fn store(p: &Processor, body: &str) -> Result<Option<Stored>, DeadLetter> {
     let mut envelope = Envelope::decode(body)
         .map_err(|e| DeadLetter::permanent(Stage::Parse, e.code(), e.to_string()))?;
     let span = Span::current();
     span.record("message_id", field::display(envelope.id));
     span.record("source", envelope.source.as_str());
+
+    // A repeat of a message another one already owns is done: that one stores it.
+    if let Some(key) = &envelope.dedup_key {
+        let own = envelope.id.to_string();
+        let owner = match p
+            .claims
+            .owner(key)
+            .await
+            .map_err(|e| DeadLetter::from_aws(Stage::Store, &e))?
+        {
+            Some(owner) => owner,
+            // No live claim (the ingest could not take it, or gave it up after a send it
+            // thought failed): take it now so a later repeat is recognised.
+            None => match p
+                .claims
+                .claim(key, &own)
+                .await
+                .map_err(|e| DeadLetter::from_aws(Stage::Store, &e))?
+            {
+                Claim::Won => own.clone(),
+                Claim::Duplicate { original } => original,
+            },
+        };
+        if owner != own {
+            info!(original = %owner, "duplicate of an earlier message; skipped");
+            return Ok(None);
+        }
+    }
+    if let Some(key) = envelope.body_ref.clone() {
+        let bytes = p
+            .archive
+            .get(&key)
+            .await
+            .map_err(|e| DeadLetter::from_aws(Stage::Store, &e))?
+            .ok_or_else(|| {
+                DeadLetter::permanent(
+                    Stage::Parse,
+                    "claim_missing",
+                    format!(
+                        "the body's claim check s3://{}/{key} does not exist",
+                        p.archive.bucket()
+                    ),
+                )
+            })?;
+        envelope.body = String::from_utf8(bytes).map_err(|_| {
+            DeadLetter::permanent(
+                Stage::Parse,
+                "payload_invalid",
+                "the claimed body is not UTF-8",
+            )
+        })?;
+    }
 
     let webhook = parse_webhook(envelope.source, envelope.body.as_bytes())
         .map_err(|e| DeadLetter::permanent(Stage::Parse, "payload_invalid", e.to_string()))?;
@@ -237,11 +298,11 @@ async fn store(p: &Processor, body: &str) -> Result<Stored, DeadLetter> {
         Some(f) => Err(f),
         None => {
             info!(raw_key = %key, rows = normalized.rows.len(), geofence_events = normalized.geofence_events.len(), "stored");
-            Ok(Stored {
+            Ok(Some(Stored {
                 message_id: envelope.id.to_string(),
                 source: envelope.source,
                 rows: normalized.rows,
-            })
+            }))
         }
     }
 }
