@@ -17,6 +17,8 @@ use hookloop_aws::sqs::Queue;
 use hookloop_aws::AwsClients;
 use serde_json::{Map, Value};
 
+pub mod proxy;
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -315,6 +317,12 @@ impl TestEnv {
                 )
             })
             .collect()
+    }
+
+    /// Takes every message now on the DLQ: (body, message attributes) of each.
+    pub async fn dlq_messages_now(&self) -> Vec<(String, Map<String, Value>)> {
+        let (visible, in_flight) = self.dlq().depth().await.expect("DLQ depth");
+        self.dlq_messages((visible + in_flight) as usize).await
     }
 
     /// Takes `expected` messages off the DLQ: (body, message attributes) of each.

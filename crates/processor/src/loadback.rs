@@ -111,6 +111,23 @@ impl Loadback {
 
     /// Loads back the records of `messages`; one result per message, in order.
     pub async fn run(&self, messages: &[Stored], deadline: Option<Instant>) -> Vec<Loaded> {
+        // SQS may deliver two copies of one message in one batch: load it once, answer both.
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        let mut unique: Vec<&Stored> = Vec::new();
+        let slots: Vec<usize> = messages
+            .iter()
+            .map(|m| {
+                *first.entry(m.message_id.as_str()).or_insert_with(|| {
+                    unique.push(m);
+                    unique.len() - 1
+                })
+            })
+            .collect();
+        let loaded = self.run_unique(&unique, deadline).await;
+        slots.into_iter().map(|i| loaded[i].clone()).collect()
+    }
+
+    async fn run_unique(&self, messages: &[&Stored], deadline: Option<Instant>) -> Vec<Loaded> {
         let mut results: Vec<Option<Loaded>> = vec![None; messages.len()];
 
         // 1. Plan: a message whose items cannot all become valid records sends nothing.
