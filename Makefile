@@ -21,6 +21,9 @@ ZIGLANG_VERSION      := 0.13.0.post1
 SAM_CLI_VERSION      := 1.170.0
 CFN_LINT_VERSION     := 1.58.0
 ARM64_TARGET         := aarch64-unknown-linux-gnu
+CARGO_FUZZ_VERSION   := 0.13.2
+# Cargo-installed tools live outside the clone, like the build directory.
+TOOLS                := $(HOME)/.cache/hookloop/tools
 
 # Builds live outside the clone so a fresh clone (CI) reuses them.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/hookloop/target
@@ -40,12 +43,13 @@ FUNCTION ?= ingest
 EVENT    ?= events/apigw/location-radar-geofence.json
 SAM      := PATH=$(CURDIR)/$(VENV)/bin:$$PATH SAM_CLI_TELEMETRY=0 $(CURDIR)/$(VENV)/bin/sam
 
-.PHONY: help setup build-local run loadback-rules test lint fmt clean build sam-build deploy deploy-fn invoke-local logs delete
+.PHONY: help setup build-local run loadback-rules test fuzz lint fmt clean build sam-build deploy deploy-fn invoke-local logs delete
 
 help:
 	@echo "make run    run the pipeline locally on the moto emulator (Ctrl-C stops)"
 	@echo "make test   run every test"
 	@echo "make lint   rustfmt and clippy"
+	@echo "make fuzz   run every fuzz target for FUZZ_SECONDS (default 60) each"
 	@echo "make clean  remove .venv/ and the build directory ($(CARGO_TARGET_DIR))"
 	@echo "make build  release arm64 bootstraps via cargo lambda ($(CARGO_TARGET_DIR)/lambda/*/bootstrap)"
 	@echo "make deploy sam build + sam deploy (guided the first time) of stack $(STACK) in $(REGION)"
@@ -116,6 +120,28 @@ test: build-local
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 	cargo test --locked --workspace
+
+# Fuzzing: every parser and the envelope, each for FUZZ_SECONDS, seeded with the sample events.
+# cargo fuzz passes nightly-only flags; this machine has only the stable toolchain, so
+# RUSTC_BOOTSTRAP=1 lets stable accept them. Without a sanitizer (-s none): panics, aborts,
+# timeouts and out-of-memory are what is found.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := webhook_clevertap:events/webhooks/clevertap webhook_export_status:events/webhooks/clevertap-export-status \
+	webhook_location:events/webhooks/location envelope:events/sqs loadback_rules:infra upload_response:events/webhooks/clevertap
+
+$(TOOLS)/bin/cargo-fuzz:
+	cargo install --locked cargo-fuzz --version $(CARGO_FUZZ_VERSION) --root $(TOOLS)
+
+fuzz: $(TOOLS)/bin/cargo-fuzz
+	@for pair in $(FUZZ_TARGETS); do t=$${pair%%:*}; seeds=$${pair#*:}; \
+		mkdir -p crates/fuzz/corpus/$$t; \
+		echo "== fuzz $$t for $(FUZZ_SECONDS) s (seeds: $$seeds)"; \
+		mkdir -p .local; log=.local/fuzz-$$t.log; \
+		if RUSTC_BOOTSTRAP=1 PATH=$(TOOLS)/bin:$$PATH cargo fuzz run --fuzz-dir crates/fuzz -s none -O $$t \
+			crates/fuzz/corpus/$$t $$seeds -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 > $$log 2>&1; \
+		then grep -E '^Done' $$log; \
+		else tail -40 $$log; echo "fuzz $$t failed: see $$log and crates/fuzz/artifacts/$$t"; exit 1; fi; \
+	done
 
 lint:
 	cargo fmt --all -- --check
