@@ -1,4 +1,7 @@
 //! `hookloop`: run the pipeline locally against an AWS emulator, and operate it.
+// The processor's futures (store, load-back, uploads) nest deeply; a clean build once overflowed
+// rustc's default layout query depth on the async main.
+#![recursion_limit = "256"]
 
 mod dlq;
 mod init;

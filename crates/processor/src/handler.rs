@@ -98,7 +98,9 @@ pub async fn handle(p: &Processor, event: SqsEvent, deadline: Option<Instant>) -
             .enumerate()
             .filter_map(|(i, r)| r.ok().flatten().map(|s| (i, s)))
             .unzip();
-        let loaded = loadback.run(&ready, deadline).await;
+        // Boxed: the upload futures nest deep enough to overflow rustc's layout query depth in
+        // the binaries' async main otherwise.
+        let loaded = Box::pin(loadback.run(&ready, deadline)).await;
         for (i, l) in indexes.into_iter().zip(loaded) {
             let _entered = spans[i].enter();
             match l {

@@ -1,4 +1,7 @@
 //! Processor Lambda: wiring only. Behaviour lives in `hookloop_processor::handle`.
+// The processor's futures (store, load-back, uploads) nest deeply; a clean build once overflowed
+// rustc's default layout query depth on the async main.
+#![recursion_limit = "256"]
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use hookloop_aws::AwsClients;
