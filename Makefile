@@ -119,7 +119,7 @@ loadback-rules:
 test: build-local
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
-	cargo test --locked --workspace
+	cargo test --locked --workspace -- --show-output
 
 # Fuzzing: every parser and the envelope, each for FUZZ_SECONDS, seeded with the sample events.
 # cargo fuzz passes nightly-only flags; this machine has only the stable toolchain, so
