@@ -62,6 +62,31 @@ impl Claims {
 
     /// Claims `key` for `message_id`, or names the message that holds it.
     pub async fn claim(&self, key: &str, message_id: &str) -> Result<Claim, AwsError> {
+        // A claim released or expired between the refused write and the read is tried once
+        // more; anything stranger is a retryable error, never a loop.
+        for _ in 0..2 {
+            if self.try_claim(key, message_id).await? {
+                return Ok(Claim::Won);
+            }
+            match self.owner(key).await? {
+                Some(original) if original != message_id => {
+                    return Ok(Claim::Duplicate { original })
+                }
+                Some(_) => return Ok(Claim::Won),
+                None => continue,
+            }
+        }
+        Err(AwsError::local(
+            "dynamodb",
+            "PutItem",
+            "ClaimContention",
+            format!("the claim on {key} changed hands while it was being taken"),
+            true,
+        ))
+    }
+
+    /// One conditional write: `true` when this message holds the claim now.
+    async fn try_claim(&self, key: &str, message_id: &str) -> Result<bool, AwsError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let expires_at = now + self.window.as_secs() as i64;
         let [pk, sk] = key_attrs(key);
@@ -84,16 +109,12 @@ impl Claims {
             .send()
             .await;
         match put {
-            Ok(_) => Ok(Claim::Won),
+            Ok(_) => Ok(true),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
-                match self.owner(key).await? {
-                    Some(original) if original != message_id => Ok(Claim::Duplicate { original }),
-                    // Released or expired in between: try once more.
-                    _ => Box::pin(self.claim(key, message_id)).await,
-                }
+                Ok(false)
             }
             Err(e) => Err(AwsError::from_sdk("dynamodb", "PutItem", e)),
         }
