@@ -631,3 +631,38 @@ fn sam_build_produces_both_arm64_bootstraps_through_cargo_lambda() {
     }
     let _ = std::fs::remove_dir_all(&work_dir);
 }
+
+#[test]
+fn large_bodies_and_deduplication_are_wired_and_claims_outlive_the_dlq() {
+    let t = template();
+    let ingest = &props(&t, "IngestFunction")["Environment"]["Variables"];
+    assert_eq!(
+        ingest["RAW_BUCKET"],
+        r#ref("RawBucket"),
+        "the claim check is on"
+    );
+    assert_eq!(
+        ingest["TABLE_NAME"],
+        r#ref("RowsTable"),
+        "deduplication is on"
+    );
+    let processor = &props(&t, "ProcessorFunction")["Environment"]["Variables"];
+    assert_eq!(
+        ingest["DEDUP_WINDOW_HOURS"],
+        processor["DEDUP_WINDOW_HOURS"]
+    );
+    // A redriven message must still find its body: claims expire after the DLQ lets go.
+    let rules = as_list(&props(&t, "RawBucket")["LifecycleConfiguration"]["Rules"]);
+    let claims = rules
+        .iter()
+        .find(|r| r["Prefix"] == "claims/")
+        .expect("a lifecycle rule for claims/");
+    let claim_seconds = claims["ExpirationInDays"].as_u64().unwrap() * 86_400;
+    let dlq_seconds = props(&t, "DeadLetterQueue")["MessageRetentionPeriod"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        claim_seconds > dlq_seconds,
+        "{claim_seconds} <= {dlq_seconds}"
+    );
+}

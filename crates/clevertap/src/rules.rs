@@ -254,12 +254,11 @@ impl Rules {
             message,
             code,
         };
-        let doc = Value::Object(item.clone());
 
         let account = match rule
             .account_from
             .as_deref()
-            .and_then(|p| doc.pointer(p))
+            .and_then(|p| lookup(item, p))
             .and_then(text)
         {
             Some(named) if self.accounts.contains(&named) => named,
@@ -290,7 +289,7 @@ impl Rules {
             .identity
             .iter()
             .find_map(|(field, p)| {
-                doc.pointer(p)
+                lookup(item, p)
                     .and_then(text)
                     .filter(|s| !s.is_empty())
                     .map(|v| (*field, v))
@@ -304,18 +303,17 @@ impl Rules {
                 )
             })?;
 
-        let ts = match doc.pointer(&rule.ts).filter(|v| !v.is_null()) {
+        let ts = match lookup(item, &rule.ts).filter(|v| !v.is_null()) {
             Some(v) => epoch_seconds(v)
                 .ok_or_else(|| fail("ts", format!("{} is not a time: {v}", rule.ts), Some(525)))?,
-            None => doc
-                .pointer(RECEIVED_AT)
+            None => lookup(item, RECEIVED_AT)
                 .and_then(epoch_seconds)
                 .ok_or_else(|| fail("ts", "the item has no received_at".into(), Some(525)))?,
         };
 
         let mut data = Map::new();
         if rule.key_values {
-            if let Some(Value::Object(kv)) = doc.pointer("/key_values") {
+            if let Some(Value::Object(kv)) = lookup(item, "/key_values") {
                 data.extend(kv.clone());
             }
         }
@@ -327,7 +325,7 @@ impl Rules {
                     pointer,
                     conversion,
                     required,
-                } => match doc.pointer(pointer).filter(|v| !v.is_null()) {
+                } => match lookup(item, pointer).filter(|v| !v.is_null()) {
                     Some(v) => Some(
                         convert(v, *conversion)
                             .map_err(|m| fail(&field, format!("{pointer}: {m}"), None))?,
@@ -367,13 +365,25 @@ impl Rules {
 
 impl Rule {
     fn matches(&self, item: &Map<String, Value>) -> bool {
-        let doc = Value::Object(item.clone());
         self.when
             .iter()
-            .all(|(pointer, any_of)| match doc.pointer(pointer) {
+            .all(|(pointer, any_of)| match lookup(item, pointer) {
                 Some(v) => any_of.iter().any(|want| same(v, want)),
                 None => false,
             })
+    }
+}
+
+/// The value at JSON pointer `pointer` (which starts with `/`) in an item, without copying
+/// the item into a `Value` first: rules run once per item and rule, on the hot path.
+fn lookup<'a>(item: &'a Map<String, Value>, pointer: &str) -> Option<&'a Value> {
+    let rest = pointer.strip_prefix('/')?;
+    let (first, tail) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+    let value = item.get(&first.replace("~1", "/").replace("~0", "~"))?;
+    if tail.is_empty() {
+        Some(value)
+    } else {
+        value.pointer(tail)
     }
 }
 

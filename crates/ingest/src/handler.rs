@@ -55,17 +55,16 @@ pub struct ClaimCheck {
 }
 
 impl ClaimCheck {
-    /// Moves a large body out of `envelope` into S3; small ones stay.
+    /// Moves a large body out of `envelope` into S3; small ones stay. On an error the envelope's
+    /// body is gone: the caller answers 503 and drops it.
     pub async fn offload(&self, envelope: &mut Envelope) -> Result<(), AwsError> {
         if envelope.body.len() <= self.threshold {
             return Ok(());
         }
+        // On failure the envelope is abandoned (503), so the body moves out without a copy.
         let key = claim_object_key(envelope.id);
         let body = std::mem::take(&mut envelope.body).into_bytes();
-        if let Err(e) = self.archive.put(&key, body.clone()).await {
-            envelope.body = String::from_utf8(body).unwrap_or_default();
-            return Err(e);
-        }
+        self.archive.put(&key, body).await?;
         envelope.body_ref = Some(key);
         Ok(())
     }
