@@ -177,11 +177,13 @@ async fn under_faults_every_accepted_webhook_is_stored_or_dead_lettered_and_none
     let second: Vec<&Webhook> = second.iter().chain(repeats.iter().copied()).collect();
 
     // Phase 1, then a crash while the backlog is being processed, then phase 2 on a new server.
+    let mut logs = String::new();
     let mut answers = {
         let a = env.serve_with(&args, &extra).await;
         let answers = send_all(&a.url, &first).await;
         let (backlog, in_flight) = env.queue().depth().await.unwrap();
         println!("crash: killing the server with {backlog} queued and {in_flight} in flight");
+        logs.push_str(&a.logs());
         answers
     };
     let b = env.serve_with(&args, &extra).await;
@@ -219,6 +221,15 @@ async fn under_faults_every_accepted_webhook_is_stored_or_dead_lettered_and_none
             .or_insert(0) += 1;
     }
     let answered_twice = ids_by_tag.values().filter(|ids| ids.len() > 1).count();
+    // The one way a webhook may get a second id: its first delivery was queued while the table
+    // could not be reached (fail open, logged with its id), and a repeat came before the
+    // processor had claimed it.
+    logs.push_str(&b.logs());
+    let failed_open = ids_logged_with(&logs, "deduplication unavailable");
+    let unexplained_ids = ids_by_tag
+        .values()
+        .filter(|ids| ids.len() > 1 && !ids.iter().any(|id| failed_open.contains(id)))
+        .count();
 
     let dead: HashMap<String, (String, String)> = env
         .dlq_messages_now()
@@ -344,7 +355,7 @@ async fn under_faults_every_accepted_webhook_is_stored_or_dead_lettered_and_none
 
     println!("fault suite: {} webhooks posted ({} repeats), answers {statuses:?}, never answered 200 {never_accepted}", answers.len(), REPEATS);
     println!("  accepted {} = delivered to every store {delivered} + dead-lettered with a reason {dead_lettered}; lost {}", ids_by_tag.len(), lost.len());
-    println!("  duplicate rows {duplicate_rows}; webhooks given two ids {answered_twice}; CleverTap records accepted twice {clevertap_twice}");
+    println!("  duplicate rows {duplicate_rows}; webhooks given two ids {answered_twice} (queued while deduplication was unreachable {}); CleverTap records accepted twice {clevertap_twice}", failed_open.len());
     println!("  AWS faults injected: {:?}", proxy.injected());
     let st = stub.stats();
     println!(
@@ -372,10 +383,29 @@ async fn under_faults_every_accepted_webhook_is_stored_or_dead_lettered_and_none
     assert!(lost.is_empty(), "lost: {lost:#?}");
     assert_eq!(delivered + dead_lettered, ids_by_tag.len());
     assert_eq!(duplicate_rows, 0);
-    assert_eq!(answered_twice, 0, "a repeat got a second id");
+    assert_eq!(
+        unexplained_ids, 0,
+        "a repeat got a second id though its first was claimed"
+    );
     assert!(
         dead_lettered > 0 && dead_lettered < 50,
         "the injected CleverTap rejections, and little else: {dead_lettered}"
     );
     assert!(!proxy.injected().is_empty());
+}
+
+/// Message ids of the log lines containing `what` (`message_id=<ulid>` or `"message_id":"<ulid>"`).
+fn ids_logged_with(logs: &str, what: &str) -> HashSet<String> {
+    logs.lines()
+        .filter(|l| l.contains(what))
+        .filter_map(|l| {
+            let rest = &l[l.find("message_id")? + "message_id".len()..];
+            let id: String = rest
+                .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+                .chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .collect();
+            (id.len() == 26).then_some(id)
+        })
+        .collect()
 }

@@ -3,11 +3,15 @@
 //! Item: `pk = DEDUP#<key>`, `sk = DEDUP`, `kind = dedup`, `message_id`, `expires_at` (epoch
 //! seconds, the table's TTL attribute). A claim is taken with one conditional `PutItem` that
 //! succeeds when no live claim exists (none, or one past `expires_at` that TTL has not removed
-//! yet), so two deliveries racing for one key cannot both win.
+//! yet), so two deliveries racing for one key cannot both win. A claim never changes hands
+//! within its window: when the ingest cannot confirm that the owner was queued it sets
+//! `unsent = true`, and the sender's retry is queued again under the owner's id.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use time::OffsetDateTime;
 
 use crate::provision::TABLE_TTL_ATTRIBUTE;
@@ -23,7 +27,51 @@ pub enum Claim {
     Won,
     /// Another message owns it: this is a repeat of that one.
     Duplicate { original: String },
+    /// Another message owns it, but its ingest could not confirm it was queued (the send failed,
+    /// or only looked failed): this delivery is queued again under that message's id, which
+    /// the processor handles idempotently, so nothing is lost and no second id is born.
+    Unsent { original: String },
 }
+
+/// The message holding a live claim, as read back from the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Holder {
+    message_id: String,
+    unsent: bool,
+}
+
+impl Holder {
+    fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Holder> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let live = item
+            .get(TABLE_TTL_ATTRIBUTE)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<i64>().ok())
+            .is_some_and(|exp| exp >= now);
+        let message_id = item.get("message_id")?.as_s().ok()?.clone();
+        let unsent = item
+            .get(UNSENT_ATTRIBUTE)
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false);
+        live.then_some(Holder { message_id, unsent })
+    }
+
+    fn into_claim(self) -> Claim {
+        if self.unsent {
+            Claim::Unsent {
+                original: self.message_id,
+            }
+        } else {
+            Claim::Duplicate {
+                original: self.message_id,
+            }
+        }
+    }
+}
+
+/// Set on a claim whose message the ingest could not confirm as queued.
+const UNSENT_ATTRIBUTE: &str = "unsent";
 
 #[derive(Debug, Clone)]
 pub struct Claims {
@@ -60,33 +108,10 @@ impl Claims {
         self.window
     }
 
-    /// Claims `key` for `message_id`, or names the message that holds it.
+    /// Claims `key` for `message_id`, or names the message that holds it. One conditional
+    /// `PutItem`: when it is refused the holder comes back with the refusal
+    /// (`ReturnValuesOnConditionCheckFailure`), so a repeat costs no read.
     pub async fn claim(&self, key: &str, message_id: &str) -> Result<Claim, AwsError> {
-        // A claim released or expired between the refused write and the read is tried once
-        // more; anything stranger is a retryable error, never a loop.
-        for _ in 0..2 {
-            if self.try_claim(key, message_id).await? {
-                return Ok(Claim::Won);
-            }
-            match self.owner(key).await? {
-                Some(original) if original != message_id => {
-                    return Ok(Claim::Duplicate { original })
-                }
-                Some(_) => return Ok(Claim::Won),
-                None => continue,
-            }
-        }
-        Err(AwsError::local(
-            "dynamodb",
-            "PutItem",
-            "ClaimContention",
-            format!("the claim on {key} changed hands while it was being taken"),
-            true,
-        ))
-    }
-
-    /// One conditional write: `true` when this message holds the claim now.
-    async fn try_claim(&self, key: &str, message_id: &str) -> Result<bool, AwsError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let expires_at = now + self.window.as_secs() as i64;
         let [pk, sk] = key_attrs(key);
@@ -102,26 +127,48 @@ impl Claims {
                 TABLE_TTL_ATTRIBUTE,
                 AttributeValue::N(expires_at.to_string()),
             )
-            .condition_expression("attribute_not_exists(pk) OR #exp < :now OR message_id = :id")
+            .condition_expression(
+                "attribute_not_exists(message_id) OR #exp < :now OR message_id = :id",
+            )
             .expression_attribute_names("#exp", TABLE_TTL_ATTRIBUTE)
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .expression_attribute_values(":id", AttributeValue::S(message_id.to_owned()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(AwsError::from_sdk("dynamodb", "PutItem", e)),
+        let refused = match put {
+            Ok(_) => return Ok(Claim::Won),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(refused)) => {
+                    refused.item().and_then(Holder::from_item)
+                }
+                _ => return Err(AwsError::from_sdk("dynamodb", "PutItem", e)),
+            },
+        };
+        // A store that does not return the holder with the refusal is asked for it.
+        let holder = match refused {
+            Some(holder) => Some(holder),
+            None => self.holder(key).await?,
+        };
+        match holder {
+            Some(h) if h.message_id == message_id => Ok(Claim::Won),
+            Some(h) => Ok(h.into_claim()),
+            None => Err(AwsError::local(
+                "dynamodb",
+                "PutItem",
+                "ClaimContention",
+                format!("the claim on {key} changed hands while it was being taken"),
+                true,
+            )),
         }
     }
 
     /// The message holding a live claim on `key`, if any.
     pub async fn owner(&self, key: &str) -> Result<Option<String>, AwsError> {
+        Ok(self.holder(key).await?.map(|h| h.message_id))
+    }
+
+    async fn holder(&self, key: &str) -> Result<Option<Holder>, AwsError> {
         let [pk, sk] = key_attrs(key);
         let out = self
             .client
@@ -133,40 +180,52 @@ impl Claims {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("dynamodb", "GetItem", e))?;
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        Ok(out.item.and_then(|item| {
-            let live = item
-                .get(TABLE_TTL_ATTRIBUTE)
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse::<i64>().ok())
-                .is_some_and(|exp| exp >= now);
-            let id = item.get("message_id").and_then(|v| v.as_s().ok()).cloned();
-            id.filter(|_| live)
-        }))
+        Ok(out.item.as_ref().and_then(Holder::from_item))
     }
 
-    /// Gives `key` up if `message_id` still holds it (the message was never queued).
-    pub async fn release(&self, key: &str, message_id: &str) -> Result<(), AwsError> {
+    /// Records that `message_id`, which holds `key`, may not have been queued, so that the
+    /// sender's retry queues it again under the same id instead of being told "duplicate".
+    /// The claim never changes hands: a copy that was queued after all and stored is stored
+    /// again under the same keys, never under a second id.
+    pub async fn mark_unsent(&self, key: &str, message_id: &str) -> Result<(), AwsError> {
+        self.set_unsent(key, message_id, true).await
+    }
+
+    /// Records that `message_id` was queued after all (a retry after [`Claims::mark_unsent`]).
+    pub async fn mark_sent(&self, key: &str, message_id: &str) -> Result<(), AwsError> {
+        self.set_unsent(key, message_id, false).await
+    }
+
+    async fn set_unsent(&self, key: &str, message_id: &str, unsent: bool) -> Result<(), AwsError> {
         let [pk, sk] = key_attrs(key);
-        let deleted = self
+        let update = if unsent {
+            "SET #unsent = :true"
+        } else {
+            "REMOVE #unsent"
+        };
+        let mut req = self
             .client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .key(pk.0, pk.1)
             .key(sk.0, sk.1)
+            .update_expression(update)
             .condition_expression("message_id = :id")
-            .expression_attribute_values(":id", AttributeValue::S(message_id.to_owned()))
-            .send()
-            .await;
-        match deleted {
+            .expression_attribute_names("#unsent", UNSENT_ATTRIBUTE)
+            .expression_attribute_values(":id", AttributeValue::S(message_id.to_owned()));
+        if unsent {
+            req = req.expression_attribute_values(":true", AttributeValue::Bool(true));
+        }
+        match req.send().await {
             Ok(_) => Ok(()),
+            // Another message holds the key now (this one's claim expired): nothing to mark.
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
                 Ok(())
             }
-            Err(e) => Err(AwsError::from_sdk("dynamodb", "DeleteItem", e)),
+            Err(e) => Err(AwsError::from_sdk("dynamodb", "UpdateItem", e)),
         }
     }
 }

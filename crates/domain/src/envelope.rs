@@ -115,6 +115,17 @@ impl Envelope {
         }
     }
 
+    /// The same webhook under an earlier message's id (and so its arrival time): a sender's
+    /// retry of a message whose queueing could not be confirmed is queued under the id the
+    /// first delivery was given, so the processor stores it once.
+    pub fn with_id(self, id: MessageId) -> Self {
+        Envelope {
+            id,
+            received_at: id.received_at().canonical(),
+            ..self
+        }
+    }
+
     pub fn encode(&self) -> String {
         // Serialising a struct of strings and integers into a String cannot fail.
         serde_json::to_string(self).unwrap_or_default()

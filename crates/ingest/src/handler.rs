@@ -183,35 +183,54 @@ async fn accept<Q: MessageQueue>(
         Rejection::InvalidPayload(hookloop_domain::ParseError::new("", "body is not UTF-8"))
     })?;
     let mut envelope = Envelope::new(source, text, OffsetDateTime::now_utc());
-    let id = envelope.id.to_string();
 
     // A repeat of a webhook already queued gets the original id and is not queued again. If
     // the claim cannot be checked the webhook is queued anyway, carrying its key: the processor
     // checks again (a possible duplicate beats a lost webhook).
     let mut claimed = None;
+    let mut requeue = false;
     if let Some(dedup) = &ingest.dedup {
         let key = dedup_key(source, &webhook, &body);
-        match dedup.claim(&key, &id).await {
+        match dedup.claim(&key, &envelope.id.to_string()).await {
             Ok(Claim::Duplicate { original }) => {
                 info!(message_id = %original, %source, "duplicate delivery; not queued again");
                 return Ok(json_ok(json!({"id": original, "status": "duplicate"})));
             }
             Ok(Claim::Won) => claimed = Some(key.clone()),
-            Err(e) => warn!(message_id = %id, error = %e, "deduplication unavailable; queueing"),
+            // The original's send failed or only looked failed: this retry queues it again
+            // under the original's id (the processor stores a message id once).
+            Ok(Claim::Unsent { original }) => match original.parse() {
+                Ok(original) => {
+                    envelope = envelope.with_id(original);
+                    claimed = Some(key.clone());
+                    requeue = true;
+                }
+                Err(_) => {
+                    warn!(%source, "unreadable message id in a deduplication claim; queueing")
+                }
+            },
+            Err(e) => {
+                warn!(message_id = %envelope.id, error = %e, "deduplication unavailable; queueing")
+            }
         }
         envelope.dedup_key = Some(key);
     }
+    let id = envelope.id.to_string();
 
     let queued = queue_envelope(ingest, &mut envelope).await;
-    if let Err(rejection) = queued {
-        if let (Some(dedup), Some(key)) = (&ingest.dedup, &claimed) {
-            // Not queued: let the sender's retry in.
-            if let Err(e) = dedup.release(key, &id).await {
-                error!(message_id = %id, error = %e, "could not release the deduplication claim");
-            }
+    if let (Some(dedup), Some(key)) = (&ingest.dedup, &claimed) {
+        let marked = match (&queued, requeue) {
+            // Maybe not queued (a timeout may hide a send that took effect): the sender's retry
+            // queues it again under this id, so it is neither lost nor given a second id.
+            (Err(_), false) => dedup.mark_unsent(key, &id).await,
+            (Ok(()), true) => dedup.mark_sent(key, &id).await,
+            _ => Ok(()),
+        };
+        if let Err(e) = marked {
+            error!(message_id = %id, error = %e, "could not update the deduplication claim");
         }
-        return Err(rejection);
     }
+    queued?;
     info!(message_id = %id, %source, bytes = body.len(), claim_check = envelope.body_ref.is_some(), "queued");
     Ok(json_ok(json!({"id": id, "status": "queued"})))
 }

@@ -237,7 +237,7 @@ async fn store(p: &Processor, body: &str) -> Result<Option<Stored>, DeadLetter> 
                 .map_err(|e| DeadLetter::from_aws(Stage::Store, &e))?
             {
                 Claim::Won => own.clone(),
-                Claim::Duplicate { original } => original,
+                Claim::Duplicate { original } | Claim::Unsent { original } => original,
             },
         };
         if owner != own {
