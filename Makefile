@@ -79,7 +79,7 @@ run: build-local
 		AWS_REGION=us-east-1 WEBHOOK_TOKEN='$(WEBHOOK_TOKEN)'; \
 	if (exec 3<>/dev/tcp/127.0.0.1/$(MOTO_PORT)) 2>/dev/null; then \
 		echo "port $(MOTO_PORT) is taken: stop what runs there or use make run MOTO_PORT=<port>"; exit 1; fi; \
-	$(VENV)/bin/moto_server -H 127.0.0.1 -p $(MOTO_PORT) > .local/moto.log 2>&1 & moto=$$!; \
+	$(VENV)/bin/python infra/local/moto_server.py -H 127.0.0.1 -p $(MOTO_PORT) > .local/moto.log 2>&1 & moto=$$!; \
 	serve=; trap 'kill $$serve $$moto 2>/dev/null; wait 2>/dev/null; echo stopped' EXIT; trap 'exit 130' INT TERM; \
 	for i in $$(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/$(MOTO_PORT)) 2>/dev/null && break; sleep 0.1; done; \
 	echo "== moto on $$AWS_ENDPOINT_URL (log: .local/moto.log)"; \

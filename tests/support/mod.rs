@@ -99,16 +99,17 @@ pub struct Moto {
 
 impl Moto {
     pub async fn start() -> Moto {
-        let server = std::env::var("MOTO_SERVER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| venv_bin("moto_server"));
+        // moto through `infra/local/moto_server.py`, which makes its Kinesis shards safe for
+        // concurrent writes (moto alone can lose a record under concurrent PutRecords).
+        let python = venv_bin("python");
         assert!(
-            server.exists(),
+            python.exists(),
             "{} missing: run `make setup` (make test does)",
-            server.display()
+            python.display()
         );
         let port = free_port();
-        let child = Command::new(&server)
+        let child = Command::new(&python)
+            .arg(repo_root().join("infra/local/moto_server.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
