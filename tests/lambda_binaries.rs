@@ -269,5 +269,34 @@ async fn lambda_binaries_answer_every_sample_event_as_documented() {
         !log.contains("dev-token") && !log.contains(TEST_TOKEN) && !log.contains(STUB_PASSCODE),
         "a secret reached the logs"
     );
+
+    // Each invocation printed its requests as CloudWatch embedded metrics.
+    let emf: Vec<Value> = log
+        .lines()
+        .filter_map(|l| l.find("{\"_aws\"").map(|i| &l[i..]))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let processor: Vec<&Value> = emf
+        .iter()
+        .filter(|d| d["Function"] == "processor")
+        .collect();
+    assert!(!processor.is_empty(), "no metrics line from the processor");
+    let total = |name: &str| -> u64 { processor.iter().filter_map(|d| d[name].as_u64()).sum() };
+    assert!(total("Requests.s3.PutObject") >= 1);
+    assert!(total("Requests.dynamodb.BatchWriteItem") >= 1);
+    assert_eq!(total("Requests.clevertap.upload"), 1, "{processor:?}");
+    for d in &processor {
+        let declared = d["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap();
+        assert!(declared
+            .iter()
+            .all(|m| d[m["Name"].as_str().unwrap()].is_u64()));
+    }
+    assert!(
+        emf.iter()
+            .any(|d| d["Function"] == "ingest" && d["Requests.sqs.SendMessage"] == 1),
+        "no metrics line from the ingest"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

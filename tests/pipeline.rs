@@ -663,10 +663,10 @@ async fn dead_lettered_webhooks_are_listed_with_their_reason_and_redriven_once_t
     assert_eq!(listed_ids, sent_ids);
     for e in &listed {
         assert_eq!(e["stage"], "store");
-        // The first call to the missing table is the deduplication check.
+        // The first call to the missing table is the batch's deduplication check.
         assert_eq!(
             e["error_code"],
-            "dynamodb.GetItem:ResourceNotFoundException"
+            "dynamodb.BatchGetItem:ResourceNotFoundException"
         );
         assert!(
             Envelope::decode(e["body"].as_str().unwrap()).is_ok(),

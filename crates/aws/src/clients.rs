@@ -2,11 +2,14 @@
 //!
 //! `AWS_ENDPOINT_URL` points every client at an emulator (moto, LocalStack); S3 then uses
 //! path-style addressing, which emulators need (`S3_FORCE_PATH_STYLE=true` forces it anywhere).
+//! Every client counts the requests it transmits ([`crate::requests`]).
 
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::requests::CountRequests;
 
 #[derive(Clone, Debug)]
 pub struct AwsClients {
@@ -72,14 +75,28 @@ impl AwsClients {
         let cfg = &cfg;
         let path_style = cfg.endpoint_url().is_some()
             || std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
+        let count = |service| CountRequests { service };
         let s3_cfg = aws_sdk_s3::config::Builder::from(cfg)
             .force_path_style(path_style)
+            .interceptor(count("s3"))
             .build();
         AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3_cfg),
-            sqs: aws_sdk_sqs::Client::new(cfg),
-            dynamodb: aws_sdk_dynamodb::Client::new(cfg),
-            kinesis: aws_sdk_kinesis::Client::new(cfg),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(cfg)
+                    .interceptor(count("sqs"))
+                    .build(),
+            ),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(cfg)
+                    .interceptor(count("dynamodb"))
+                    .build(),
+            ),
+            kinesis: aws_sdk_kinesis::Client::from_conf(
+                aws_sdk_kinesis::config::Builder::from(cfg)
+                    .interceptor(count("kinesis"))
+                    .build(),
+            ),
         }
     }
 }

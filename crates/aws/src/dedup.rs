@@ -163,6 +163,31 @@ impl Claims {
         }
     }
 
+    /// The messages holding live claims on `keys`, read with `BatchGetItem` (100 keys per
+    /// request): one read for a whole processor batch instead of one per message. Keys without
+    /// a live claim are absent.
+    pub async fn owners(&self, keys: &[String]) -> Result<HashMap<String, String>, AwsError> {
+        let table = crate::dynamodb::Table::new(self.client.clone(), self.table.clone());
+        let wanted: Vec<(String, String)> = keys
+            .iter()
+            .map(|k| (format!("{DEDUP_PK_PREFIX}{k}"), DEDUP_SK.to_owned()))
+            .collect();
+        let found = table.get_many(&wanted).await?;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        Ok(found
+            .into_iter()
+            .filter_map(|((pk, _), item)| {
+                let key = pk.strip_prefix(DEDUP_PK_PREFIX)?.to_owned();
+                let live = item
+                    .get(TABLE_TTL_ATTRIBUTE)
+                    .and_then(serde_json::Value::as_i64)
+                    .is_some_and(|exp| exp >= now);
+                let id = item.get("message_id")?.as_str()?.to_owned();
+                live.then_some((key, id))
+            })
+            .collect())
+    }
+
     /// The message holding a live claim on `key`, if any.
     pub async fn owner(&self, key: &str) -> Result<Option<String>, AwsError> {
         Ok(self.holder(key).await?.map(|h| h.message_id))

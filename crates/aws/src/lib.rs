@@ -9,6 +9,7 @@ pub mod dynamodb;
 mod error;
 pub mod kinesis;
 pub mod provision;
+pub mod requests;
 pub mod retry;
 pub mod s3;
 pub mod sqs;

@@ -207,6 +207,7 @@ impl UploadClient {
                 ))
             })?;
         passcode.set_sensitive(true);
+        hookloop_domain::requests::record("clevertap", "upload");
         let sent = self
             .http
             .post(format!("{}{UPLOAD_PATH}", a.base_url))

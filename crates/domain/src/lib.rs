@@ -14,6 +14,7 @@ mod export_status;
 mod location;
 mod normalize;
 mod primitives;
+pub mod requests;
 mod source;
 
 pub use clevertap::{CampaignProfile, CampaignWebhook, ProfileKey};

@@ -1,5 +1,6 @@
 //! Ingest Lambda: wiring only. Behaviour lives in `hookloop_ingest::handle`.
 
+use hookloop_aws::telemetry::with_request_metrics;
 use hookloop_aws::AwsClients;
 use hookloop_ingest::{handle_lambda, Ingest, IngestConfig};
 use lambda_http::{run, service_fn, Error, Request};
@@ -13,7 +14,8 @@ async fn main() -> Result<(), Error> {
     let ingest = Ingest::from_config(config, &clients);
     let ingest = &ingest;
     run(service_fn(move |req: Request| async move {
-        Ok::<_, std::convert::Infallible>(handle_lambda(ingest, req).await)
+        let answer = handle_lambda(ingest, req);
+        Ok::<_, std::convert::Infallible>(with_request_metrics("ingest", answer).await)
     }))
     .await
 }

@@ -2,14 +2,13 @@ use std::time::Instant;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::stream::{self, StreamExt};
-use hookloop_aws::dedup::{Claim, Claims};
+use hookloop_aws::dedup::Claims;
 use hookloop_aws::dynamodb::Table;
 use hookloop_aws::kinesis::Stream;
 use hookloop_aws::s3::RawArchive;
 use hookloop_aws::sqs::Queue;
 use hookloop_aws::AwsClients;
 use hookloop_clevertap::UploadError;
-use hookloop_domain::{parse_webhook, raw_object_key, Envelope, Normalized};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tracing::{error, field, info, info_span, warn, Instrument, Span};
@@ -17,6 +16,7 @@ use tracing::{error, field, info, info_span, warn, Instrument, Span};
 use crate::config::ProcessorConfig;
 use crate::dead_letter::*;
 use crate::loadback::{Loadback, Loaded, Stored};
+use crate::store::{store_batch, Batching};
 
 /// Messages of one batch processed at the same time.
 pub const MAX_CONCURRENT_MESSAGES: usize = 16;
@@ -33,6 +33,8 @@ pub struct Processor {
     pub loadback: Option<Loadback>,
     /// Deduplication claims (the ingest's), checked again for messages that carry a key.
     pub claims: Claims,
+    /// Items per request in the store phase (the service limits; the benchmark compares).
+    pub batching: Batching,
 }
 
 impl Processor {
@@ -55,6 +57,7 @@ impl Processor {
             max_receive_count: config.max_receive_count,
             loadback,
             claims,
+            batching: Batching::FULL,
         })
     }
 }
@@ -79,16 +82,7 @@ pub async fn handle(p: &Processor, event: SqsEvent, deadline: Option<Instant>) -
     let received = messages.len();
     let spans: Vec<Span> = messages.iter().map(message_span).collect();
 
-    // Futures built up front: a stream of borrowing closures is not `Send` enough for spawn.
-    let storing: Vec<_> = messages
-        .iter()
-        .zip(&spans)
-        .map(|(msg, span)| store(p, msg.body.as_deref().unwrap_or("")).instrument(span.clone()))
-        .collect();
-    let stored: Vec<Result<Option<Stored>, DeadLetter>> = stream::iter(storing)
-        .buffered(MAX_CONCURRENT_MESSAGES)
-        .collect()
-        .await;
+    let stored = store_batch(p, &messages, &spans).await;
 
     let mut failures: Vec<Option<DeadLetter>> =
         stored.iter().map(|r| r.as_ref().err().cloned()).collect();
@@ -209,104 +203,6 @@ fn receive_count(msg: &SqsMessage) -> u32 {
         .get("ApproximateReceiveCount")
         .and_then(|v| v.parse().ok())
         .unwrap_or(1)
-}
-
-async fn store(p: &Processor, body: &str) -> Result<Option<Stored>, DeadLetter> {
-    let mut envelope = Envelope::decode(body)
-        .map_err(|e| DeadLetter::permanent(Stage::Parse, e.code(), e.to_string()))?;
-    let span = Span::current();
-    span.record("message_id", field::display(envelope.id));
-    span.record("source", envelope.source.as_str());
-
-    // A repeat of a message another one already owns is done: that one stores it.
-    if let Some(key) = &envelope.dedup_key {
-        let own = envelope.id.to_string();
-        let owner = match p
-            .claims
-            .owner(key)
-            .await
-            .map_err(|e| DeadLetter::from_aws(Stage::Store, &e))?
-        {
-            Some(owner) => owner,
-            // No live claim (the ingest could not take it, or gave it up after a send it
-            // thought failed): take it now so a later repeat is recognised.
-            None => match p
-                .claims
-                .claim(key, &own)
-                .await
-                .map_err(|e| DeadLetter::from_aws(Stage::Store, &e))?
-            {
-                Claim::Won => own.clone(),
-                Claim::Duplicate { original } | Claim::Unsent { original } => original,
-            },
-        };
-        if owner != own {
-            info!(original = %owner, "duplicate of an earlier message; skipped");
-            return Ok(None);
-        }
-    }
-    if let Some(key) = envelope.body_ref.clone() {
-        let bytes = p
-            .archive
-            .get(&key)
-            .await
-            .map_err(|e| DeadLetter::from_aws(Stage::Store, &e))?
-            .ok_or_else(|| {
-                DeadLetter::permanent(
-                    Stage::Parse,
-                    "claim_missing",
-                    format!(
-                        "the body's claim check s3://{}/{key} does not exist",
-                        p.archive.bucket()
-                    ),
-                )
-            })?;
-        envelope.body = String::from_utf8(bytes).map_err(|_| {
-            DeadLetter::permanent(
-                Stage::Parse,
-                "payload_invalid",
-                "the claimed body is not UTF-8",
-            )
-        })?;
-    }
-
-    let webhook = parse_webhook(envelope.source, envelope.body.as_bytes())
-        .map_err(|e| DeadLetter::permanent(Stage::Parse, "payload_invalid", e.to_string()))?;
-    let normalized = Normalized::from_webhook(&webhook, &envelope);
-    let key = raw_object_key(envelope.source, envelope.id);
-    let raw = std::mem::take(&mut envelope.body).into_bytes();
-
-    let (archived, rows, streamed) = tokio::join!(
-        p.archive.put(&key, raw),
-        p.table.put_rows(&normalized.rows),
-        async {
-            if normalized.geofence_events.is_empty() {
-                Ok(())
-            } else {
-                p.stream.put_events(&normalized.geofence_events).await
-            }
-        },
-    );
-    let failures = [
-        archived
-            .err()
-            .map(|e| DeadLetter::from_aws(Stage::Store, &e)),
-        rows.err().map(|e| DeadLetter::from_aws(Stage::Store, &e)),
-        streamed
-            .err()
-            .map(|e| DeadLetter::from_aws(Stage::Stream, &e)),
-    ];
-    match DeadLetter::decisive(failures.into_iter().flatten()) {
-        Some(f) => Err(f),
-        None => {
-            info!(raw_key = %key, rows = normalized.rows.len(), geofence_events = normalized.geofence_events.len(), "stored");
-            Ok(Some(Stored {
-                message_id: envelope.id.to_string(),
-                source: envelope.source,
-                rows: normalized.rows,
-            }))
-        }
-    }
 }
 
 async fn dead_letter(

@@ -9,6 +9,7 @@ mod config;
 mod dead_letter;
 mod handler;
 mod loadback;
+mod store;
 
 pub use config::{LoadbackConfig, ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
 pub use dead_letter::{
@@ -17,3 +18,4 @@ pub use dead_letter::{
 pub use handler::{deadline_from, handle, Outcome, Processor};
 pub use hookloop_aws::config::ConfigError;
 pub use loadback::{marker_key, Loadback, Loaded, MARKER_PK_PREFIX, MARKER_SK, TTL_ATTRIBUTE};
+pub use store::{Batching, StoreResult, MAX_CONCURRENT_REQUESTS};

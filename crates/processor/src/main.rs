@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use hookloop_aws::telemetry::with_request_metrics;
 use hookloop_aws::AwsClients;
 use hookloop_processor::{deadline_from, handle, Processor, ProcessorConfig};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
@@ -17,7 +18,8 @@ async fn main() -> Result<(), Error> {
     let processor = &processor;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = deadline_from(event.context.deadline());
-        Ok::<_, Error>(handle(processor, event.payload, Some(deadline)).await)
+        let batch = handle(processor, event.payload, Some(deadline));
+        Ok::<_, Error>(with_request_metrics("processor", batch).await)
     }))
     .await
 }

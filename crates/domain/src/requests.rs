@@ -1,0 +1,155 @@
+//! Request accounting: every request the functions send out, by service and operation. Requests
+//! are the pipeline's cost (each AWS request is billed, each retry too), so they are counted
+//! where they leave: an SDK interceptor for AWS (`hookloop_aws::requests`), the upload client
+//! for CleverTap. One process-wide registry; readers take snapshots and subtract.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Mutex;
+
+static COUNTS: Mutex<BTreeMap<(&'static str, String), u64>> = Mutex::new(BTreeMap::new());
+
+/// Counts one request to `service` (`"dynamodb"`, `"clevertap"`, ...) for `operation`.
+pub fn record(service: &'static str, operation: &str) {
+    let mut counts = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
+    match counts.get_mut(&(service, operation.to_owned())) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert((service, operation.to_owned()), 1);
+        }
+    }
+}
+
+/// The counts so far in this process.
+pub fn snapshot() -> RequestCounts {
+    let counts = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
+    RequestCounts(
+        counts
+            .iter()
+            .map(|((s, o), n)| (format!("{s}:{o}"), *n))
+            .collect(),
+    )
+}
+
+/// Requests by `service:Operation`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestCounts(pub BTreeMap<String, u64>);
+
+impl RequestCounts {
+    /// What was sent since `earlier` (a snapshot of the same process).
+    pub fn since(&self, earlier: &RequestCounts) -> RequestCounts {
+        RequestCounts(
+            self.0
+                .iter()
+                .map(|(k, n)| {
+                    (
+                        k.clone(),
+                        n - earlier.0.get(k).copied().unwrap_or(0).min(*n),
+                    )
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+        )
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    /// Totals by service (the part before `:`).
+    pub fn by_service(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for (k, n) in &self.0 {
+            let service = k.split(':').next().unwrap_or(k);
+            *out.entry(service.to_owned()).or_insert(0) += n;
+        }
+        out
+    }
+
+    pub fn get(&self, key: &str) -> u64 {
+        self.0.get(key).copied().unwrap_or(0)
+    }
+
+    /// One CloudWatch embedded-metric-format document: a `Requests.<service>.<Operation>` count
+    /// per operation, in `namespace`, with a `Function` dimension. Printed as one log line in
+    /// Lambda, CloudWatch turns it into metrics without any API call.
+    pub fn emf(&self, namespace: &str, function: &str, timestamp_ms: i64) -> serde_json::Value {
+        let mut doc = serde_json::Map::new();
+        let metrics: Vec<serde_json::Value> = self
+            .0
+            .keys()
+            .map(|k| serde_json::json!({"Name": metric_name(k), "Unit": "Count"}))
+            .collect();
+        doc.insert(
+            "_aws".into(),
+            serde_json::json!({
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": namespace,
+                    "Dimensions": [["Function"]],
+                    "Metrics": metrics,
+                }],
+            }),
+        );
+        doc.insert("Function".into(), function.into());
+        for (k, n) in &self.0 {
+            doc.insert(metric_name(k), (*n).into());
+        }
+        serde_json::Value::Object(doc)
+    }
+}
+
+fn metric_name(key: &str) -> String {
+    format!("Requests.{}", key.replace(':', "."))
+}
+
+impl fmt::Display for RequestCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|(k, n)| format!("{k}={n}")).collect();
+        write!(f, "{}", parts.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_add_up_by_operation_and_service_and_subtract_between_snapshots() {
+        let before = snapshot();
+        record("unit-test-svc", "Put");
+        record("unit-test-svc", "Put");
+        record("unit-test-svc", "Get");
+        let d = snapshot().since(&before);
+        assert_eq!(d.get("unit-test-svc:Put"), 2);
+        assert_eq!(d.get("unit-test-svc:Get"), 1);
+        assert_eq!(d.by_service()["unit-test-svc"], 3);
+    }
+
+    #[test]
+    fn the_emf_document_declares_every_metric_it_carries() {
+        let mut c = RequestCounts::default();
+        c.0.insert("dynamodb:BatchWriteItem".into(), 4);
+        c.0.insert("clevertap:upload".into(), 1);
+        let doc = c.emf("hookloop", "processor", 1_700_000_000_000);
+        let declared: Vec<&str> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            declared,
+            [
+                "Requests.clevertap.upload",
+                "Requests.dynamodb.BatchWriteItem"
+            ]
+        );
+        assert_eq!(doc["Requests.dynamodb.BatchWriteItem"], 4);
+        assert_eq!(doc["Function"], "processor");
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0],
+            "Function"
+        );
+    }
+}

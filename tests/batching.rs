@@ -1,0 +1,157 @@
+//! The store phase packs a batch's writes into as few requests as the service limits allow,
+//! and a request that fails fails only the messages with an item in it. Requests are counted by
+//! the SDK interceptor every client carries (its own test binary: the count is process-wide).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use hookloop_aws::dedup::Claims;
+use hookloop_aws::dynamodb::MAX_BATCH_WRITE_ITEMS;
+use hookloop_aws::requests::snapshot;
+use hookloop_domain::{dedup_key, parse_webhook, Envelope, Normalized, Source};
+use hookloop_processor::{handle, Batching};
+use hookloop_tests::*;
+use serde_json::json;
+use time::OffsetDateTime;
+
+/// Request counts are process-wide: the tests of this binary run one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn geofence_entry(n: usize) -> Envelope {
+    let body = json!({
+        "event": {"_id": format!("evt-{n:04}"), "type": "user.entered_geofence",
+                  "createdAt": "2024-05-01T12:10:00.000Z",
+                  "location": {"type": "Point", "coordinates": [-73.9857, 40.7484]},
+                  "geofence": {"_id": "g1", "tag": "store", "externalId": "store-42"}},
+        "user": {"userId": format!("user-{n:04}")}
+    })
+    .to_string();
+    Envelope::new(Source::Location, body, OffsetDateTime::now_utc())
+}
+
+fn campaign(n: usize, pad: usize) -> Envelope {
+    let body = json!({
+        "targetId": 1000 + n,
+        "key_values": {"coupon": "C1", "pad": "x".repeat(pad)},
+        "profiles": [{"objectId": format!("obj-{n:04}"), "identity": format!("id-{n:04}")}]
+    })
+    .to_string();
+    Envelope::new(Source::ClevertapWebhook, body, OffsetDateTime::now_utc())
+}
+
+fn normalized(e: &Envelope) -> Normalized {
+    Normalized::from_webhook(&parse_webhook(e.source, e.body.as_bytes()).unwrap(), e)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let env = TestEnv::start().await;
+    let claims = Claims::new(
+        env.clients.dynamodb.clone(),
+        env.resources.table.clone(),
+        Duration::from_secs(3600),
+    );
+    // 100 geofence entries, each with the deduplication key the ingest claimed for it.
+    let mut batch: Vec<Envelope> = (0..100).map(geofence_entry).collect();
+    for e in &mut batch {
+        let webhook = parse_webhook(e.source, e.body.as_bytes()).unwrap();
+        let key = dedup_key(e.source, &webhook, e.body.as_bytes());
+        claims.claim(&key, &e.id.to_string()).await.unwrap();
+        e.dedup_key = Some(key);
+    }
+    let rows: HashSet<(String, String)> = batch
+        .iter()
+        .flat_map(|e| normalized(e).rows)
+        .map(|r| (r.pk, r.sk))
+        .collect();
+    let events: usize = batch
+        .iter()
+        .map(|e| normalized(e).geofence_events.len())
+        .sum();
+    assert_eq!(events, 100);
+
+    let mut p = env.processor(&[]);
+    let before = snapshot();
+    let r = handle(&p, sqs_event(&batch, 1), None).await;
+    let sent = snapshot().since(&before);
+    assert!(r.batch_item_failures.is_empty());
+    println!("batched, 100 messages: {sent}");
+    assert_eq!(
+        sent.get("dynamodb:BatchGetItem"),
+        1,
+        "one read for 100 keys"
+    );
+    assert_eq!(
+        sent.get("dynamodb:BatchWriteItem") as usize,
+        rows.len().div_ceil(MAX_BATCH_WRITE_ITEMS),
+        "{} rows",
+        rows.len()
+    );
+    assert_eq!(
+        sent.get("kinesis:PutRecords"),
+        1,
+        "100 records, one request"
+    );
+    assert_eq!(sent.get("s3:PutObject"), 100, "one raw object per message");
+    assert_eq!(
+        sent.get("dynamodb:GetItem") + sent.get("dynamodb:PutItem"),
+        0
+    );
+    assert_eq!(env.scan_rows().await.len(), rows.len());
+    assert_eq!(env.stream_records().await.len(), 100);
+
+    // One item per request, for comparison: the same batch again.
+    p.batching = Batching::NAIVE;
+    let before = snapshot();
+    let r = handle(&p, sqs_event(&batch, 2), None).await;
+    let naive = snapshot().since(&before);
+    assert!(r.batch_item_failures.is_empty());
+    println!("one item per request, 100 messages: {naive}");
+    assert_eq!(naive.get("dynamodb:BatchWriteItem") as usize, rows.len());
+    assert_eq!(naive.get("kinesis:PutRecords"), 100);
+    assert_eq!(
+        env.scan_rows().await.len(),
+        rows.len(),
+        "rewritten, not doubled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_item_refused_for_good_fails_only_its_own_message() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let env = TestEnv::start().await;
+    let p = env.processor(&[]);
+    // 30 campaign webhooks share row requests; one carries a key-value DynamoDB refuses (its
+    // row is above the 400 KB item limit).
+    let mut batch: Vec<Envelope> = (0..30).map(|n| campaign(n, 10)).collect();
+    let poison = campaign(99, 420_000);
+    batch.insert(7, poison.clone());
+    let r = handle(&p, sqs_event(&batch, 1), None).await;
+    assert!(r.batch_item_failures.is_empty(), "nothing left to retry");
+
+    let dead = env.dlq_messages(1).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].0, poison.encode());
+    assert_eq!(dead[0].1["stage"], "store");
+    assert!(
+        dead[0].1["error_code"]
+            .as_str()
+            .unwrap()
+            .starts_with("dynamodb.BatchWriteItem:"),
+        "{:?}",
+        dead[0].1
+    );
+    let stored: HashSet<String> = env
+        .scan_rows()
+        .await
+        .iter()
+        .filter_map(|r| r["message_id"].as_str().map(str::to_owned))
+        .collect();
+    let others: HashSet<String> = batch
+        .iter()
+        .filter(|e| e.id != poison.id)
+        .map(|e| e.id.to_string())
+        .collect();
+    assert_eq!(stored, others, "every other message stored");
+}
