@@ -273,8 +273,10 @@ async fn lambda_binaries_answer_every_sample_event_as_documented() {
     // Each invocation printed its requests as CloudWatch embedded metrics.
     let emf: Vec<Value> = log
         .lines()
-        .filter_map(|l| l.find("{\"_aws\"").map(|i| &l[i..]))
-        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|l| l.contains("\"_aws\""))
+        .filter_map(|l| l.find('{').map(|i| &l[i..]))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|d| d.get("_aws").is_some())
         .collect();
     let processor: Vec<&Value> = emf
         .iter()
