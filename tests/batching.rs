@@ -8,8 +8,8 @@ use std::time::Duration;
 use hookloop_aws::dedup::Claims;
 use hookloop_aws::dynamodb::MAX_BATCH_WRITE_ITEMS;
 use hookloop_aws::requests::snapshot;
-use hookloop_domain::{dedup_key, parse_webhook, Envelope, Normalized, Source};
-use hookloop_processor::{handle, Batching};
+use hookloop_domain::{dedup_key, parse_webhook, raw_partition, Envelope, Normalized, Source};
+use hookloop_processor::{handle, ArchiveMode, Batching};
 use hookloop_tests::*;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -93,7 +93,17 @@ async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
         1,
         "100 records, one request"
     );
-    assert_eq!(sent.get("s3:PutObject"), 100, "one raw object per message");
+    let partitions: HashSet<String> = batch
+        .iter()
+        .map(|e| raw_partition(e.source, e.id))
+        .collect();
+    assert_eq!(
+        sent.get("s3:PutObject") as usize,
+        partitions.len(),
+        "one raw object per batch, source and hour"
+    );
+    let archived = env.archived().await;
+    assert_eq!(archived.len(), 100, "every body in it");
     assert_eq!(
         sent.get("dynamodb:GetItem") + sent.get("dynamodb:PutItem"),
         0
@@ -103,6 +113,7 @@ async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
 
     // One item per request, for comparison: the same batch again.
     p.batching = Batching::NAIVE;
+    p.archive_mode = ArchiveMode::Object;
     let before = snapshot();
     let r = handle(&p, sqs_event(&batch, 2), None).await;
     let naive = snapshot().since(&before);
@@ -110,6 +121,7 @@ async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
     println!("one item per request, 100 messages: {naive}");
     assert_eq!(naive.get("dynamodb:BatchWriteItem") as usize, rows.len());
     assert_eq!(naive.get("kinesis:PutRecords"), 100);
+    assert_eq!(naive.get("s3:PutObject"), 100);
     assert_eq!(
         env.scan_rows().await.len(),
         rows.len(),

@@ -49,18 +49,22 @@ async fn bodies_too_large_for_a_queue_message_go_through_s3_and_arrive_whole() {
     }
     let archive = env.archive();
     for (name, id, body) in &ids {
-        let key = format!(
-            "raw/source=location/dt={}/hour={}/{id}.json",
-            &id_date(id),
-            &id_hour(id)
-        );
         let stored = eventually(&format!("{name} archived"), Duration::from_secs(60), || {
             let archive = archive.clone();
-            let key = key.clone();
-            async move { archive.get(&key).await.ok().flatten() }
+            let id = id.parse().unwrap();
+            async move { archive.find(Source::Location, id).await.ok().flatten() }
         })
         .await;
-        assert_eq!(&stored, body, "{name}: archived byte for byte");
+        assert!(
+            stored.0.starts_with(&format!(
+                "raw/source=location/dt={}/hour={}/",
+                &id_date(id),
+                &id_hour(id)
+            )),
+            "{}",
+            stored.0
+        );
+        assert_eq!(&stored.1, body, "{name}: archived byte for byte");
         let row = env
             .table()
             .get(
@@ -155,11 +159,11 @@ async fn a_repeated_delivery_gets_the_original_id_and_is_not_queued_again() {
         .collect();
     assert_eq!(campaign_rows.len(), 2);
     assert!(campaign_rows.iter().all(|r| r["message_id"] == c1["id"]));
-    let objects = env.archive().list("raw/").await.unwrap();
+    let archived = env.archived_ids().await;
     assert_eq!(
-        objects.len(),
+        archived.len(),
         3,
-        "three distinct webhooks archived: {objects:?}"
+        "three distinct webhooks archived: {archived:?}"
     );
 }
 
@@ -212,11 +216,9 @@ async fn the_processor_stores_a_webhook_once_even_if_it_was_queued_twice() {
     );
     let r = handle(&p, sqs_event(&[a.clone(), b.clone()], 1), None).await;
     assert!(r.batch_item_failures.is_empty());
-    let archive = env.archive();
-    let keys = archive.list("raw/").await.unwrap();
-    assert_eq!(keys.len(), 1, "{keys:?}");
-    assert!(
-        keys[0].contains(&b.id.to_string()),
+    assert_eq!(
+        env.archived_ids().await,
+        HashSet::from([b.id.to_string()]),
         "the claim's owner is the one stored"
     );
 
@@ -341,10 +343,10 @@ async fn a_retry_after_a_send_that_only_looked_failed_keeps_the_first_id_and_is_
         std::slice::from_ref(&id)
     );
 
-    // Stored once: one archive object, one row set, under that id.
-    let keys = env.archive().list("raw/").await.unwrap();
-    assert_eq!(keys.len(), 1, "{keys:?}");
-    assert!(keys[0].contains(&id));
+    // Stored once: one archived copy, one row set, under that id.
+    let archived = env.archived().await;
+    assert_eq!(archived.len(), 1, "{archived:?}");
+    assert_eq!(archived[0].0, id);
     let rows = env.scan_rows().await;
     assert!(
         !rows.is_empty() && rows.iter().all(|r| r["message_id"] == id.as_str()),
@@ -639,11 +641,11 @@ async fn a_corpus_of_hostile_requests_is_refused_with_4xx_and_nothing_is_queued(
         .await;
     assert_eq!(status, 200, "the server still works");
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let objects = env.archive().list("raw/").await.unwrap();
+    let archived = env.archived_ids().await;
     assert_eq!(
-        objects.len(),
+        archived.len(),
         1,
-        "only the last, valid webhook went through: {objects:?}"
+        "only the last, valid webhook went through: {archived:?}"
     );
     assert!(!serve.logs().contains("panicked"));
 }

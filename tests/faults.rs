@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 use hookloop_aws::provision::QueueSettings;
 use hookloop_clevertap::stub::Fault;
-use hookloop_domain::{parse_webhook, raw_object_key, Envelope, MessageId, Normalized, Source};
+use hookloop_domain::{parse_webhook, Envelope, MessageId, Normalized, Source};
 use hookloop_tests::proxy::{FaultProxy, FaultRates};
 use hookloop_tests::*;
 use serde_json::{json, Value};
@@ -262,13 +262,7 @@ async fn under_faults_every_accepted_webhook_is_stored_or_dead_lettered_and_none
             )
         })
         .collect();
-    let raw: HashSet<String> = env
-        .archive()
-        .list("raw/")
-        .await
-        .unwrap()
-        .into_iter()
-        .collect();
+    let raw: HashSet<String> = env.archived_ids().await;
     let streamed: HashSet<String> = env
         .stream_records()
         .await
@@ -311,7 +305,7 @@ async fn under_faults_every_accepted_webhook_is_stored_or_dead_lettered_and_none
             &parse_webhook(w.source, body.as_bytes()).unwrap(),
             &envelope,
         );
-        let in_s3 = raw.contains(&raw_object_key(w.source, id));
+        let in_s3 = raw.contains(&id.to_string());
         let in_table = normalized
             .rows
             .iter()

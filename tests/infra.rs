@@ -651,6 +651,14 @@ fn large_bodies_and_deduplication_are_wired_and_claims_outlive_the_dlq() {
         ingest["DEDUP_WINDOW_HOURS"],
         processor["DEDUP_WINDOW_HOURS"]
     );
+    // The raw archive is batched unless the stack says otherwise; only the processor writes it.
+    assert_eq!(processor["RAW_ARCHIVE"], r#ref("RawArchive"));
+    assert_eq!(t["Parameters"]["RawArchive"]["Default"], "batch");
+    assert_eq!(
+        t["Parameters"]["RawArchive"]["AllowedValues"],
+        json!(["batch", "object"])
+    );
+    assert!(ingest.get("RAW_ARCHIVE").is_none());
     // A redriven message must still find its body: claims expire after the DLQ lets go.
     let rules = as_list(&props(&t, "RawBucket")["LifecycleConfiguration"]["Rules"]);
     let claims = rules

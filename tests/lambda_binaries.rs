@@ -220,10 +220,15 @@ async fn lambda_binaries_answer_every_sample_event_as_documented() {
         ("clevertap.export_status", "01HWT0D7G0EXP0RTSTATVS0001"),
         ("location", "01HWT0D7G0RADARGE0FENCE002"),
     ] {
-        let key = format!("raw/source={source}/dt=2024-05-01/hour=12/{id}.json");
+        let (key, _) = archive
+            .find(source.parse().unwrap(), id.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{id} not archived"));
         assert!(
-            archive.get(&key).await.unwrap().is_some(),
-            "raw object {key}"
+            key.starts_with(&format!("raw/source={source}/dt=2024-05-01/hour=12/"))
+                && key.ends_with(".ndjson.gz"),
+            "{key}"
         );
     }
     let export = env

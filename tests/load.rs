@@ -46,8 +46,8 @@ async fn a_thousand_concurrent_webhooks_all_arrive() {
         .collect();
     assert_eq!(ids.len(), N, "distinct message ids");
 
-    let keys = env.wait_for_objects(N, Duration::from_secs(180)).await;
-    assert_eq!(keys.len(), N, "one raw object per webhook");
+    let archived = env.wait_for_archived(N, Duration::from_secs(180)).await;
+    assert_eq!(archived.len(), N, "every webhook archived");
     let rows = eventually("all rows", Duration::from_secs(60), || async {
         let rows = env.scan_rows().await;
         (rows.len() >= N + USERS).then_some(rows)

@@ -10,11 +10,11 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 /// `raw/source=<source>/dt=YYYY-MM-DD/hour=HH/<id>.json`, from the arrival time in the ULID.
-fn documented_raw_key(source: &str, id: &str) -> String {
+fn documented_raw_partition(source: &str, id: &str) -> String {
     let ulid = ulid::Ulid::from_string(id).expect("ids are ULIDs");
     let t = OffsetDateTime::from(ulid.datetime());
     format!(
-        "raw/source={source}/dt={:04}-{:02}-{:02}/hour={:02}/{id}.json",
+        "raw/source={source}/dt={:04}-{:02}-{:02}/hour={:02}/",
         t.year(),
         u8::from(t.month()),
         t.day(),
@@ -113,26 +113,64 @@ async fn every_sample_webhook_lands_in_every_store_it_belongs_in() {
         (200, json!({"status": "ignored", "reason": "is_test"}))
     );
 
-    // S3: the raw body, byte for byte, at the documented Hive-style key.
-    let keys = env
-        .wait_for_objects(samples.len(), Duration::from_secs(120))
+    // S3: the raw body, byte for byte, in a batch object under the documented Hive-style
+    // partition: `<first id>-<last id>-<8 hex>.ndjson.gz`, gzip of one JSON line per webhook.
+    let archived = env
+        .wait_for_archived(samples.len(), Duration::from_secs(120))
         .await;
     assert_eq!(
-        keys.len(),
+        archived.len(),
         samples.len(),
-        "one object per queued webhook, none for the test call"
+        "every queued webhook archived, not the test call"
     );
+    let keys = env.archive().list("raw/").await.unwrap();
     for (file, (id, source, body)) in &ids {
-        let key = documented_raw_key(source, id);
-        let stored = env
-            .archive()
-            .get(&key)
-            .await
-            .unwrap()
-            .unwrap_or_else(|| panic!("{file}: no object at {key}"));
+        let partition = documented_raw_partition(source, id);
+        let holders: Vec<&String> = keys
+            .iter()
+            .filter(|k| {
+                let Some(name) = k.strip_prefix(&partition) else {
+                    return false;
+                };
+                let Some(range) = name.strip_suffix(".ndjson.gz") else {
+                    return false;
+                };
+                let parts: Vec<&str> = range.split('-').collect();
+                parts.len() == 3
+                    && parts[0] <= id.as_str()
+                    && id.as_str() <= parts[1]
+                    && parts[2].len() == 8
+                    && parts[2].chars().all(|c| c.is_ascii_hexdigit())
+            })
+            .collect();
+        assert_eq!(holders.len(), 1, "{file}: {keys:?}");
+        let gz = env.archive().get(holders[0]).await.unwrap().unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text)
+            .unwrap();
+        let line: Value = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|l| l["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("{file}: not in {}", holders[0]));
         assert_eq!(
-            &stored, body,
+            line["body"].as_str().unwrap().as_bytes(),
+            &body[..],
             "{file}: archived bytes differ from the body sent"
+        );
+        assert_eq!(
+            line["received_at"].as_str().unwrap(),
+            hookloop_domain::MessageId::received_at(&id.parse().unwrap()).canonical()
+        );
+        let found = env
+            .archive()
+            .find(source.parse().unwrap(), id.parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            found.map(|(_, b)| b),
+            Some(body.clone()),
+            "{file}: found by id"
         );
     }
 
@@ -335,14 +373,33 @@ async fn bad_requests_get_a_clear_4xx_and_nothing_is_queued() {
     // A valid webhook after all that: once it has landed, it is the only thing that did.
     let (status, _) = serve.post(&http, "/webhooks/location", radar).await;
     assert_eq!(status, 200);
-    env.wait_for_objects(1, Duration::from_secs(120)).await;
+    env.wait_for_archived(1, Duration::from_secs(120)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
-        env.archive().list("raw/").await.unwrap().len(),
+        env.archived_ids().await.len(),
         1,
         "no rejected request was queued"
     );
     assert_eq!(env.dlq().depth().await.unwrap(), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_raw_archive_object_each_webhook_is_its_own_object_at_its_documented_key() {
+    let env = TestEnv::start().await;
+    let serve = env.serve(&[("RAW_ARCHIVE", "object")]).await;
+    let body = std::fs::read(event_file("webhooks/location/structured.json")).unwrap();
+    let (status, answer) = serve
+        .post(&reqwest::Client::new(), "/webhooks/location", body.clone())
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let id = answer["id"].as_str().unwrap().to_owned();
+    let key = format!("{}{id}.json", documented_raw_partition("location", &id));
+    let stored = eventually("the raw object", Duration::from_secs(60), || async {
+        env.archive().get(&key).await.unwrap()
+    })
+    .await;
+    assert_eq!(stored, body, "the body, byte for byte");
+    assert_eq!(env.archive().list("raw/").await.unwrap(), vec![key]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -495,11 +552,7 @@ async fn a_redelivered_message_rewrites_the_same_items() {
         },
     )
     .await;
-    assert_eq!(
-        env.archive().list("raw/").await.unwrap().len(),
-        1,
-        "one raw object"
-    );
+    assert_eq!(env.archived_ids().await.len(), 1, "one webhook archived");
     assert_eq!(
         env.scan_rows().await.len(),
         5,
@@ -601,7 +654,7 @@ async fn senders_authenticate_by_token_basic_or_radar_signature_and_no_secret_is
         // Repeats of one body are answered "duplicate" and archived once.
         accepted += usize::from(body["status"] == "queued");
     }
-    env.wait_for_objects(accepted, Duration::from_secs(60))
+    env.wait_for_archived(accepted, Duration::from_secs(60))
         .await;
 
     let logs = serve.logs();
@@ -769,7 +822,7 @@ async fn archived_webhooks_replay_into_the_same_items() {
             200
         );
     }
-    env.wait_for_objects(3, Duration::from_secs(60)).await;
+    env.wait_for_archived(3, Duration::from_secs(60)).await;
     let rows = eventually("all rows", Duration::from_secs(30), || async {
         let rows = env.scan_rows().await;
         (rows.len() == 6).then_some(rows)
@@ -800,9 +853,9 @@ async fn archived_webhooks_replay_into_the_same_items() {
     )
     .await;
     assert_eq!(
-        env.archive().list("raw/").await.unwrap().len(),
+        env.archived_ids().await.len(),
         3,
-        "same raw objects"
+        "the same webhooks archived"
     );
     let mut again = env.scan_rows().await;
     let mut before = rows;

@@ -2,6 +2,7 @@
 //! named resources created by the same provisioning code `hookloop init` runs, and the real
 //! `hookloop` binary serving the pipeline.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -265,15 +266,49 @@ impl TestEnv {
         serve
     }
 
-    /// Waits until at least `n` raw objects are archived; returns their keys.
-    pub async fn wait_for_objects(&self, n: usize, timeout: Duration) -> Vec<String> {
+    /// Every webhook in the raw archive, in either layout (batch objects or one object per
+    /// webhook), as (message id, object key, body). A message delivered twice may be in two
+    /// batch objects: it is listed once per copy.
+    pub async fn archived(&self) -> Vec<(String, String, Vec<u8>)> {
         let archive = self.archive();
-        eventually(&format!("{n} raw objects"), timeout, || {
-            let archive = archive.clone();
-            async move {
-                let keys = archive.list("raw/").await.expect("list raw objects");
-                (keys.len() >= n).then_some(keys)
+        let mut out = Vec::new();
+        for key in archive.list("raw/").await.expect("list raw objects") {
+            let Some(raw) = hookloop_domain::RawKey::parse(&key) else {
+                panic!("an object that is not in the documented layout: {key}");
+            };
+            let bytes = archive
+                .get(&key)
+                .await
+                .expect("read raw object")
+                .unwrap_or_default();
+            match raw {
+                hookloop_domain::RawKey::Object { id, .. } => {
+                    out.push((id.to_string(), key, bytes))
+                }
+                hookloop_domain::RawKey::Batch { .. } => {
+                    for w in hookloop_domain::decode_batch(&bytes).expect("a batch object") {
+                        out.push((w.id.to_string(), key.clone(), w.body.into_bytes()));
+                    }
+                }
             }
+        }
+        out
+    }
+
+    /// The distinct message ids in the raw archive.
+    pub async fn archived_ids(&self) -> HashSet<String> {
+        self.archived()
+            .await
+            .into_iter()
+            .map(|(id, _, _)| id)
+            .collect()
+    }
+
+    /// Waits until at least `n` distinct webhooks are archived; returns their ids.
+    pub async fn wait_for_archived(&self, n: usize, timeout: Duration) -> HashSet<String> {
+        eventually(&format!("{n} archived webhooks"), timeout, || async move {
+            let ids = self.archived_ids().await;
+            (ids.len() >= n).then_some(ids)
         })
         .await
     }

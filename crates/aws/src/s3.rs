@@ -1,6 +1,8 @@
-//! The raw archive: webhook bodies byte for byte, one object per message.
+//! The raw archive: webhook bodies byte for byte, in batch objects or one object per message
+//! (layout: `hookloop_domain::RawKey`); also the claim-check bodies.
 
 use aws_sdk_s3::primitives::ByteStream;
+use hookloop_domain::{decode_batch, raw_object_key, raw_partition, MessageId, RawKey, Source};
 
 use crate::AwsError;
 
@@ -24,11 +26,21 @@ impl RawArchive {
 
     /// Writes `body` at `key`. Keys are deterministic, so a retry overwrites the same object.
     pub async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), AwsError> {
+        self.put_typed(key, body, "application/json").await
+    }
+
+    /// Like [`RawArchive::put`], with the object's content type.
+    pub async fn put_typed(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), AwsError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
-            .content_type("application/json")
+            .content_type(content_type)
             .body(ByteStream::from(body))
             .send()
             .await
@@ -76,5 +88,42 @@ impl RawArchive {
             );
         }
         Ok(keys)
+    }
+
+    /// The archived body of webhook `id`, and the key of the object holding it: its own object,
+    /// or else the batch objects of its partition whose id range holds it (a listing of one
+    /// hour of one source, then a read of each candidate).
+    pub async fn find(
+        &self,
+        source: Source,
+        id: MessageId,
+    ) -> Result<Option<(String, Vec<u8>)>, AwsError> {
+        let own = raw_object_key(source, id);
+        if let Some(body) = self.get(&own).await? {
+            return Ok(Some((own, body)));
+        }
+        for key in self.list(&raw_partition(source, id)).await? {
+            let holds = RawKey::parse(&key)
+                .is_some_and(|k| matches!(k, RawKey::Batch { .. }) && k.may_hold(id));
+            if !holds {
+                continue;
+            }
+            let Some(bytes) = self.get(&key).await? else {
+                continue;
+            };
+            let webhooks = decode_batch(&bytes).map_err(|e| {
+                AwsError::local(
+                    "s3",
+                    "GetObject",
+                    "NotABatchObject",
+                    format!("{key}: {e}"),
+                    false,
+                )
+            })?;
+            if let Some(w) = webhooks.into_iter().find(|w| w.id == id) {
+                return Ok(Some((key, w.body.into_bytes())));
+            }
+        }
+        Ok(None)
     }
 }

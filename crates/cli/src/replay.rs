@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use hookloop_aws::s3::RawArchive;
 use hookloop_aws::AwsClients;
-use hookloop_domain::{Envelope, MessageId, Source, ENVELOPE_VERSION};
+use std::collections::HashSet;
+
+use hookloop_domain::{decode_batch, Envelope, MessageId, RawKey, Source, ENVELOPE_VERSION};
 use hookloop_ingest::{MessageQueue, OutgoingMessage};
 
 use crate::dlq::queue_from_env;
@@ -19,17 +21,6 @@ pub struct Args {
     /// Count and show what would be replayed without queueing anything.
     #[arg(long)]
     dry_run: bool,
-}
-
-/// `raw/source=<source>/dt=.../hour=../<id>.json` to its source and message id.
-pub fn parse_raw_key(key: &str) -> Option<(Source, MessageId)> {
-    let rest = key.strip_prefix("raw/source=")?;
-    let (source, rest) = rest.split_once('/')?;
-    let file = rest.rsplit('/').next()?;
-    Some((
-        source.parse().ok()?,
-        file.strip_suffix(".json")?.parse().ok()?,
-    ))
 }
 
 pub async fn run(args: Args) -> Result<ExitCode, CliError> {
@@ -46,19 +37,44 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
             args.from
         )));
     }
-    let keys: Vec<(String, Source, MessageId)> = archive
+    let keys: Vec<(String, RawKey)> = archive
         .list(&args.from)
         .await?
         .into_iter()
-        .filter_map(|k| parse_raw_key(&k).map(|(s, id)| (k, s, id)))
+        .filter_map(|k| RawKey::parse(&k).map(|r| (k, r)))
         .collect();
+    // Batch objects are read to know what they hold; objects of one webhook when replayed.
+    let mut webhooks: Vec<(String, Source, MessageId, Option<String>)> = Vec::new();
+    let mut seen = HashSet::new();
+    for (key, raw) in &keys {
+        match raw {
+            RawKey::Object { source, id } => {
+                if seen.insert(*id) {
+                    webhooks.push((key.clone(), *source, *id, None));
+                }
+            }
+            RawKey::Batch { source, .. } => {
+                let Some(bytes) = archive.get(key).await? else {
+                    continue;
+                };
+                let held =
+                    decode_batch(&bytes).map_err(|e| CliError::Usage(format!("{key}: {e}")))?;
+                // A message delivered twice may be in two objects: replayed once.
+                for w in held {
+                    if seen.insert(w.id) {
+                        webhooks.push((key.clone(), *source, w.id, Some(w.body)));
+                    }
+                }
+            }
+        }
+    }
     if args.dry_run {
-        for (key, _, _) in keys.iter().take(20) {
-            println!("would replay {key}");
+        for (key, _, id, _) in webhooks.iter().take(20) {
+            println!("would replay {id} from {key}");
         }
         println!(
             "would replay {} archived webhook(s) from s3://{}/{}",
-            keys.len(),
+            webhooks.len(),
             archive.bucket(),
             args.from
         );
@@ -68,19 +84,24 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
         archive: archive.clone(),
         threshold: hookloop_ingest::DEFAULT_CLAIM_CHECK_BYTES,
     };
-    let bar = progress_bar(keys.len() as u64, "replaying");
+    let bar = progress_bar(webhooks.len() as u64, "replaying");
     let mut replayed = 0;
-    for (key, source, id) in &keys {
-        let Some(body) = archive.get(key).await? else {
-            continue;
+    for (key, source, id, body) in webhooks {
+        let body = match body {
+            Some(body) => body,
+            None => {
+                let Some(bytes) = archive.get(&key).await? else {
+                    continue;
+                };
+                String::from_utf8(bytes).map_err(|_| {
+                    CliError::Usage(format!("{key} is not UTF-8; not a hookloop raw object"))
+                })?
+            }
         };
-        let body = String::from_utf8(body).map_err(|_| {
-            CliError::Usage(format!("{key} is not UTF-8; not a hookloop raw object"))
-        })?;
         let mut envelope = Envelope {
             v: ENVELOPE_VERSION,
-            id: *id,
-            source: *source,
+            id,
+            source,
             received_at: id.received_at().canonical(),
             body,
             body_ref: None,
@@ -102,21 +123,4 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
         args.from
     );
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn raw_keys_give_back_their_source_and_id() {
-        let (s, id) = parse_raw_key("raw/source=clevertap.export_status/dt=2024-05-01/hour=12/01HWT0D7G0EXP0RTSTATVS0001.json").unwrap();
-        assert_eq!(s, Source::ClevertapExportStatus);
-        assert_eq!(id.to_string(), "01HWT0D7G0EXP0RTSTATVS0001");
-        assert!(
-            parse_raw_key("raw/source=sms/dt=x/hour=y/01HWT0D7G0EXP0RTSTATVS0001.json").is_none()
-        );
-        assert!(parse_raw_key("other/01HWT0D7G0EXP0RTSTATVS0001.json").is_none());
-        assert!(parse_raw_key("raw/source=location/dt=x/hour=y/notes.txt").is_none());
-    }
 }

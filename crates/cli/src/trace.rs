@@ -8,9 +8,7 @@ use hookloop_aws::dynamodb::Table;
 use hookloop_aws::kinesis::Stream;
 use hookloop_aws::s3::RawArchive;
 use hookloop_aws::AwsClients;
-use hookloop_domain::{
-    parse_webhook, raw_object_key, Envelope, MessageId, Normalized, Source, ENVELOPE_VERSION,
-};
+use hookloop_domain::{parse_webhook, Envelope, MessageId, Normalized, Source, ENVELOPE_VERSION};
 use tokio::time::Instant;
 
 use crate::CliError;
@@ -56,18 +54,17 @@ pub async fn run(sent: &[Sent], timeout: Duration) -> Result<bool, CliError> {
             continue;
         };
         let expected = Normalized::from_webhook(&webhook, &envelope);
-        let key = raw_object_key(s.source, s.id);
         let deadline = Instant::now() + timeout;
         let mut lines;
         loop {
             lines = Vec::new();
             let mut missing = 0;
-            match archive.get(&key).await? {
-                Some(bytes) => lines.push(format!(
+            match archive.find(s.source, s.id).await? {
+                Some((key, body)) => lines.push(format!(
                     "  s3        s3://{}/{} ({} bytes)",
                     archive.bucket(),
                     key,
-                    bytes.len()
+                    body.len()
                 )),
                 None => missing += 1,
             }

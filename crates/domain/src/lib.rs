@@ -6,6 +6,7 @@
 //! (normalisation into table rows and geofence events, the queue envelope, the raw archive key)
 //! works on valid values only.
 
+mod archive;
 mod clevertap;
 mod dedup;
 mod envelope;
@@ -17,6 +18,10 @@ mod primitives;
 pub mod requests;
 mod source;
 
+pub use archive::{
+    decode_batch, encode_batch, raw_batch_key, raw_partition, ArchiveError, ArchivedWebhook,
+    RawKey, BATCH_SUFFIX, OBJECT_SUFFIX,
+};
 pub use clevertap::{CampaignProfile, CampaignWebhook, ProfileKey};
 pub use dedup::dedup_key;
 pub use envelope::{Envelope, EnvelopeError, MessageId, ENVELOPE_VERSION};

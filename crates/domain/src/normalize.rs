@@ -59,15 +59,10 @@ pub struct Normalized {
 /// `raw/source=<source>/dt=YYYY-MM-DD/hour=HH/<id>.json`: Hive-style partitions for Athena/Glue,
 /// from the arrival time encoded in the message id.
 pub fn raw_object_key(source: Source, id: MessageId) -> String {
-    let t = id.received_at().as_offset_date_time();
     format!(
-        "raw/source={}/dt={:04}-{:02}-{:02}/hour={:02}/{}.json",
-        source.as_str(),
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        id
+        "{}{id}{}",
+        crate::archive::raw_partition(source, id),
+        crate::archive::OBJECT_SUFFIX
     )
 }
 

@@ -20,6 +20,18 @@ pub struct ProcessorConfig {
     /// How long a deduplication claim the processor takes lasts (`DEDUP_WINDOW_HOURS`, the
     /// ingest's setting).
     pub dedup_window: Duration,
+    /// `RAW_ARCHIVE`: `batch` (default) or `object`.
+    pub raw_archive: ArchiveMode,
+}
+
+/// How the raw archive is written (layout: `hookloop_domain::RawKey`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArchiveMode {
+    /// One gzip NDJSON object per processor batch, source and hour: one S3 PUT per batch.
+    #[default]
+    Batch,
+    /// One object per webhook, its body as is: one S3 PUT per webhook.
+    Object,
 }
 
 /// Load-back to CleverTap.
@@ -127,7 +139,8 @@ impl LoadbackConfig {
 }
 
 impl ProcessorConfig {
-    /// Reads `RAW_BUCKET`, `TABLE_NAME`, `GEOFENCE_STREAM`, `DLQ_URL` and `MAX_RECEIVE_COUNT`.
+    /// Reads `RAW_BUCKET`, `TABLE_NAME`, `GEOFENCE_STREAM`, `DLQ_URL`, `MAX_RECEIVE_COUNT`,
+    /// `DEDUP_WINDOW_HOURS`, `RAW_ARCHIVE` and the load-back settings.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::read(&process_env())
     }
@@ -147,6 +160,16 @@ impl ProcessorConfig {
             dedup_window: Duration::from_secs(
                 3600 * env.number("DEDUP_WINDOW_HOURS", 1..=720, 24)?,
             ),
+            raw_archive: match env.optional("RAW_ARCHIVE").as_deref() {
+                None | Some("batch") => ArchiveMode::Batch,
+                Some("object") => ArchiveMode::Object,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        var: "RAW_ARCHIVE",
+                        reason: format!("{other:?}: use batch or object"),
+                    })
+                }
+            },
         })
     }
 }
@@ -154,6 +177,35 @@ impl ProcessorConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_raw_archive_is_batched_unless_told_otherwise() {
+        let base = [
+            ("RAW_BUCKET", "b"),
+            ("TABLE_NAME", "t"),
+            ("GEOFENCE_STREAM", "s"),
+            ("DLQ_URL", "d"),
+        ];
+        let read = |extra: Option<&'static str>| {
+            let vars: Vec<(&str, &str)> = base
+                .iter()
+                .copied()
+                .chain(extra.map(|v| ("RAW_ARCHIVE", v)))
+                .collect();
+            ProcessorConfig::read(&Env::new(move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }))
+        };
+        assert_eq!(read(None).unwrap().raw_archive, ArchiveMode::Batch);
+        assert_eq!(
+            read(Some("object")).unwrap().raw_archive,
+            ArchiveMode::Object
+        );
+        let err = read(Some("daily")).unwrap_err().to_string();
+        assert!(err.contains("RAW_ARCHIVE"), "{err}");
+    }
 
     #[test]
     fn every_store_is_required_and_receive_count_defaults() {

@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tracing::{error, field, info, info_span, warn, Instrument, Span};
 
-use crate::config::ProcessorConfig;
+use crate::config::{ArchiveMode, ProcessorConfig};
 use crate::dead_letter::*;
 use crate::loadback::{Loadback, Loaded, Stored};
 use crate::store::{store_batch, Batching};
@@ -35,6 +35,8 @@ pub struct Processor {
     pub claims: Claims,
     /// Items per request in the store phase (the service limits; the benchmark compares).
     pub batching: Batching,
+    /// Raw archive: batch objects or one object per webhook.
+    pub archive_mode: ArchiveMode,
 }
 
 impl Processor {
@@ -58,6 +60,7 @@ impl Processor {
             loadback,
             claims,
             batching: Batching::FULL,
+            archive_mode: config.raw_archive,
         })
     }
 }

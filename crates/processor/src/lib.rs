@@ -11,7 +11,7 @@ mod handler;
 mod loadback;
 mod store;
 
-pub use config::{LoadbackConfig, ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
+pub use config::{ArchiveMode, LoadbackConfig, ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
 pub use dead_letter::{
     DeadLetter, Stage, ATTR_ATTEMPTS, ATTR_ERROR, ATTR_ERROR_CODE, ATTR_FAILED_AT, ATTR_STAGE,
 };

@@ -8,7 +8,9 @@
 //! request refused for good (a validation error) is sent again item by item, so one bad item
 //! cannot send the messages that shared its request to the DLQ.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+use futures::future::Either;
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use futures::stream::{self, StreamExt};
@@ -16,9 +18,13 @@ use hookloop_aws::dedup::Claim;
 use hookloop_aws::dynamodb::MAX_BATCH_WRITE_ITEMS;
 use hookloop_aws::kinesis::{chunk_by_limits, MAX_PUT_RECORDS};
 use hookloop_aws::AwsError;
-use hookloop_domain::{parse_webhook, raw_object_key, Envelope, GeofenceEvent, Normalized, Row};
+use hookloop_domain::{
+    encode_batch, parse_webhook, raw_batch_key, raw_object_key, raw_partition, Envelope,
+    GeofenceEvent, MessageId, Normalized, Row,
+};
 use tracing::{field, info, Span};
 
+use crate::config::ArchiveMode;
 use crate::dead_letter::{DeadLetter, Stage};
 use crate::handler::Processor;
 use crate::loadback::Stored;
@@ -319,14 +325,51 @@ async fn load_claimed_bodies(
 /// The outcome of one request and the messages with an item in it.
 type Group = (Vec<usize>, Result<(), AwsError>);
 
-/// The raw archive: one object per message, at its deterministic key.
+/// The raw archive: one object per batch, source and hour ([`ArchiveMode::Batch`]), or one
+/// per message at its deterministic key ([`ArchiveMode::Object`]).
 async fn archive(p: &Processor, ready: &[Option<Ready>]) -> Vec<Group> {
     let mut puts = Vec::new();
-    for (i, r) in ready.iter().enumerate() {
-        let Some(r) = r else { continue };
-        let key = raw_object_key(r.envelope.source, r.envelope.id);
-        let body = r.raw.clone();
-        puts.push(async move { (vec![i], p.archive.put(&key, body).await) });
+    match p.archive_mode {
+        ArchiveMode::Object => {
+            for (i, r) in ready.iter().enumerate() {
+                let Some(r) = r else { continue };
+                let key = raw_object_key(r.envelope.source, r.envelope.id);
+                let body = r.raw.clone();
+                puts.push(Either::Left(async move {
+                    (vec![i], p.archive.put(&key, body).await)
+                }));
+            }
+        }
+        ArchiveMode::Batch => {
+            // By partition (source and hour), then id; a message twice in the batch once.
+            let mut groups: BTreeMap<String, Vec<(MessageId, usize)>> = BTreeMap::new();
+            for (i, r) in ready.iter().enumerate() {
+                let Some(r) = r else { continue };
+                groups
+                    .entry(raw_partition(r.envelope.source, r.envelope.id))
+                    .or_default()
+                    .push((r.envelope.id, i));
+            }
+            for (_, mut members) in groups {
+                members.sort();
+                let owners: Vec<usize> = members.iter().map(|(_, i)| *i).collect();
+                members.dedup_by_key(|(id, _)| *id);
+                let ids: Vec<MessageId> = members.iter().map(|(id, _)| *id).collect();
+                let key = ready[members[0].1]
+                    .as_ref()
+                    .and_then(|r| raw_batch_key(r.envelope.source, &ids));
+                let Some(key) = key else { continue };
+                let body = encode_batch(
+                    members
+                        .iter()
+                        .filter_map(|(id, i)| ready[*i].as_ref().map(|r| (*id, r.raw.as_slice()))),
+                );
+                puts.push(Either::Right(async move {
+                    let put = p.archive.put_typed(&key, body, "application/gzip").await;
+                    (owners, put)
+                }));
+            }
+        }
     }
     all(puts).await
 }

@@ -1,0 +1,332 @@
+//! `hookloop-bench` (`make bench`): requests per 1,000 webhooks, per service, for a fixed mixed
+//! corpus at processor batch sizes 10, 100 and 1,000, batched and one item per request, next to
+//! the floor the service limits allow; and the cost per million webhooks those requests model.
+//!
+//! Everything runs for real on the emulator: the ingest handler in this process puts each
+//! webhook on SQS (claiming its deduplication key), batches are received from SQS as the Lambda
+//! event source would, the processor handler stores them and loads back to the CleverTap
+//! stand-in, and processed messages are deleted. Requests are counted by the SDK interceptor
+//! every client carries and by the CleverTap client. Writes `bench/requests.json`,
+//! `bench/requests.md` and `bench/requests.svg` under the directory given (default `.`).
+
+mod corpus;
+mod floor;
+mod plot;
+mod prices;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use hookloop_aws::dedup::Claims;
+use hookloop_aws::provision::QueueSettings;
+use hookloop_aws::requests::{snapshot, RequestCounts};
+use hookloop_domain::Envelope;
+use hookloop_ingest::{Auth, Ingest};
+use hookloop_processor::{handle, ArchiveMode, Batching};
+use hookloop_tests::{clevertap_env, example_rules, start_stub, TestEnv, TEST_TOKEN};
+
+/// Webhooks per run.
+const WEBHOOKS: usize = 1_000;
+const BATCH_SIZES: [usize; 3] = [10, 100, 1_000];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Batched,
+    Naive,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Batched => "batched",
+            Mode::Naive => "one item per request",
+        }
+    }
+}
+
+pub struct Run {
+    mode: Mode,
+    batch: usize,
+    requests: RequestCounts,
+    floor: floor::Floor,
+    seconds: f64,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let out = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("bench");
+    if let Err(e) = std::fs::create_dir_all(&out) {
+        eprintln!("cannot create {}: {e}", out.display());
+        std::process::exit(1);
+    }
+    let corpus = corpus::corpus(WEBHOOKS);
+    let mut runs = Vec::new();
+    for mode in [Mode::Batched, Mode::Naive] {
+        for batch in BATCH_SIZES {
+            eprintln!(
+                "== {WEBHOOKS} webhooks, batch size {batch}, {}",
+                mode.name()
+            );
+            let run = run(&corpus, batch, mode).await;
+            eprintln!("   {} ({:.1} s)", run.requests, run.seconds);
+            runs.push(run);
+        }
+    }
+    let report = report(&runs);
+    println!("{report}");
+    let written = [
+        ("requests.md", report),
+        ("requests.json", json(&runs)),
+        ("requests.svg", plot::svg(&runs_for_plot(&runs))),
+    ];
+    for (name, text) in written {
+        let path = out.join(name);
+        if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("cannot write {}: {e}", path.display());
+            std::process::exit(1);
+        }
+        eprintln!("wrote {}", path.display());
+    }
+}
+
+async fn run(corpus: &[corpus::Webhook], batch: usize, mode: Mode) -> Run {
+    // Messages stay hidden while a batch of up to 1,000 is gathered and processed.
+    let env = TestEnv::start_with(QueueSettings {
+        visibility_timeout_seconds: 900,
+        max_receive_count: 5,
+    })
+    .await;
+    let stub = start_stub(Duration::ZERO).await;
+    let mut processor = env.processor(&clevertap_env(&stub, &example_rules()));
+    (processor.batching, processor.archive_mode) = match mode {
+        Mode::Batched => (Batching::FULL, ArchiveMode::Batch),
+        Mode::Naive => (Batching::NAIVE, ArchiveMode::Object),
+    };
+    let ingest = Ingest {
+        queue: env.queue(),
+        auth: Auth::token(TEST_TOKEN),
+        max_body_bytes: 1 << 20,
+        claim_check: None,
+        dedup: Some(Claims::new(
+            env.clients.dynamodb.clone(),
+            env.resources.table.clone(),
+            Duration::from_secs(24 * 3600),
+        )),
+    };
+    let queue = env.queue();
+    let started = Instant::now();
+    let before = snapshot();
+
+    for w in corpus {
+        let req = http::Request::post(w.source.route())
+            .header("content-type", "application/json")
+            .header("x-webhook-token", TEST_TOKEN)
+            .body(bytes::Bytes::from(w.body.clone()))
+            .expect("request");
+        let answer = hookloop_ingest::handle(&ingest, req).await;
+        assert_eq!(answer.status(), 200, "{}", answer.body());
+    }
+
+    // Batches as the event source forms them: up to 10 messages per receive.
+    let mut batches: Vec<Vec<Envelope>> = Vec::new();
+    loop {
+        let mut messages = Vec::new();
+        while messages.len() < batch {
+            let want = (batch - messages.len()).min(10) as i32;
+            let got = queue.receive(want, 0).await.expect("receive");
+            if got.is_empty() {
+                break;
+            }
+            messages.extend(got);
+        }
+        if messages.is_empty() {
+            break;
+        }
+        let mut event = SqsEvent::default();
+        let mut handles = Vec::new();
+        let mut envelopes = Vec::new();
+        for m in &messages {
+            let mut e = SqsMessage::default();
+            e.message_id = m.message_id().map(str::to_owned);
+            e.body = m.body().map(str::to_owned);
+            e.attributes
+                .insert("ApproximateReceiveCount".into(), "1".into());
+            event.records.push(e);
+            handles.push((
+                m.message_id().unwrap_or_default().to_owned(),
+                m.receipt_handle().unwrap_or_default().to_owned(),
+            ));
+            envelopes.push(Envelope::decode(m.body().unwrap_or_default()).expect("envelope"));
+        }
+        let response = handle(&processor, event, None).await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "a message failed: {:?}",
+            response.batch_item_failures
+        );
+        queue.delete(&handles).await.expect("delete");
+        batches.push(envelopes);
+    }
+    let requests = snapshot().since(&before);
+    let seconds = started.elapsed().as_secs_f64();
+    let received: usize = batches.iter().map(Vec::len).sum();
+    assert_eq!(received, corpus.len(), "every webhook processed once");
+    Run {
+        mode,
+        batch,
+        floor: floor::floor(&batches),
+        requests,
+        seconds,
+    }
+}
+
+/// Per 1,000 webhooks.
+fn per_1000(n: u64) -> f64 {
+    n as f64 * 1000.0 / WEBHOOKS as f64
+}
+
+fn report(runs: &[Run]) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "### Requests per 1,000 webhooks ({WEBHOOKS} webhooks per run, mixed corpus)\n\n"
+    ));
+    let mut services: Vec<String> = runs
+        .iter()
+        .flat_map(|r| r.requests.0.keys().cloned())
+        .chain(runs.iter().flat_map(|r| r.floor.requests.keys().cloned()))
+        .collect();
+    services.sort();
+    services.dedup();
+    s.push_str("| request | ");
+    for r in runs.iter().filter(|r| r.mode == Mode::Batched) {
+        s.push_str(&format!("B={} floor | B={} batched | ", r.batch, r.batch));
+    }
+    for r in runs.iter().filter(|r| r.mode == Mode::Naive) {
+        s.push_str(&format!("B={} one per item | ", r.batch));
+    }
+    s.push('\n');
+    s.push_str(&"|---".repeat(1 + 3 * BATCH_SIZES.len()));
+    s.push_str("|\n");
+    // One row per request kind, then the total (`None`).
+    let rows: Vec<Option<&String>> = services.iter().map(Some).chain([None]).collect();
+    let measured = |r: &Run, key: Option<&String>| match key {
+        Some(k) => r.requests.get(k),
+        None => r.requests.total(),
+    };
+    let floor = |r: &Run, key: Option<&String>| match key {
+        Some(k) => r.floor.requests.get(k).copied().unwrap_or(0),
+        None => r.floor.requests.values().sum(),
+    };
+    for key in rows {
+        let name = key.cloned().unwrap_or_else(|| "**total**".into());
+        s.push_str(&format!("| {name} | "));
+        for r in runs.iter().filter(|r| r.mode == Mode::Batched) {
+            s.push_str(&format!(
+                "{:.0} | {:.0} | ",
+                per_1000(floor(r, key)),
+                per_1000(measured(r, key))
+            ));
+        }
+        for r in runs.iter().filter(|r| r.mode == Mode::Naive) {
+            s.push_str(&format!("{:.0} | ", per_1000(measured(r, key))));
+        }
+        s.push('\n');
+    }
+    s.push_str("\nBatched against the floor (total requests):\n\n");
+    for r in runs.iter().filter(|r| r.mode == Mode::Batched) {
+        let floor: u64 = r.floor.requests.values().sum();
+        s.push_str(&format!(
+            "- B={}: {} requests, floor {}, {:+.1} %\n",
+            r.batch,
+            r.requests.total(),
+            floor,
+            (r.requests.total() as f64 / floor as f64 - 1.0) * 100.0
+        ));
+    }
+
+    s.push_str("\n### Modelled cost per million webhooks (USD)\n\n| line | ");
+    for r in runs {
+        s.push_str(&format!("B={} {} | ", r.batch, r.mode.name()));
+    }
+    s.push('\n');
+    s.push_str(&"|---".repeat(1 + runs.len()));
+    s.push_str("|\n");
+    let costs: Vec<Vec<prices::Line>> = runs.iter().map(cost).collect();
+    for (i, line) in costs[0].iter().enumerate() {
+        s.push_str(&format!("| {} | ", line.what));
+        for c in &costs {
+            s.push_str(&format!("{:.3} | ", c[i].per_million));
+        }
+        s.push('\n');
+    }
+    s.push_str("| **total** | ");
+    for c in &costs {
+        s.push_str(&format!(
+            "**{:.2}** | ",
+            c.iter().map(|l| l.per_million).sum::<f64>()
+        ));
+    }
+    s.push('\n');
+    s
+}
+
+fn cost(r: &Run) -> Vec<prices::Line> {
+    let per_webhook: BTreeMap<String, f64> = r
+        .requests
+        .0
+        .iter()
+        .map(|(k, n)| (k.clone(), *n as f64 / WEBHOOKS as f64))
+        .collect();
+    let u = &r.floor.units;
+    let units = prices::Units {
+        dynamodb_writes: u.dynamodb_writes as f64 / WEBHOOKS as f64,
+        dynamodb_reads: u.dynamodb_reads as f64 / WEBHOOKS as f64,
+        kinesis_records: u.kinesis_records as f64 / WEBHOOKS as f64,
+    };
+    prices::cost_per_million(&per_webhook, units, r.batch)
+}
+
+fn json(runs: &[Run]) -> String {
+    let runs: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "mode": r.mode.name(),
+                "batch_size": r.batch,
+                "webhooks": WEBHOOKS,
+                "requests": r.requests.0,
+                "floor": r.floor.requests,
+                "cost_per_million_usd": cost(r).iter().map(|l| l.per_million).sum::<f64>(),
+                "seconds": r.seconds,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&runs).unwrap_or_default()
+}
+
+fn runs_for_plot(runs: &[Run]) -> Vec<plot::Series> {
+    let series = |name: &str, pick: &dyn Fn(&Run) -> Option<f64>| plot::Series {
+        name: name.to_owned(),
+        points: runs
+            .iter()
+            .filter_map(|r| pick(r).map(|y| (r.batch as f64, y)))
+            .collect(),
+    };
+    vec![
+        series("one item per request", &|r| {
+            (r.mode == Mode::Naive).then(|| per_1000(r.requests.total()))
+        }),
+        series("batched (measured)", &|r| {
+            (r.mode == Mode::Batched).then(|| per_1000(r.requests.total()))
+        }),
+        series("floor", &|r| {
+            (r.mode == Mode::Batched).then(|| per_1000(r.floor.requests.values().sum()))
+        }),
+    ]
+}
