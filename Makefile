@@ -43,12 +43,13 @@ FUNCTION ?= ingest
 EVENT    ?= events/apigw/location-radar-geofence.json
 SAM      := PATH=$(CURDIR)/$(VENV)/bin:$$PATH SAM_CLI_TELEMETRY=0 $(CURDIR)/$(VENV)/bin/sam
 
-.PHONY: help setup build-local run loadback-rules test fuzz lint fmt clean build sam-build deploy deploy-fn invoke-local logs delete
+.PHONY: help setup build-local run loadback-rules test bench fuzz lint fmt clean build sam-build deploy deploy-fn invoke-local logs delete
 
 help:
 	@echo "make run    run the pipeline locally on the moto emulator (Ctrl-C stops)"
 	@echo "make test   run every test"
 	@echo "make lint   rustfmt and clippy"
+	@echo "make bench  benchmarks: requests vs the floor, cost, throughput, cold start, memory, sizes"
 	@echo "make fuzz   run every fuzz target for FUZZ_SECONDS (default 60) each"
 	@echo "make clean  remove .venv/ and the build directory ($(CARGO_TARGET_DIR))"
 	@echo "make build  release arm64 bootstraps via cargo lambda ($(CARGO_TARGET_DIR)/lambda/*/bootstrap)"
@@ -120,6 +121,22 @@ test: build-local
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 	cargo test --locked --workspace -- --show-output
+
+# Benchmarks, never timed tests (BENCHMARKS.md: method, machine, latest figures):
+#   1. parse + validate + normalise + serialise throughput, 1 KB and 10 KB bodies (criterion);
+#   2. requests per 1,000 webhooks by service at batch sizes 10, 100, 1,000, batched and one item
+#      per request, next to the floor, and the modelled cost (on moto; bench/requests.{md,json,svg});
+#   3. cold start of both release binaries and the processor's peak memory on 1,000 x 2 KB;
+#   4. the zipped arm64 bootstrap of each function (make build).
+bench: setup build
+	cargo bench --locked -p hookloop-bench --bench throughput
+	cargo build --locked --release -p hookloop-ingest -p hookloop-processor -p hookloop-bench
+	$(CARGO_TARGET_DIR)/release/hookloop-bench .
+	@for f in ingest processor; do $(VENV)/bin/python -c 'import os, sys, zipfile; \
+		b, z = sys.argv[1], sys.argv[2]; \
+		zf = zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED, compresslevel=9); zf.write(b, "bootstrap"); zf.close(); \
+		print(f"{sys.argv[3]}: bootstrap {os.path.getsize(b) / 1e6:.2f} MB, zipped {os.path.getsize(z) / 1e6:.2f} MB")' \
+		$(CARGO_TARGET_DIR)/lambda/hookloop-$$f/bootstrap $(CARGO_TARGET_DIR)/lambda/hookloop-$$f.zip hookloop-$$f; done
 
 # Fuzzing: every parser and the envelope, each for FUZZ_SECONDS, seeded with the sample events.
 # cargo fuzz passes nightly-only flags; this machine has only the stable toolchain, so
