@@ -78,14 +78,32 @@ pub fn item_to_json(item: &Item) -> Map<String, Value> {
 }
 
 pub fn row_to_item(row: &Row) -> Item {
-    let mut item: Item = row
-        .attrs
-        .iter()
-        .map(|(k, v)| (k.clone(), to_attribute_value(v)))
-        .collect();
-    item.insert("pk".into(), AttributeValue::S(row.pk.clone()));
-    item.insert("sk".into(), AttributeValue::S(row.sk.clone()));
+    row_into_item(row.clone())
+}
+
+/// [`row_to_item`] without copying: the row's strings move into the item.
+pub fn row_into_item(row: Row) -> Item {
+    let mut item: Item = HashMap::with_capacity(row.attrs.len() + 2);
+    for (k, v) in row.attrs {
+        item.insert(k, into_attribute_value(v));
+    }
+    item.insert("pk".into(), AttributeValue::S(row.pk));
+    item.insert("sk".into(), AttributeValue::S(row.sk));
     item
+}
+
+/// [`to_attribute_value`], moving strings instead of copying them.
+pub fn into_attribute_value(v: Value) -> AttributeValue {
+    match v {
+        Value::String(s) => AttributeValue::S(s),
+        Value::Array(a) => AttributeValue::L(a.into_iter().map(into_attribute_value).collect()),
+        Value::Object(o) => AttributeValue::M(
+            o.into_iter()
+                .map(|(k, v)| (k, into_attribute_value(v)))
+                .collect(),
+        ),
+        other => to_attribute_value(&other),
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -110,13 +128,15 @@ impl Table {
 
     /// Writes rows with `BatchWriteItem`, 25 per request, re-sending `UnprocessedItems` with
     /// backoff. Rows left unprocessed after the last attempt are a retryable failure.
-    pub async fn put_rows(&self, rows: &[Row]) -> Result<(), AwsError> {
-        for chunk in rows.chunks(MAX_BATCH_WRITE_ITEMS) {
-            let pending: Vec<WriteRequest> = chunk
-                .iter()
+    pub async fn put_rows(&self, rows: Vec<Row>) -> Result<(), AwsError> {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let pending: Vec<WriteRequest> = rows
+                .by_ref()
+                .take(MAX_BATCH_WRITE_ITEMS)
                 .map(|r| {
                     let put = PutRequest::builder()
-                        .set_item(Some(row_to_item(r)))
+                        .set_item(Some(row_into_item(r)))
                         .build()
                         .map_err(|e| {
                             AwsError::local(

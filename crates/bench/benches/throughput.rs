@@ -4,7 +4,7 @@
 //! 1 KB and 10 KB bodies. Criterion reports webhooks per second on one core.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use hookloop_aws::dynamodb::row_to_item;
+use hookloop_aws::dynamodb::row_into_item;
 use hookloop_domain::{parse_webhook, Envelope, Normalized, Source};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -52,11 +52,15 @@ fn pipeline_cpu(source: Source, body: &str) -> usize {
     };
     let envelope = Envelope::new(source, body.to_owned(), OffsetDateTime::UNIX_EPOCH);
     let normalized = Normalized::from_webhook(&webhook, &envelope);
-    let items: usize = normalized.rows.iter().map(|r| row_to_item(r).len()).sum();
     let records: usize = normalized
         .geofence_events
         .iter()
         .map(|g| g.to_json_bytes().len())
+        .sum();
+    let items: usize = normalized
+        .rows
+        .into_iter()
+        .map(|r| row_into_item(r).len())
         .sum();
     items + records + envelope.encode().len()
 }

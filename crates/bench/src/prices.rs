@@ -47,7 +47,9 @@ pub fn cost_per_million(requests: &BTreeMap<String, f64>, units: Units, batch: u
             .iter()
             .filter(|(k, _)| pred(k))
             .map(|(_, v)| v)
-            .sum()
+            .sum::<f64>()
+            // An empty sum of floats is -0.0; the table shows 0.000.
+            + 0.0
     };
     vec![
         Line {

@@ -283,10 +283,11 @@ impl Loadback {
                 Row { pk, sk, attrs }
             })
             .collect();
-        if let Err(e) = self.markers.put_rows(&marker_rows).await {
+        let markers = marker_rows.len();
+        if let Err(e) = self.markers.put_rows(marker_rows).await {
             // The records are in CleverTap; only a later redelivery of these messages could
             // upload them again.
-            error!(error = %e, messages = marker_rows.len(), "could not write load-back markers");
+            error!(error = %e, messages = markers, "could not write load-back markers");
         }
 
         for &i in &with_records {

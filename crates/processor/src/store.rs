@@ -402,13 +402,13 @@ async fn put_rows(p: &Processor, ready: &[Option<Ready>]) -> Vec<Group> {
     for chunk in rows.chunks(per_request) {
         writes.push(async move {
             let batch: Vec<Row> = chunk.iter().map(|(row, _)| (*row).clone()).collect();
-            match p.table.put_rows(&batch).await {
+            match p.table.put_rows(batch).await {
                 // A request refused for good (an item too large, say) is sent again item by
                 // item, so that only the messages owning a bad item fail with it.
                 Err(e) if !e.retryable && chunk.len() > 1 => {
                     let mut groups = Vec::with_capacity(chunk.len());
                     for (row, owners) in chunk {
-                        let one = p.table.put_rows(std::slice::from_ref(*row)).await;
+                        let one = p.table.put_rows(vec![(*row).clone()]).await;
                         groups.push((owners.clone(), one));
                     }
                     groups
