@@ -157,8 +157,14 @@ pub async fn store_batch(
             continue;
         }
         let Some(r) = r else {
-            // Every message without a result is still `ready`; keep the batch whole regardless.
-            out.push(Ok(None));
+            // Every message without a result is still `ready`. Were one not, it would be left
+            // for redelivery: never counted as stored without having been.
+            out.push(Err(DeadLetter {
+                stage: Stage::Store,
+                code: "internal".into(),
+                message: "the store phase lost track of this message".into(),
+                retryable: true,
+            }));
             continue;
         };
         match DeadLetter::decisive(std::mem::take(&mut failures[i])) {
