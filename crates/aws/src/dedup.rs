@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use crate::dynamodb::{item_to_json, Table};
 use crate::provision::TABLE_TTL_ATTRIBUTE;
 use crate::AwsError;
 
@@ -41,18 +43,18 @@ struct Holder {
 }
 
 impl Holder {
-    fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Holder> {
+    /// From a claim item read back as JSON ([`crate::dynamodb::item_to_json`]); `None` when it is
+    /// past `expires_at` (TTL has not removed it yet) or malformed.
+    fn from_json(item: &Map<String, Value>) -> Option<Holder> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let live = item
             .get(TABLE_TTL_ATTRIBUTE)
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse::<i64>().ok())
+            .and_then(Value::as_i64)
             .is_some_and(|exp| exp >= now);
-        let message_id = item.get("message_id")?.as_s().ok()?.clone();
+        let message_id = item.get("message_id")?.as_str()?.to_owned();
         let unsent = item
             .get(UNSENT_ATTRIBUTE)
-            .and_then(|v| v.as_bool().ok())
-            .copied()
+            .and_then(Value::as_bool)
             .unwrap_or(false);
         live.then_some(Holder { message_id, unsent })
     }
@@ -76,7 +78,7 @@ const UNSENT_ATTRIBUTE: &str = "unsent";
 #[derive(Debug, Clone)]
 pub struct Claims {
     client: aws_sdk_dynamodb::Client,
-    table: String,
+    table: Table,
     window: Duration,
 }
 
@@ -97,8 +99,8 @@ impl Claims {
         window: Duration,
     ) -> Self {
         Claims {
+            table: Table::new(client.clone(), table),
             client,
-            table: table.into(),
             window,
         }
     }
@@ -118,7 +120,7 @@ impl Claims {
         let put = self
             .client
             .put_item()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .item(pk.0, pk.1)
             .item(sk.0, sk.1)
             .item("kind", AttributeValue::S("dedup".into()))
@@ -139,9 +141,9 @@ impl Claims {
         let refused = match put {
             Ok(_) => return Ok(Claim::Won),
             Err(e) => match e.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(refused)) => {
-                    refused.item().and_then(Holder::from_item)
-                }
+                Some(PutItemError::ConditionalCheckFailedException(refused)) => refused
+                    .item()
+                    .and_then(|i| Holder::from_json(&item_to_json(i))),
                 _ => return Err(AwsError::from_sdk("dynamodb", "PutItem", e)),
             },
         };
@@ -167,23 +169,16 @@ impl Claims {
     /// request): one read for a whole processor batch instead of one per message. Keys without
     /// a live claim are absent.
     pub async fn owners(&self, keys: &[String]) -> Result<HashMap<String, String>, AwsError> {
-        let table = crate::dynamodb::Table::new(self.client.clone(), self.table.clone());
         let wanted: Vec<(String, String)> = keys
             .iter()
             .map(|k| (format!("{DEDUP_PK_PREFIX}{k}"), DEDUP_SK.to_owned()))
             .collect();
-        let found = table.get_many(&wanted).await?;
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let found = self.table.get_many(&wanted).await?;
         Ok(found
             .into_iter()
             .filter_map(|((pk, _), item)| {
                 let key = pk.strip_prefix(DEDUP_PK_PREFIX)?.to_owned();
-                let live = item
-                    .get(TABLE_TTL_ATTRIBUTE)
-                    .and_then(serde_json::Value::as_i64)
-                    .is_some_and(|exp| exp >= now);
-                let id = item.get("message_id")?.as_str()?.to_owned();
-                live.then_some((key, id))
+                Some((key, Holder::from_json(&item)?.message_id))
             })
             .collect())
     }
@@ -194,18 +189,11 @@ impl Claims {
     }
 
     async fn holder(&self, key: &str) -> Result<Option<Holder>, AwsError> {
-        let [pk, sk] = key_attrs(key);
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(pk.0, pk.1)
-            .key(sk.0, sk.1)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("dynamodb", "GetItem", e))?;
-        Ok(out.item.as_ref().and_then(Holder::from_item))
+        let item = self
+            .table
+            .get(&format!("{DEDUP_PK_PREFIX}{key}"), DEDUP_SK)
+            .await?;
+        Ok(item.and_then(|i| Holder::from_json(&item_to_json(&i))))
     }
 
     /// Records that `message_id`, which holds `key`, may not have been queued, so that the
@@ -231,7 +219,7 @@ impl Claims {
         let mut req = self
             .client
             .update_item()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .key(pk.0, pk.1)
             .key(sk.0, sk.1)
             .update_expression(update)
