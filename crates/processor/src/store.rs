@@ -404,36 +404,26 @@ async fn put_rows(p: &Processor, ready: &[Option<Ready>]) -> Vec<Group> {
         }
     }
     let per_request = p.batching.rows_per_request.clamp(1, MAX_BATCH_WRITE_ITEMS);
-    let mut writes = Vec::new();
-    for chunk in rows.chunks(per_request) {
-        writes.push(async move {
-            let batch: Vec<Row> = chunk.iter().map(|(row, _)| (*row).clone()).collect();
-            match p.table.put_rows(batch).await {
-                // A request refused for good (an item too large, say) is sent again item by
-                // item, so that only the messages owning a bad item fail with it.
-                Err(e) if !e.retryable && chunk.len() > 1 => {
-                    let mut groups = Vec::with_capacity(chunk.len());
-                    for (row, owners) in chunk {
-                        let one = p.table.put_rows(vec![(*row).clone()]).await;
-                        groups.push((owners.clone(), one));
-                    }
-                    groups
-                }
-                result => vec![(owners_of(chunk.iter().map(|(_, o)| o)), result)],
-            }
-        });
-    }
+    let writes: Vec<_> = rows
+        .chunks(per_request)
+        .map(|chunk| send_isolating(chunk, |batch| p.table.put_rows(batch)))
+        .collect();
     all(writes).await.into_iter().flatten().collect()
 }
 
 /// The geofence events of the whole batch, in `PutRecords` requests within the record and
 /// byte limits.
 async fn put_events(p: &Processor, ready: &[Option<Ready>]) -> Vec<Group> {
-    let events: Vec<(&GeofenceEvent, usize)> = ready
+    let events: Vec<(&GeofenceEvent, Vec<usize>)> = ready
         .iter()
         .enumerate()
         .filter_map(|(i, r)| Some((i, r.as_ref()?)))
-        .flat_map(|(i, r)| r.normalized.geofence_events.iter().map(move |e| (e, i)))
+        .flat_map(|(i, r)| {
+            r.normalized
+                .geofence_events
+                .iter()
+                .map(move |e| (e, vec![i]))
+        })
         .collect();
     if events.is_empty() {
         return Vec::new();
@@ -451,30 +441,37 @@ async fn put_events(p: &Processor, ready: &[Option<Ready>]) -> Vec<Group> {
                 .map(move |s| s..(s + per_request).min(r.end))
         })
         .collect();
-    let mut puts = Vec::new();
-    for range in ranges {
-        let chunk = &events[range];
-        puts.push(async move {
-            let batch: Vec<GeofenceEvent> = chunk.iter().map(|(e, _)| (*e).clone()).collect();
-            match p.stream.put_events(&batch).await {
-                // As for rows: a request refused for good is sent again record by record.
-                Err(e) if !e.retryable && chunk.len() > 1 => {
-                    let mut groups = Vec::with_capacity(chunk.len());
-                    for (event, owner) in chunk {
-                        let one = p.stream.put_events(std::slice::from_ref(*event)).await;
-                        groups.push((vec![*owner], one));
-                    }
-                    groups
-                }
-                result => {
-                    let mut owners: Vec<usize> = chunk.iter().map(|(_, i)| *i).collect();
-                    owners.dedup();
-                    vec![(owners, result)]
-                }
-            }
-        });
-    }
+    let puts: Vec<_> = ranges
+        .into_iter()
+        .map(|range| {
+            send_isolating(&events[range], |batch: Vec<GeofenceEvent>| async move {
+                p.stream.put_events(&batch).await
+            })
+        })
+        .collect();
     all(puts).await.into_iter().flatten().collect()
+}
+
+/// Sends `items` (each with the messages that own it) in one request. A request refused for
+/// good (an item too large, say) is sent again item by item, so that only the messages owning a
+/// bad item fail with it; any other outcome is the outcome of every owner.
+async fn send_isolating<T, F, Fut>(items: &[(&T, Vec<usize>)], send: F) -> Vec<Group>
+where
+    T: Clone,
+    F: Fn(Vec<T>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), AwsError>>,
+{
+    let batch: Vec<T> = items.iter().map(|(item, _)| (*item).clone()).collect();
+    match send(batch).await {
+        Err(e) if !e.retryable && items.len() > 1 => {
+            let mut groups = Vec::with_capacity(items.len());
+            for (item, owners) in items {
+                groups.push((owners.clone(), send(vec![(*item).clone()]).await));
+            }
+            groups
+        }
+        result => vec![(owners_of(items.iter().map(|(_, o)| o)), result)],
+    }
 }
 
 /// Runs `futures` with at most [`MAX_CONCURRENT_REQUESTS`] at once. The futures are built
