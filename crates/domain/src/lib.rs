@@ -54,11 +54,14 @@ impl Webhook {
 /// The body must be a JSON object; errors carry the JSON pointer of the field at fault
 /// (`/profiles/0/objectId`, `/events/2/location/coordinates/1`, `` for the whole body).
 pub fn parse_webhook(source: Source, body: &[u8]) -> Result<Webhook, ParseError> {
-    let value = primitives::parse_json_object(body)?;
     match source {
-        Source::ClevertapWebhook => clevertap::parse(value).map(Webhook::Campaign),
-        Source::ClevertapExportStatus => export_status::parse(value).map(Webhook::ExportStatus),
-        Source::Location => location::parse(value).map(Webhook::Location),
+        Source::ClevertapWebhook => {
+            clevertap::parse(primitives::parse_json_object(body)?).map(Webhook::Campaign)
+        }
+        Source::ClevertapExportStatus => {
+            export_status::parse(primitives::parse_json_object(body)?).map(Webhook::ExportStatus)
+        }
+        Source::Location => location::parse(body).map(Webhook::Location),
     }
 }
 

@@ -11,10 +11,11 @@
 //! and user updates, with coordinates in range and timestamps parsed.
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use crate::error::{join, ParseError};
-use crate::primitives::{from_value, Coordinate, Flag, Id, Latitude, Longitude, Timestamp};
+use crate::primitives::{
+    from_body, object_keys, Coordinate, Flag, Id, Latitude, Longitude, Timestamp,
+};
 
 /// Which of the accepted shapes a body had (kept on every row for diagnosis).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,19 +102,18 @@ pub struct LocationWebhook {
     pub users: Vec<UserUpdate>,
 }
 
-pub(crate) fn parse(map: Map<String, Value>) -> Result<LocationWebhook, ParseError> {
-    if map.contains_key("event") || map.contains_key("events") {
-        radar(map)
-    } else if ["MMUserId", "_id", "id", "type"]
-        .iter()
-        .any(|k| map.contains_key(*k))
-    {
-        platform(map)
-    } else if ["location", "trip", "user"]
-        .iter()
-        .any(|k| map.contains_key(*k))
-    {
-        structured(map)
+/// Parses a location body. Its top-level keys decide the shape; the body is then deserialised
+/// straight into that shape's types, so no generic JSON tree is built on the way.
+pub(crate) fn parse(body: &[u8]) -> Result<LocationWebhook, ParseError> {
+    let keys = object_keys(body)?;
+    let has = |names: &[&str]| keys.iter().any(|k| names.contains(&k.as_ref()));
+    if has(&["event", "events"]) {
+        let present = if has(&["event"]) { "/event" } else { "/events" };
+        radar(from_body(body)?, present)
+    } else if has(&["MMUserId", "_id", "id", "type"]) {
+        platform(from_body(body)?)
+    } else if has(&["location", "trip", "user"]) {
+        structured(from_body(body)?)
     } else {
         Err(ParseError::new(
             "",
@@ -168,8 +168,7 @@ struct SUser {
     live: Option<Flag>,
 }
 
-fn structured(map: Map<String, Value>) -> Result<LocationWebhook, ParseError> {
-    let p: SPayload = from_value("", Value::Object(map))?;
+fn structured(p: SPayload) -> Result<LocationWebhook, ParseError> {
     let event_id = p
         .user
         .as_ref()
@@ -283,8 +282,7 @@ struct PTripMetadata {
     route_session_type: Option<String>,
 }
 
-fn platform(map: Map<String, Value>) -> Result<LocationWebhook, ParseError> {
-    let p: PPayload = from_value("", Value::Object(map))?;
+fn platform(p: PPayload) -> Result<LocationWebhook, ParseError> {
     let event_id = id(p.id.or(p.underscore_id));
     let live = p.live.map(|f| f.0);
     let user_id = p.user_id.0;
@@ -423,8 +421,8 @@ struct RTrip {
     metadata: Option<PTripMetadata>,
 }
 
-fn radar(map: Map<String, Value>) -> Result<LocationWebhook, ParseError> {
-    let p: RPayload = from_value("", Value::Object(map))?;
+/// `present` is the pointer of the `event`/`events` key the body has (both may be null).
+fn radar(p: RPayload, present: &str) -> Result<LocationWebhook, ParseError> {
     let (base, raw_events) = match (p.event, p.events) {
         (Some(_), Some(_)) => {
             return Err(ParseError::new(
@@ -437,7 +435,10 @@ fn radar(map: Map<String, Value>) -> Result<LocationWebhook, ParseError> {
             return Err(ParseError::new("/events", "must hold at least one event"))
         }
         (None, Some(es)) => ("/events".to_owned(), es),
-        (None, None) => unreachable!("radar() is only called when event or events is present"),
+        (None, None) => return Err(ParseError::new(
+            present,
+            "expected an event object (`event`) or a non-empty array of them (`events`), got null",
+        )),
     };
     let single = base == "/event";
 
@@ -514,7 +515,7 @@ fn radar(map: Map<String, Value>) -> Result<LocationWebhook, ParseError> {
 mod tests {
     use super::*;
     use crate::{parse_webhook, Source, Webhook};
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn parse_json(v: Value) -> Result<LocationWebhook, ParseError> {
         match parse_webhook(Source::Location, v.to_string().as_bytes())? {
@@ -720,6 +721,24 @@ mod tests {
             "/events"
         );
         assert_eq!(err(json!({"event": radar_sample()["event"].clone(), "events": [], "user": {"userId": "u"}})).path, "/events");
+    }
+
+    #[test]
+    fn a_null_event_is_refused_at_its_field_not_a_panic() {
+        let user = json!({"userId": "u"});
+        assert_eq!(err(json!({"event": null, "user": user})).path, "/event");
+        assert_eq!(err(json!({"events": null, "user": user})).path, "/events");
+        let e = err(json!({"event": null, "events": null}));
+        assert_eq!(e.path, "/event");
+        assert!(e.message.contains("got null"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_repeated_key_is_refused_naming_it() {
+        let event = radar_sample()["event"].to_string();
+        let body = format!(r#"{{"event": {event}, "event": {event}, "user": {{"userId": "u"}}}}"#);
+        let e = parse_webhook(Source::Location, body.as_bytes()).unwrap_err();
+        assert!(e.message.contains("duplicate field `event`"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Small value types shared by the parsers. Each one validates while it deserialises, so serde
 //! (through `serde_path_to_error`) reports the exact field path of a bad value.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, Visitor};
@@ -27,11 +28,119 @@ pub(crate) fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, Parse
     }
 }
 
+/// The top-level keys of a JSON object body, read in one pass that checks the whole body is
+/// valid JSON without building its values. Refuses what [`parse_json_object`] refuses, with the
+/// same messages. Keys are borrowed from the body unless they hold escapes.
+pub(crate) fn object_keys(body: &[u8]) -> Result<Vec<Cow<'_, str>>, ParseError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ParseError::new("", "empty body: expected a JSON object"));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let top = TopLevel::deserialize(&mut de)
+        .and_then(|top| de.end().map(|()| top))
+        .map_err(|e| ParseError::new("", format!("invalid JSON: {e}")))?;
+    match top {
+        TopLevel::Object(keys) => Ok(keys),
+        TopLevel::Other(kind) => Err(ParseError::new(
+            "",
+            format!("expected a JSON object, got {kind}"),
+        )),
+    }
+}
+
+/// Deserialises a whole body as `T` straight from its bytes (no intermediate [`Value`]),
+/// reporting errors as pointers into the body.
+///
+/// Tracking the path costs an allocation per key visited, so a body is read without it first;
+/// only a body that fails is read again, with it, to name the field at fault.
+pub(crate) fn from_body<T: de::DeserializeOwned>(body: &[u8]) -> Result<T, ParseError> {
+    if let Ok(t) = serde_json::from_slice(body) {
+        return Ok(t);
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let t = serde_path_to_error::deserialize(&mut de).map_err(|e| ParseError::from_serde("", e))?;
+    de.end()
+        .map_err(|e| ParseError::new("", format!("invalid JSON: {e}")))?;
+    Ok(t)
+}
+
+enum TopLevel<'a> {
+    Object(Vec<Cow<'a, str>>),
+    Other(&'static str),
+}
+
+impl<'de> Deserialize<'de> for TopLevel<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Key<'a>(Cow<'a, str>);
+        impl<'de> Deserialize<'de> for Key<'de> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = Key<'de>;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("a key")
+                    }
+                    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                        Ok(Key(Cow::Borrowed(v)))
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                        Ok(Key(Cow::Owned(v.to_owned())))
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TopLevel<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(Key(k)) = m.next_key()? {
+                    m.next_value::<de::IgnoredAny>()?;
+                    keys.push(k);
+                }
+                Ok(TopLevel::Object(keys))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+                while s.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(TopLevel::Other("an array"))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(TopLevel::Other("null"))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(TopLevel::Other("a boolean"))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(TopLevel::Other("a number"))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(TopLevel::Other("a number"))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(TopLevel::Other("a number"))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(TopLevel::Other("a string"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// Deserialises `value` as `T`, reporting errors as pointers below `base`.
+/// As in [`from_body`], the path is only tracked when the value fails.
 pub(crate) fn from_value<T: de::DeserializeOwned>(
     base: &str,
     value: Value,
 ) -> Result<T, ParseError> {
+    if let Ok(t) = T::deserialize(&value) {
+        return Ok(t);
+    }
     serde_path_to_error::deserialize(value).map_err(|e| ParseError::from_serde(base, e))
 }
 
@@ -356,5 +465,35 @@ mod tests {
             .unwrap_err()
             .message
             .starts_with("invalid JSON"));
+    }
+
+    #[test]
+    fn object_keys_refuse_what_parse_json_object_refuses_with_the_same_words() {
+        for body in [
+            &b" "[..],
+            b"[1]",
+            b"{",
+            b"null",
+            b"12",
+            b"\"s\"",
+            b"true",
+            b"{} x",
+            b"{\"a\":1,}",
+            b"{\"a\": [1, 2}",
+        ] {
+            let whole = parse_json_object(body).unwrap_err();
+            let keys = object_keys(body).unwrap_err();
+            assert_eq!(keys.path, whole.path, "{}", String::from_utf8_lossy(body));
+            // serde_json names the position where it stopped; both must say the same kind.
+            let cut = |m: &str| m.split(" at line ").next().unwrap_or("").to_owned();
+            assert_eq!(
+                cut(&keys.message),
+                cut(&whole.message),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let keys = object_keys(br#"{"a": {"x": [1]}, "b\u0041": null, "c": "d"}"#).unwrap();
+        assert_eq!(keys, ["a", "bA", "c"]);
     }
 }
