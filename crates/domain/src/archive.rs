@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::envelope::MessageId;
+use crate::json_string::push_json_string;
 use crate::source::Source;
 
 pub const BATCH_SUFFIX: &str = ".ndjson.gz";
@@ -111,16 +112,20 @@ pub fn raw_batch_key(source: Source, ids: &[MessageId]) -> Option<String> {
 /// A batch object's bytes: gzip of one JSON line per webhook, in the order given.
 pub fn encode_batch<'a>(webhooks: impl IntoIterator<Item = (MessageId, &'a [u8])>) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut line = String::new();
     for (id, body) in webhooks {
-        // Bodies are valid JSON, so valid UTF-8; a lossy conversion only guards the type.
-        let line = serde_json::json!({
-            "id": id,
-            "received_at": id.received_at().canonical(),
-            "body": String::from_utf8_lossy(body),
-        });
+        // `{"body":…,"id":…,"received_at":…}`. Bodies are valid JSON, so valid UTF-8; a lossy
+        // conversion only guards the type.
+        line.clear();
+        line.push_str("{\"body\":");
+        push_json_string(&mut line, &String::from_utf8_lossy(body));
+        line.push_str(",\"id\":\"");
+        line.push_str(&id.to_string());
+        line.push_str("\",\"received_at\":\"");
+        line.push_str(&id.received_at().canonical());
+        line.push_str("\"}\n");
         // Writing to a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut gz, &line);
-        let _ = gz.write_all(b"\n");
+        let _ = gz.write_all(line.as_bytes());
     }
     gz.finish().unwrap_or_default()
 }
@@ -154,10 +159,20 @@ mod tests {
     fn a_batch_object_holds_every_body_byte_for_byte_and_its_key_says_where() {
         let a = MessageId::new(datetime!(2026-11-22 10:15:00.001 UTC));
         let b = MessageId::new(datetime!(2026-11-22 10:15:00.002 UTC));
-        let bodies: [&[u8]; 2] = [b"{\"x\": 1,  \"y\":\"\\u00e9\"}", b"[1, 2]"];
-        let bytes = encode_batch([(a, bodies[0]), (b, bodies[1])]);
+        let c = MessageId::new(datetime!(2026-11-22 10:15:00.003 UTC));
+        let bodies: [&[u8]; 3] = [
+            b"{\"x\": 1,  \"y\":\"\\u00e9\"}",
+            b"[1, 2]",
+            "{\"q\": \"\\\"é\\\\\",\n\t\"z\": null}\n".as_bytes(),
+        ];
+        let bytes = encode_batch([(a, bodies[0]), (b, bodies[1]), (c, bodies[2])]);
         let back = decode_batch(&bytes).unwrap();
-        assert_eq!(back.len(), 2);
+        assert_eq!(
+            back.len(),
+            3,
+            "one line per webhook, whatever its body holds"
+        );
+        assert_eq!(back[2].body.as_bytes(), bodies[2]);
         assert_eq!(back[0].id, a);
         assert_eq!(back[0].body.as_bytes(), bodies[0]);
         assert_eq!(back[1].body.as_bytes(), bodies[1]);

@@ -12,6 +12,7 @@ mod dedup;
 mod envelope;
 mod error;
 mod export_status;
+mod json_string;
 mod location;
 mod normalize;
 mod primitives;
