@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use crate::clevertap::CampaignWebhook;
 use crate::envelope::{Envelope, MessageId};
 use crate::export_status::ExportStatusAlert;
-use crate::location::{LocationEvent, LocationWebhook};
+use crate::location::LocationWebhook;
 use crate::source::Source;
 use crate::Webhook;
 
@@ -96,21 +96,29 @@ impl Normalized {
 /// Rows with the same key in one message collapse to the last one: a batch write may not name
 /// one key twice, and the last mention is the newest state.
 fn dedupe_rows(rows: &mut Vec<Row>) {
-    let mut seen = std::collections::HashSet::new();
-    let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
-    for row in rows.drain(..).rev() {
-        if seen.insert((row.pk.clone(), row.sk.clone())) {
-            kept.push(row);
+    // Which rows a later row with the same key replaces, found without copying any key.
+    let superseded: Vec<bool> = {
+        let mut seen = std::collections::HashSet::with_capacity(rows.len());
+        let mut superseded = vec![false; rows.len()];
+        for (i, row) in rows.iter().enumerate().rev() {
+            superseded[i] = !seen.insert((row.pk.as_str(), row.sk.as_str()));
         }
+        superseded
+    };
+    if superseded.contains(&true) {
+        let mut flags = superseded.into_iter();
+        rows.retain(|_| !flags.next().unwrap_or(false));
     }
-    kept.reverse();
-    *rows = kept;
 }
 
 fn base_attrs(kind: &str, env: &Envelope) -> Map<String, Value> {
+    base_attrs_with_id(kind, env, env.id.to_string())
+}
+
+fn base_attrs_with_id(kind: &str, env: &Envelope, message_id: String) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("kind".into(), json!(kind));
-    m.insert("message_id".into(), json!(env.id.to_string()));
+    m.insert("message_id".into(), Value::String(message_id));
     m.insert("source".into(), json!(env.source.as_str()));
     m.insert("received_at".into(), json!(env.received_at));
     m
@@ -165,23 +173,20 @@ fn export_row(x: &ExportStatusAlert, env: &Envelope) -> Row {
     }
 }
 
-/// The id a location event is known by: the sender's where it gave one, else the message id
-/// (still deterministic across redeliveries).
-fn event_id(e: &LocationEvent, env: &Envelope) -> String {
-    e.event_id.clone().unwrap_or_else(|| env.id.to_string())
-}
-
 fn location(l: &LocationWebhook, env: &Envelope, out: &mut Normalized) {
+    let message_id = env.id.to_string();
     for e in &l.events {
-        let id = event_id(e, env);
-        let mut a = base_attrs("location", env);
+        // The id a location event is known by: the sender's where it gave one, else the
+        // message id (still deterministic across redeliveries).
+        let id = e.event_id.clone().unwrap_or_else(|| message_id.clone());
+        let created_at = e.created_at.canonical();
+        let mut a = base_attrs_with_id("location", env, message_id.clone());
         a.insert("shape".into(), json!(l.shape.as_str()));
-        a.insert("user_id".into(), json!(e.user_id));
-        a.insert("event_id".into(), json!(id));
+        a.insert("user_id".into(), Value::String(e.user_id.clone()));
+        a.insert("event_id".into(), Value::String(id.clone()));
         put_opt(&mut a, "event_type", e.event_type.clone());
         a.insert("latitude".into(), json!(e.latitude.value()));
         a.insert("longitude".into(), json!(e.longitude.value()));
-        a.insert("created_at".into(), json!(e.created_at.canonical()));
         put_opt(&mut a, "live", e.live);
         put_opt(&mut a, "accuracy", e.accuracy);
         if let Some(g) = &e.geofence {
@@ -190,11 +195,7 @@ fn location(l: &LocationWebhook, env: &Envelope, out: &mut Normalized) {
             put_opt(&mut a, "geofence_external_id", g.external_id.clone());
             put_opt(&mut a, "geofence_description", g.description.clone());
         }
-        out.rows.push(Row {
-            pk: format!("USER#{}", e.user_id),
-            sk: format!("LOC#{}#{}", e.created_at.canonical(), id),
-            attrs: a,
-        });
+        let sk = format!("LOC#{created_at}#{id}");
         if e.is_geofence_event() {
             let g = e.geofence.clone().unwrap_or_default();
             out.geofence_events.push(GeofenceEvent {
@@ -206,13 +207,19 @@ fn location(l: &LocationWebhook, env: &Envelope, out: &mut Normalized) {
                 geofence_external_id: g.external_id,
                 latitude: e.latitude.value(),
                 longitude: e.longitude.value(),
-                time: e.created_at.canonical(),
-                message_id: env.id.to_string(),
+                time: created_at.clone(),
+                message_id: message_id.clone(),
             });
         }
+        a.insert("created_at".into(), Value::String(created_at));
+        out.rows.push(Row {
+            pk: format!("USER#{}", e.user_id),
+            sk,
+            attrs: a,
+        });
     }
     for t in &l.trips {
-        let mut a = base_attrs("trip", env);
+        let mut a = base_attrs_with_id("trip", env, message_id.clone());
         a.insert("trip_id".into(), json!(t.trip_id));
         put_opt(&mut a, "external_id", t.external_id.clone());
         put_opt(&mut a, "user_id", t.user_id.clone());
@@ -228,7 +235,7 @@ fn location(l: &LocationWebhook, env: &Envelope, out: &mut Normalized) {
         });
     }
     for u in &l.users {
-        let mut a = base_attrs("user", env);
+        let mut a = base_attrs_with_id("user", env, message_id.clone());
         a.insert("user_id".into(), json!(u.user_id));
         put_opt(&mut a, "event_id", u.event_id.clone());
         put_opt(&mut a, "device_id", u.device_id.clone());
