@@ -298,7 +298,7 @@ fn data_at_rest_is_encrypted_and_the_bucket_is_private_and_tls_only() {
         true
     );
     assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
-    assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+    // Billing: the_table_bills_on_demand_unless_provisioned_capacity_is_chosen_...
     assert_eq!(
         table["KeySchema"],
         json!([{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
@@ -673,4 +673,73 @@ fn large_bodies_and_deduplication_are_wired_and_claims_outlive_the_dlq() {
         claim_seconds > dlq_seconds,
         "{claim_seconds} <= {dlq_seconds}"
     );
+}
+
+#[test]
+fn the_table_bills_on_demand_unless_provisioned_capacity_is_chosen_and_then_follows_the_load() {
+    let t = template();
+    let p = &t["Parameters"]["TableCapacity"];
+    assert_eq!(p["Default"], "on-demand");
+    assert_eq!(p["AllowedValues"], json!(["on-demand", "provisioned"]));
+    assert_eq!(
+        t["Conditions"]["TableProvisioned"],
+        json!({"Fn::Equals": [r#ref("TableCapacity"), "provisioned"]})
+    );
+    let table = props(&t, "RowsTable");
+    assert_eq!(
+        table["BillingMode"],
+        json!({"Fn::If": ["TableProvisioned", "PROVISIONED", "PAY_PER_REQUEST"]})
+    );
+    assert_eq!(
+        table["ProvisionedThroughput"]["Fn::If"][1],
+        json!({"ReadCapacityUnits": r#ref("TableReadCapacityMin"),
+               "WriteCapacityUnits": r#ref("TableWriteCapacityMin")})
+    );
+    assert_eq!(
+        table["ProvisionedThroughput"]["Fn::If"][2],
+        r#ref("AWS::NoValue")
+    );
+    // Both dimensions scale between the stack's bounds, tracking 70 % use, and only when
+    // provisioned (on-demand tables cannot have scalable targets).
+    for (target, policy, dimension, metric, min, max) in [
+        (
+            "RowsTableWriteScaling",
+            "RowsTableWritePolicy",
+            "dynamodb:table:WriteCapacityUnits",
+            "DynamoDBWriteCapacityUtilization",
+            "TableWriteCapacityMin",
+            "TableWriteCapacityMax",
+        ),
+        (
+            "RowsTableReadScaling",
+            "RowsTableReadPolicy",
+            "dynamodb:table:ReadCapacityUnits",
+            "DynamoDBReadCapacityUtilization",
+            "TableReadCapacityMin",
+            "TableReadCapacityMax",
+        ),
+    ] {
+        for name in [target, policy] {
+            assert_eq!(
+                resource(&t, name)["Condition"],
+                "TableProvisioned",
+                "{name}"
+            );
+        }
+        let s = props(&t, target);
+        assert_eq!(s["ServiceNamespace"], "dynamodb");
+        assert_eq!(s["ResourceId"], json!({"Fn::Sub": "table/${RowsTable}"}));
+        assert_eq!(s["ScalableDimension"], dimension);
+        assert_eq!(s["MinCapacity"], r#ref(min));
+        assert_eq!(s["MaxCapacity"], r#ref(max));
+        let p = props(&t, policy);
+        assert_eq!(p["PolicyType"], "TargetTrackingScaling");
+        assert_eq!(p["ScalingTargetId"], r#ref(target));
+        let c = &p["TargetTrackingScalingPolicyConfiguration"];
+        assert_eq!(c["TargetValue"], 70);
+        assert_eq!(
+            c["PredefinedMetricSpecification"]["PredefinedMetricType"],
+            metric
+        );
+    }
 }
