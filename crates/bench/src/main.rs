@@ -27,6 +27,7 @@ use hookloop_domain::Envelope;
 use hookloop_ingest::{Auth, Ingest};
 use hookloop_processor::{handle, ArchiveMode, Batching};
 use hookloop_tests::{clevertap_env, example_rules, start_stub, TestEnv, TEST_TOKEN};
+use prices::Capacity;
 
 /// Webhooks per run.
 const WEBHOOKS: usize = 1_000;
@@ -256,13 +257,29 @@ fn report(runs: &[Run]) -> String {
     }
 
     s.push_str("\n### Modelled cost per million webhooks (USD)\n\n| line | ");
-    for r in runs {
-        s.push_str(&format!("B={} {} | ", r.batch, r.mode.name()));
+    // Every run with an on-demand table (the default), and the batched runs again with a
+    // provisioned one (the stack's `TableCapacity=provisioned`, steady load).
+    let columns: Vec<(&Run, Capacity)> = runs
+        .iter()
+        .map(|r| (r, Capacity::OnDemand))
+        .chain(
+            runs.iter()
+                .filter(|r| r.mode == Mode::Batched)
+                .map(|r| (r, Capacity::Provisioned)),
+        )
+        .collect();
+    for (r, capacity) in &columns {
+        s.push_str(&format!(
+            "B={} {}, {} | ",
+            r.batch,
+            r.mode.name(),
+            capacity.name()
+        ));
     }
     s.push('\n');
-    s.push_str(&"|---".repeat(1 + runs.len()));
+    s.push_str(&"|---".repeat(1 + columns.len()));
     s.push_str("|\n");
-    let costs: Vec<Vec<prices::Line>> = runs.iter().map(cost).collect();
+    let costs: Vec<Vec<prices::Line>> = columns.iter().map(|(r, c)| cost(r, *c)).collect();
     for (i, line) in costs[0].iter().enumerate() {
         s.push_str(&format!("| {} | ", line.what));
         for c in &costs {
@@ -272,16 +289,17 @@ fn report(runs: &[Run]) -> String {
     }
     s.push_str("| **total** | ");
     for c in &costs {
-        s.push_str(&format!(
-            "**{:.2}** | ",
-            c.iter().map(|l| l.per_million).sum::<f64>()
-        ));
+        s.push_str(&format!("**{:.2}** | ", total(c)));
     }
     s.push('\n');
     s
 }
 
-fn cost(r: &Run) -> Vec<prices::Line> {
+fn total(lines: &[prices::Line]) -> f64 {
+    lines.iter().map(|l| l.per_million).sum()
+}
+
+fn cost(r: &Run, capacity: Capacity) -> Vec<prices::Line> {
     let per_webhook: BTreeMap<String, f64> = r
         .requests
         .0
@@ -294,7 +312,7 @@ fn cost(r: &Run) -> Vec<prices::Line> {
         dynamodb_reads: u.dynamodb_reads as f64 / WEBHOOKS as f64,
         kinesis_records: u.kinesis_records as f64 / WEBHOOKS as f64,
     };
-    prices::cost_per_million(&per_webhook, units, r.batch)
+    prices::cost_per_million(&per_webhook, units, r.batch, capacity)
 }
 
 fn json(runs: &[Run]) -> String {
@@ -307,7 +325,8 @@ fn json(runs: &[Run]) -> String {
                 "webhooks": WEBHOOKS,
                 "requests": r.requests.0,
                 "floor": r.floor.requests,
-                "cost_per_million_usd": cost(r).iter().map(|l| l.per_million).sum::<f64>(),
+                "cost_per_million_usd": total(&cost(r, Capacity::OnDemand)),
+                "cost_per_million_usd_provisioned_table": total(&cost(r, Capacity::Provisioned)),
                 "seconds": r.seconds,
             })
         })
