@@ -209,11 +209,12 @@ async fn the_processor_stores_a_webhook_once_even_if_it_was_queued_twice() {
     };
     // Two copies carrying one key with different ids (an ingest that queued without a claim
     // while the table was unreachable, then a repeat that claimed it): only the owner lands.
-    let (a, b) = (envelope(&key), envelope(&key));
+    let (a, mut b) = (envelope(&key), envelope(&key));
     assert_eq!(
         claims.claim(&key, &b.id.to_string()).await.unwrap(),
         Claim::Won
     );
+    b.claimed = true;
     let r = handle(&p, sqs_event(&[a.clone(), b.clone()], 1), None).await;
     assert!(r.batch_item_failures.is_empty());
     assert_eq!(
@@ -330,6 +331,7 @@ async fn a_retry_after_a_send_that_only_looked_failed_keeps_the_first_id_and_is_
     let first = drain(&env, &p).await;
     assert_eq!(first.len(), 1);
     let id = first[0].id.to_string();
+    assert!(first[0].claimed, "queued holding its claim");
 
     // The retry is queued again under the same id: the sender holds one id for its webhook.
     let (status, answer) = post_in_process(&ingest, &body).await;
@@ -341,6 +343,10 @@ async fn a_retry_after_a_send_that_only_looked_failed_keeps_the_first_id_and_is_
     assert_eq!(
         again.iter().map(|e| e.id.to_string()).collect::<Vec<_>>(),
         std::slice::from_ref(&id)
+    );
+    assert!(
+        again[0].claimed,
+        "the retry holds the first delivery's claim"
     );
 
     // Stored once: one archived copy, one row set, under that id.

@@ -300,6 +300,7 @@ async fn under_faults_every_accepted_webhook_is_stored_or_dead_lettered_and_none
             body: body.clone(),
             body_ref: None,
             dedup_key: None,
+            claimed: false,
         };
         let normalized = Normalized::from_webhook(
             &parse_webhook(w.source, body.as_bytes()).unwrap(),

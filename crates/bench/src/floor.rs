@@ -60,7 +60,10 @@ pub fn floor(batches: &[Vec<Envelope>]) -> Floor {
         for e in batch {
             let webhook = parse_webhook(e.source, e.body.as_bytes()).expect("corpus parses");
             let normalized = Normalized::from_webhook(&webhook, e);
-            keys.extend(e.dedup_key.clone());
+            // Only keys the ingest could not claim are read again by the processor.
+            if !e.claimed {
+                keys.extend(e.dedup_key.clone());
+            }
             rows.extend(normalized.rows.iter().map(|r| (r.pk.clone(), r.sk.clone())));
             events += normalized.geofence_events.len();
             sources.insert(e.source.as_str());
@@ -75,7 +78,8 @@ pub fn floor(batches: &[Vec<Envelope>]) -> Floor {
                     .or_insert(0) += 1;
             }
         }
-        // Deduplication re-check and load-back markers: one read per 100 keys each.
+        // Deduplication re-check of unclaimed keys and load-back markers: one read per 100
+        // keys each.
         add(
             "dynamodb:BatchGetItem",
             div_ceil(keys.len(), MAX_BATCH_GET_KEYS) + div_ceil(with_records, MAX_BATCH_GET_KEYS),

@@ -106,6 +106,7 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
             body,
             body_ref: None,
             dedup_key: None,
+            claimed: false,
         };
         // Large bodies go through the claim check, as at the ingest.
         claim_check.offload(&mut envelope).await?;

@@ -49,6 +49,7 @@ pub async fn run(sent: &[Sent], timeout: Duration) -> Result<bool, CliError> {
             body,
             body_ref: None,
             dedup_key: None,
+            claimed: false,
         };
         let Ok(webhook) = parse_webhook(s.source, &s.body) else {
             continue;

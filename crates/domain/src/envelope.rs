@@ -78,9 +78,14 @@ pub struct Envelope {
     /// Claim check: the S3 key holding a body too large for a queue message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_ref: Option<String>,
-    /// The deduplication key the ingest claimed for this message (see `dedup_key`).
+    /// The deduplication key of this message (see `dedup_key`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedup_key: Option<String>,
+    /// True when the ingest holds the claim on `dedup_key` for this message's id. Claims never
+    /// change hands within their window, so the processor need not read it again; without it
+    /// (the table was unreachable at the ingest) the processor checks the key itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub claimed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,6 +118,7 @@ impl Envelope {
             body,
             body_ref: None,
             dedup_key: None,
+            claimed: false,
         }
     }
 
@@ -145,6 +151,9 @@ impl Envelope {
         if let Some(k) = &self.dedup_key {
             out.push_str(",\"dedup_key\":");
             push_json_string(&mut out, k);
+        }
+        if self.claimed {
+            out.push_str(",\"claimed\":true");
         }
         out.push('}');
         out
@@ -202,8 +211,13 @@ mod tests {
         e.body_ref = Some("claims/dt=2024-05-01/x.json".into());
         e.dedup_key = Some("location:ids:\"odd\"".into());
         assert_eq!(e.encode(), serde_json::to_string(&e).unwrap());
+        e.claimed = true;
+        assert_eq!(e.encode(), serde_json::to_string(&e).unwrap());
         e.body_ref = None;
         assert_eq!(e.encode(), serde_json::to_string(&e).unwrap());
+        assert_eq!(Envelope::decode(&e.encode()).unwrap(), e);
+        e.claimed = false;
+        assert!(!e.encode().contains("claimed"), "absent unless true");
     }
 
     #[test]

@@ -215,6 +215,7 @@ async fn accept<Q: MessageQueue>(
         }
         envelope.dedup_key = Some(key);
     }
+    envelope.claimed = claimed.is_some();
     let id = envelope.id.to_string();
 
     let queued = queue_envelope(ingest, &mut envelope).await;

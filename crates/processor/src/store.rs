@@ -187,9 +187,10 @@ pub async fn store_batch(
     out
 }
 
-/// A repeat of a message another one already owns is done: that one stores it. The owners of
-/// every key in the batch are read at once; a key with no live claim (the ingest could not take
-/// it) is claimed here by its first message, so a later repeat is recognised.
+/// A repeat of a message another one already owns is done: that one stores it. Messages whose
+/// claim the ingest took (`claimed`) own their key; the owners of the other messages' keys are
+/// read at once, and a key with no live claim (the ingest could not take it) is claimed here by
+/// its first message, so a later repeat is recognised.
 async fn skip_repeats(
     p: &Processor,
     envelopes: &mut [Option<Envelope>],
@@ -199,6 +200,7 @@ async fn skip_repeats(
     let mut keys: Vec<String> = envelopes
         .iter()
         .flatten()
+        .filter(|e| !e.claimed)
         .filter_map(|e| e.dedup_key.clone())
         .collect();
     keys.sort();
@@ -262,6 +264,9 @@ async fn skip_repeats(
     }
     for i in 0..envelopes.len() {
         let Some(e) = &envelopes[i] else { continue };
+        if e.claimed {
+            continue;
+        }
         let Some(key) = &e.dedup_key else { continue };
         let Some(owner) = owners.get(key) else {
             continue;
