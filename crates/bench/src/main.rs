@@ -67,6 +67,15 @@ async fn main() {
         eprintln!("cannot create {}: {e}", out.display());
         std::process::exit(1);
     }
+    // `hookloop-bench <dir> startup` measures only cold start and peak memory, prints them and
+    // writes nothing: for re-measuring on a quiet machine.
+    if std::env::args().nth(2).as_deref() == Some("startup") {
+        println!("{}", startup_report().await);
+        return;
+    }
+    // Cold start first, on a quiet machine: the request runs leave emulators shutting down.
+    eprintln!("== cold start and peak memory of the release binaries");
+    let startup = startup_report().await;
     let corpus = corpus::corpus(WEBHOOKS);
     let mut runs = Vec::new();
     for mode in [Mode::Batched, Mode::Naive] {
@@ -81,8 +90,7 @@ async fn main() {
         }
     }
     let mut report = report(&runs);
-    eprintln!("== cold start and peak memory of the release binaries");
-    report.push_str(&startup_report().await);
+    report.push_str(&startup);
     eprintln!("== end to end through hookloop serve");
     report.push_str(&end_to_end_report().await);
     println!("{report}");
