@@ -28,7 +28,8 @@ fn next_escape(bytes: &[u8]) -> usize {
     let mut chunks = bytes.chunks_exact(8);
     let mut at = 0;
     for chunk in &mut chunks {
-        let word = chunk.try_into().map(u64::from_le_bytes).unwrap_or(u64::MAX);
+        // `chunks_exact(8)` only yields eight bytes; were it not, 0 sends them the slow way.
+        let word = chunk.try_into().map(u64::from_le_bytes).unwrap_or(0);
         if needs_escape(word) {
             break;
         }

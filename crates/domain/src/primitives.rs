@@ -133,6 +133,7 @@ impl<'de> Deserialize<'de> for TopLevel<'de> {
 }
 
 /// Deserialises `value` as `T`, reporting errors as pointers below `base`.
+///
 /// As in [`from_body`], the path is only tracked when the value fails.
 pub(crate) fn from_value<T: de::DeserializeOwned>(
     base: &str,
