@@ -37,6 +37,28 @@ pub fn chunk_by_limits(sizes: &[usize]) -> Vec<std::ops::Range<usize>> {
     out
 }
 
+/// A record ready for `PutRecords`: a geofence event's JSON and its partition key, encoded
+/// once, so the caller can size its requests from the same bytes that are sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub data: Vec<u8>,
+    pub partition_key: String,
+}
+
+impl Record {
+    pub fn from_event(event: &GeofenceEvent) -> Self {
+        Record {
+            data: event.to_json_bytes(),
+            partition_key: event.partition_key().to_owned(),
+        }
+    }
+
+    /// What the record counts against the request's byte limit (data plus partition key).
+    pub fn size(&self) -> usize {
+        self.data.len() + self.partition_key.len()
+    }
+}
+
 impl Stream {
     pub fn new(client: aws_sdk_kinesis::Client, name: impl Into<String>) -> Self {
         Stream {
@@ -50,22 +72,20 @@ impl Stream {
         &self.name
     }
 
-    /// Puts events with `PutRecords`, re-sending the entries that failed (a 200 answer can still
-    /// carry per-record failures). Entries still failing after the last attempt are a retryable
-    /// failure.
-    pub async fn put_events(&self, events: &[GeofenceEvent]) -> Result<(), AwsError> {
-        let entries: Vec<(Vec<u8>, &str)> = events
-            .iter()
-            .map(|e| (e.to_json_bytes(), e.partition_key()))
-            .collect();
-        let sizes: Vec<usize> = entries.iter().map(|(d, k)| d.len() + k.len()).collect();
+    /// Puts records with `PutRecords`, as many per request as the limits allow, re-sending the
+    /// entries that failed (a 200 answer can still carry per-record failures). Entries still
+    /// failing after the last attempt are a retryable failure.
+    pub async fn put_records(&self, records: Vec<Record>) -> Result<(), AwsError> {
+        let sizes: Vec<usize> = records.iter().map(Record::size).collect();
+        let mut records = records.into_iter();
         for range in chunk_by_limits(&sizes) {
-            let pending: Vec<PutRecordsRequestEntry> = entries[range]
-                .iter()
-                .map(|(data, key)| {
+            let pending: Vec<PutRecordsRequestEntry> = records
+                .by_ref()
+                .take(range.len())
+                .map(|r| {
                     PutRecordsRequestEntry::builder()
-                        .data(Blob::new(data.clone()))
-                        .partition_key(*key)
+                        .data(Blob::new(r.data))
+                        .partition_key(r.partition_key)
                         .build()
                         .map_err(|e| {
                             AwsError::local(

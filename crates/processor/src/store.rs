@@ -16,11 +16,11 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use futures::stream::{self, StreamExt};
 use hookloop_aws::dedup::Claim;
 use hookloop_aws::dynamodb::MAX_BATCH_WRITE_ITEMS;
-use hookloop_aws::kinesis::{chunk_by_limits, MAX_PUT_RECORDS};
+use hookloop_aws::kinesis::{chunk_by_limits, Record, MAX_PUT_RECORDS};
 use hookloop_aws::AwsError;
 use hookloop_domain::{
-    encode_batch, parse_webhook, raw_batch_key, raw_object_key, raw_partition, Envelope,
-    GeofenceEvent, MessageId, Normalized, Row,
+    encode_batch, parse_webhook, raw_batch_key, raw_object_key, raw_partition, Envelope, MessageId,
+    Normalized, Row,
 };
 use tracing::{field, info, Span};
 
@@ -419,7 +419,8 @@ async fn put_rows(p: &Processor, ready: &[Option<Ready>]) -> Vec<Group> {
 /// The geofence events of the whole batch, in `PutRecords` requests within the record and
 /// byte limits.
 async fn put_events(p: &Processor, ready: &[Option<Ready>]) -> Vec<Group> {
-    let events: Vec<(&GeofenceEvent, Vec<usize>)> = ready
+    // Each event encoded once: its bytes size the requests and are what is sent.
+    let (records, owners): (Vec<Record>, Vec<usize>) = ready
         .iter()
         .enumerate()
         .filter_map(|(i, r)| Some((i, r.as_ref()?)))
@@ -427,16 +428,18 @@ async fn put_events(p: &Processor, ready: &[Option<Ready>]) -> Vec<Group> {
             r.normalized
                 .geofence_events
                 .iter()
-                .map(move |e| (e, vec![i]))
+                .map(move |e| (Record::from_event(e), i))
         })
-        .collect();
-    if events.is_empty() {
+        .unzip();
+    if records.is_empty() {
         return Vec::new();
     }
-    let sizes: Vec<usize> = events
+    let events: Vec<(&Record, Vec<usize>)> = records
         .iter()
-        .map(|(e, _)| e.to_json_bytes().len() + e.partition_key().len())
+        .zip(owners)
+        .map(|(r, i)| (r, vec![i]))
         .collect();
+    let sizes: Vec<usize> = records.iter().map(Record::size).collect();
     let per_request = p.batching.records_per_request.clamp(1, MAX_PUT_RECORDS);
     let ranges: Vec<std::ops::Range<usize>> = chunk_by_limits(&sizes)
         .into_iter()
@@ -449,8 +452,8 @@ async fn put_events(p: &Processor, ready: &[Option<Ready>]) -> Vec<Group> {
     let puts: Vec<_> = ranges
         .into_iter()
         .map(|range| {
-            send_isolating(&events[range], |batch: Vec<GeofenceEvent>| async move {
-                p.stream.put_events(&batch).await
+            send_isolating(&events[range], |batch: Vec<Record>| async move {
+                p.stream.put_records(batch).await
             })
         })
         .collect();
