@@ -8,7 +8,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{join, ParseError};
-use crate::primitives::{canonicalize_keys, from_value, kind_of, Id};
+use crate::primitives::{canonicalize_keys, from_value, kind_of, Id, Text};
+use crate::storable::{check_campaign_rows, storable_map, storable_value};
 
 const TOP_LEVEL_KEYS: &[&str] = &["targetId", "key_values", "profiles", "is_test"];
 const PROFILE_KEYS: &[&str] = &[
@@ -83,13 +84,13 @@ struct RawProfile {
     #[serde(default)]
     identity: Option<Id>,
     #[serde(default)]
-    email: Option<String>,
+    email: Option<Text>,
     #[serde(default)]
-    name: Option<String>,
+    name: Option<Text>,
     #[serde(default)]
     phone: Option<Id>,
     #[serde(default)]
-    push_token: Option<String>,
+    push_token: Option<Text>,
     #[serde(rename = "profileData", default)]
     profile_data: Option<Map<String, Value>>,
     #[serde(default)]
@@ -100,13 +101,18 @@ struct RawProfile {
     all_identities: Option<Value>,
 }
 
-pub(crate) fn parse(top: Map<String, Value>) -> Result<CampaignWebhook, ParseError> {
+/// `body_len` is the size of the body `top` was read from (rows are measured only for large ones).
+pub(crate) fn parse(
+    top: Map<String, Value>,
+    body_len: usize,
+) -> Result<CampaignWebhook, ParseError> {
     let mut top = canonicalize_keys(top, TOP_LEVEL_KEYS);
     let profiles_value = top
         .remove("profiles")
         .ok_or_else(|| ParseError::missing("/profiles"))?;
     let raw: RawTop = from_value("", Value::Object(top))?;
 
+    let single = profiles_value.is_object();
     let profiles = match profiles_value {
         Value::Array(items) => items
             .into_iter()
@@ -122,12 +128,16 @@ pub(crate) fn parse(top: Map<String, Value>) -> Result<CampaignWebhook, ParseErr
         }
     };
 
-    Ok(CampaignWebhook {
+    let mut key_values = raw.key_values.unwrap_or_default();
+    storable_map("/key_values", &mut key_values)?;
+    let webhook = CampaignWebhook {
         target_id: raw.target_id.0,
-        key_values: raw.key_values.unwrap_or_default(),
+        key_values,
         profiles,
         is_test: raw.is_test.unwrap_or(false),
-    })
+    };
+    check_campaign_rows(&webhook, body_len, single)?;
+    Ok(webhook)
 }
 
 fn parse_profile(path: &str, value: Value) -> Result<CampaignProfile, ParseError> {
@@ -153,18 +163,30 @@ fn parse_profile(path: &str, value: Value) -> Result<CampaignProfile, ParseError
             ))
         }
     };
+    let mut profile_data = raw.profile_data.unwrap_or_default();
+    let mut key_values = raw.key_values.unwrap_or_default();
+    let mut event_properties = raw.event_properties;
+    let mut all_identities = raw.all_identities;
+    storable_map(&join(path, "profileData"), &mut profile_data)?;
+    storable_map(&join(path, "key_values"), &mut key_values)?;
+    if let Some(m) = event_properties.as_mut() {
+        storable_map(&join(path, "event_properties"), m)?;
+    }
+    if let Some(v) = all_identities.as_mut() {
+        storable_value(&join(path, "all_identities"), v)?;
+    }
     Ok(CampaignProfile {
         key,
         object_id,
         identity,
-        email: raw.email,
-        name: raw.name,
+        email: raw.email.map(|t| t.0),
+        name: raw.name.map(|t| t.0),
         phone: raw.phone.map(|p| p.0),
-        push_token: raw.push_token,
-        profile_data: raw.profile_data.unwrap_or_default(),
-        key_values: raw.key_values.unwrap_or_default(),
-        event_properties: raw.event_properties,
-        all_identities: raw.all_identities,
+        push_token: raw.push_token.map(|t| t.0),
+        profile_data,
+        key_values,
+        event_properties,
+        all_identities,
     })
 }
 

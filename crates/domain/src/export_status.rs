@@ -9,7 +9,7 @@ use time::macros::format_description;
 use time::PrimitiveDateTime;
 
 use crate::error::ParseError;
-use crate::primitives::{canonicalize_keys, from_value, Id, Timestamp};
+use crate::primitives::{canonicalize_keys, from_value, Id, Text, Timestamp, TIME_OUT_OF_RANGE};
 
 const KEYS: &[&str] = &[
     "Export Request Id",
@@ -40,41 +40,35 @@ struct Raw {
     #[serde(rename = "Export Request Id")]
     export_request_id: Id,
     #[serde(rename = "Partner", default)]
-    partner: Option<String>,
+    partner: Option<Text>,
     #[serde(rename = "Type", default)]
-    export_type: Option<String>,
+    export_type: Option<Text>,
     #[serde(rename = "Status")]
     status: Id,
     #[serde(rename = "Frequency", default)]
-    frequency: Option<String>,
+    frequency: Option<Text>,
     #[serde(rename = "Date and Time")]
-    date_and_time: String,
+    date_and_time: Text,
 }
 
 pub(crate) fn parse(map: Map<String, Value>) -> Result<ExportStatusAlert, ParseError> {
     let raw: Raw = from_value("", Value::Object(canonicalize_keys(map, KEYS)))?;
-    let at = parse_clevertap_datetime(&raw.date_and_time).ok_or_else(|| {
-        ParseError::new(
-            "/Date and Time",
-            format!(
-                "expected DD/MM/YYYY h:mm:ss AM/PM (or 24-hour HH:mm:ss), got {:?}",
-                raw.date_and_time
-            ),
-        )
-    })?;
+    let at = parse_clevertap_datetime(&raw.date_and_time.0)
+        .map_err(|message| ParseError::new("/Date and Time", message))?;
     Ok(ExportStatusAlert {
         export_request_id: raw.export_request_id.0,
-        partner: raw.partner,
-        export_type: raw.export_type,
+        partner: raw.partner.map(|t| t.0),
+        export_type: raw.export_type.map(|t| t.0),
         status: raw.status.0,
-        frequency: raw.frequency,
+        frequency: raw.frequency.map(|t| t.0),
         at,
-        at_raw: raw.date_and_time,
+        at_raw: raw.date_and_time.0,
     })
 }
 
 /// `25/07/2023 4:50:52 PM`, also accepting a 24-hour clock. No zone is sent; UTC is assumed.
-fn parse_clevertap_datetime(s: &str) -> Option<Timestamp> {
+/// The error says what was expected, never what was sent.
+fn parse_clevertap_datetime(s: &str) -> Result<Timestamp, &'static str> {
     let twelve = format_description!(
         "[day padding:none]/[month padding:none]/[year] [hour repr:12 padding:none]:[minute]:[second] [period case_sensitive:false]"
     );
@@ -82,10 +76,10 @@ fn parse_clevertap_datetime(s: &str) -> Option<Timestamp> {
         "[day padding:none]/[month padding:none]/[year] [hour padding:none]:[minute]:[second]"
     );
     let s = s.trim();
-    PrimitiveDateTime::parse(s, twelve)
+    let t = PrimitiveDateTime::parse(s, twelve)
         .or_else(|_| PrimitiveDateTime::parse(s, twenty_four))
-        .ok()
-        .map(|t| Timestamp::from_offset_date_time(t.assume_utc()))
+        .map_err(|_| "expected DD/MM/YYYY h:mm:ss AM/PM (or 24-hour HH:mm:ss)")?;
+    Timestamp::checked(t.assume_utc()).ok_or(TIME_OUT_OF_RANGE)
 }
 
 #[cfg(test)]

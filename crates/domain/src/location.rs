@@ -14,7 +14,8 @@ use serde::Deserialize;
 
 use crate::error::{join, ParseError};
 use crate::primitives::{
-    from_body, object_keys, Coordinate, Flag, Id, Latitude, Longitude, Timestamp,
+    from_body, object_keys, Coordinate, Flag, Id, Latitude, Longitude, StoredNumber, Text,
+    Timestamp, UserId,
 };
 
 /// Which of the accepted shapes a body had (kept on every row for diagnosis).
@@ -127,6 +128,14 @@ fn id(i: Option<Id>) -> Option<String> {
     i.map(|i| i.0)
 }
 
+fn text(t: Option<Text>) -> Option<String> {
+    t.map(|t| t.0)
+}
+
+fn number(n: Option<StoredNumber>) -> Option<f64> {
+    n.map(|n| n.0)
+}
+
 // ---- 1. structured ---------------------------------------------------------------------------
 
 #[derive(Deserialize)]
@@ -138,14 +147,14 @@ struct SPayload {
 
 #[derive(Deserialize)]
 struct SLocation {
-    user_id: Id,
+    user_id: UserId,
     latitude: Latitude,
     longitude: Longitude,
     created_at: Timestamp,
-    event_type: Option<String>,
+    event_type: Option<Text>,
     geofence_id: Option<Id>,
-    geofence_tag: Option<String>,
-    accuracy: Option<f64>,
+    geofence_tag: Option<Text>,
+    accuracy: Option<StoredNumber>,
 }
 
 #[derive(Deserialize)]
@@ -153,16 +162,16 @@ struct STrip {
     trip_id: Id,
     external_id: Option<Id>,
     user_id: Option<Id>,
-    status: Option<String>,
+    status: Option<Text>,
     created_at: Option<Timestamp>,
     updated_at: Option<Timestamp>,
     started_at: Option<Timestamp>,
-    route_session_type: Option<String>,
+    route_session_type: Option<Text>,
 }
 
 #[derive(Deserialize)]
 struct SUser {
-    user_id: Id,
+    user_id: UserId,
     event_id: Option<Id>,
     created_at: Option<Timestamp>,
     live: Option<Flag>,
@@ -180,18 +189,18 @@ fn structured(p: SPayload) -> Result<LocationWebhook, ParseError> {
             let geofence =
                 (l.geofence_id.is_some() || l.geofence_tag.is_some()).then(|| GeofenceRef {
                     id: id(l.geofence_id),
-                    tag: l.geofence_tag,
+                    tag: text(l.geofence_tag),
                     ..GeofenceRef::default()
                 });
             LocationEvent {
                 event_id: event_id.clone(),
                 user_id: l.user_id.0,
-                event_type: l.event_type,
+                event_type: text(l.event_type),
                 latitude: l.latitude.0,
                 longitude: l.longitude.0,
                 created_at: l.created_at,
                 live: p.user.as_ref().and_then(|u| u.live).map(|f| f.0),
-                accuracy: l.accuracy,
+                accuracy: number(l.accuracy),
                 geofence,
             }
         })
@@ -203,11 +212,11 @@ fn structured(p: SPayload) -> Result<LocationWebhook, ParseError> {
             trip_id: t.trip_id.0,
             external_id: id(t.external_id),
             user_id: id(t.user_id),
-            status: t.status,
+            status: text(t.status),
             created_at: t.created_at,
             updated_at: t.updated_at,
             started_at: t.started_at,
-            route_session_type: t.route_session_type,
+            route_session_type: text(t.route_session_type),
         })
         .into_iter()
         .collect();
@@ -238,10 +247,10 @@ struct PPayload {
     #[serde(rename = "_id")]
     underscore_id: Option<Id>,
     #[serde(rename = "MMUserId")]
-    user_id: Id,
+    user_id: UserId,
     created_at: Timestamp,
     #[serde(rename = "type")]
-    event_type: Option<String>,
+    event_type: Option<Text>,
     live: Option<Flag>,
     location: Option<PLocation>,
     trip: Option<PTrip>,
@@ -267,7 +276,7 @@ struct PTrip {
     external_id: Option<Id>,
     #[serde(rename = "MMUserId")]
     user_id: Option<Id>,
-    status: Option<String>,
+    status: Option<Text>,
     #[serde(rename = "createdAt")]
     created_at: Option<Timestamp>,
     #[serde(rename = "updatedAt")]
@@ -279,7 +288,7 @@ struct PTrip {
 
 #[derive(Deserialize, Clone)]
 struct PTripMetadata {
-    route_session_type: Option<String>,
+    route_session_type: Option<Text>,
 }
 
 fn platform(p: PPayload) -> Result<LocationWebhook, ParseError> {
@@ -291,7 +300,7 @@ fn platform(p: PPayload) -> Result<LocationWebhook, ParseError> {
         .map(|l| LocationEvent {
             event_id: event_id.clone(),
             user_id: user_id.clone(),
-            event_type: p.event_type.clone(),
+            event_type: text(p.event_type.clone()),
             latitude: l.coordinates.latitude.0,
             longitude: l.coordinates.longitude.0,
             created_at: p.created_at,
@@ -307,11 +316,11 @@ fn platform(p: PPayload) -> Result<LocationWebhook, ParseError> {
             trip_id: t.id.0,
             external_id: id(t.external_id),
             user_id: id(t.user_id).or_else(|| Some(user_id.clone())),
-            status: t.status,
+            status: text(t.status),
             created_at: t.created_at,
             updated_at: t.updated_at,
             started_at: t.started_at,
-            route_session_type: t.metadata.and_then(|m| m.route_session_type),
+            route_session_type: t.metadata.and_then(|m| text(m.route_session_type)),
         })
         .into_iter()
         .collect();
@@ -346,11 +355,11 @@ struct REvent {
     #[serde(rename = "createdAt")]
     created_at: Timestamp,
     #[serde(rename = "type")]
-    event_type: String,
+    event_type: Text,
     live: Option<Flag>,
     location: GeoPoint,
     #[serde(rename = "locationAccuracy")]
-    accuracy: Option<f64>,
+    accuracy: Option<StoredNumber>,
     user: Option<RUser>,
     geofence: Option<RGeofence>,
     trip: Option<RTrip>,
@@ -365,9 +374,9 @@ struct GeoPoint {
 #[derive(Deserialize, Clone)]
 struct RUser {
     #[serde(rename = "_id")]
-    id: Option<Id>,
+    id: Option<UserId>,
     #[serde(rename = "userId")]
-    user_id: Option<Id>,
+    user_id: Option<UserId>,
     #[serde(rename = "deviceId")]
     device_id: Option<Id>,
     live: Option<Flag>,
@@ -388,19 +397,19 @@ impl RUser {
 struct RGeofence {
     #[serde(rename = "_id")]
     id: Option<Id>,
-    tag: Option<String>,
+    tag: Option<Text>,
     #[serde(rename = "externalId")]
     external_id: Option<Id>,
-    description: Option<String>,
+    description: Option<Text>,
 }
 
 impl RGeofence {
     fn into_ref(self) -> GeofenceRef {
         GeofenceRef {
             id: id(self.id),
-            tag: self.tag,
+            tag: text(self.tag),
             external_id: id(self.external_id),
-            description: self.description,
+            description: text(self.description),
         }
     }
 }
@@ -411,7 +420,7 @@ struct RTrip {
     id: Option<Id>,
     #[serde(rename = "externalId")]
     external_id: Option<Id>,
-    status: Option<String>,
+    status: Option<Text>,
     #[serde(rename = "createdAt")]
     created_at: Option<Timestamp>,
     #[serde(rename = "updatedAt")]
@@ -447,27 +456,36 @@ fn radar(p: RPayload, present: &str) -> Result<LocationWebhook, ParseError> {
     let mut users: Vec<UserUpdate> = Vec::new();
     for (i, e) in raw_events.into_iter().enumerate() {
         let event_path = if single { base.clone() } else { join(&base, i) };
-        let user = e.user.as_ref().or(p.user.as_ref());
+        // The event's own user, else the delivery's: errors name the one that was read.
+        let (user, user_path) = match (&e.user, &p.user) {
+            (Some(u), _) => (Some(u), join(&event_path, "user")),
+            (None, Some(u)) => (Some(u), join("", "user")),
+            (None, None) => (None, join("", "user")),
+        };
         let user_id = user.and_then(RUser::key).ok_or_else(|| {
             ParseError::new(
-                if p.user.is_some() {
-                    join("", "user") + "/userId"
+                if user.is_some() {
+                    join(&user_path, "userId")
                 } else {
-                    join("", "user")
+                    user_path.clone()
                 },
                 "missing required field: the user needs a userId or an _id",
             )
         })?;
         let event_id = e.id.0;
         let (longitude, latitude) = e.location.coordinates;
-        let trip = e.trip.clone().or_else(|| user.and_then(|u| u.trip.clone()));
-        if let Some(t) = trip {
+        let trip = match (&e.trip, user.and_then(|u| u.trip.as_ref())) {
+            (Some(t), _) => Some((t.clone(), join(&event_path, "trip"))),
+            (None, Some(t)) => Some((t.clone(), join(&user_path, "trip"))),
+            (None, None) => None,
+        };
+        if let Some((t, trip_path)) = trip {
             let trip_id =
                 t.id.clone()
                     .or_else(|| t.external_id.clone())
                     .ok_or_else(|| {
                         ParseError::new(
-                            join(&event_path, "trip") + "/_id",
+                            join(&trip_path, "_id"),
                             "missing required field: a trip needs an _id or an externalId",
                         )
                     })?;
@@ -475,11 +493,11 @@ fn radar(p: RPayload, present: &str) -> Result<LocationWebhook, ParseError> {
                 trip_id: trip_id.0,
                 external_id: id(t.external_id),
                 user_id: Some(user_id.clone()),
-                status: t.status,
+                status: text(t.status),
                 created_at: t.created_at,
                 updated_at: t.updated_at,
                 started_at: t.started_at,
-                route_session_type: t.metadata.and_then(|m| m.route_session_type),
+                route_session_type: t.metadata.and_then(|m| text(m.route_session_type)),
             });
         }
         let live = e.live.or(user.and_then(|u| u.live)).map(|f| f.0);
@@ -494,12 +512,12 @@ fn radar(p: RPayload, present: &str) -> Result<LocationWebhook, ParseError> {
         events.push(LocationEvent {
             event_id: Some(event_id),
             user_id,
-            event_type: Some(e.event_type),
+            event_type: Some(e.event_type.0),
             latitude: latitude.0,
             longitude: longitude.0,
             created_at: e.created_at,
             live,
-            accuracy: e.accuracy,
+            accuracy: number(e.accuracy),
             geofence: e.geofence.map(RGeofence::into_ref),
         });
     }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::clevertap::CampaignWebhook;
+use crate::campaign_rows::campaign_rows;
 use crate::envelope::{Envelope, MessageId};
 use crate::export_status::ExportStatusAlert;
 use crate::location::LocationWebhook;
@@ -111,7 +111,7 @@ fn dedupe_rows(rows: &mut Vec<Row>) {
     }
 }
 
-fn base_attrs(kind: &str, env: &Envelope) -> Map<String, Value> {
+pub(crate) fn base_attrs(kind: &str, env: &Envelope) -> Map<String, Value> {
     base_attrs_with_id(kind, env, env.id.to_string())
 }
 
@@ -124,36 +124,9 @@ fn base_attrs_with_id(kind: &str, env: &Envelope, message_id: String) -> Map<Str
     m
 }
 
-fn put_opt<T: Into<Value>>(m: &mut Map<String, Value>, k: &str, v: Option<T>) {
+pub(crate) fn put_opt<T: Into<Value>>(m: &mut Map<String, Value>, k: &str, v: Option<T>) {
     if let Some(v) = v {
         m.insert(k.to_owned(), v.into());
-    }
-}
-
-fn campaign_rows(c: &CampaignWebhook, env: &Envelope, rows: &mut Vec<Row>) {
-    for p in &c.profiles {
-        let mut a = base_attrs("campaign_profile", env);
-        a.insert("target_id".into(), json!(c.target_id));
-        put_opt(&mut a, "object_id", p.object_id.clone());
-        put_opt(&mut a, "identity", p.identity.clone());
-        put_opt(&mut a, "email", p.email.clone());
-        put_opt(&mut a, "name", p.name.clone());
-        put_opt(&mut a, "phone", p.phone.clone());
-        let mut key_values = c.key_values.clone();
-        key_values.extend(p.key_values.clone());
-        a.insert("key_values".into(), Value::Object(key_values));
-        a.insert("profile_data".into(), Value::Object(p.profile_data.clone()));
-        put_opt(
-            &mut a,
-            "event_properties",
-            p.event_properties.clone().map(Value::Object),
-        );
-        put_opt(&mut a, "all_identities", p.all_identities.clone());
-        rows.push(Row {
-            pk: format!("CT#{}", p.key.as_str()),
-            sk: format!("CAMPAIGN#{}#{}", c.target_id, env.id),
-            attrs: a,
-        });
     }
 }
 

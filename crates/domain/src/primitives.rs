@@ -4,26 +4,27 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::depth::{is_locatable, locate, BoundedBody, Skip};
+use crate::error::ParseError;
+use crate::limits::{dynamodb_f64_fits, MAX_ID_BYTES, MAX_TEXT_BYTES, MAX_USER_ID_CHARS};
+pub(crate) use crate::timestamp::{Timestamp, TIME_OUT_OF_RANGE};
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
 
-use crate::error::ParseError;
-
-/// Parses bytes as JSON and requires an object at the top.
+/// Parses bytes as JSON and requires an object at the top, nested at most
+/// [`crate::limits::MAX_NESTING_DEPTH`] levels deep.
 pub(crate) fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, ParseError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::new("", "empty body: expected a JSON object"));
     }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(other) => Err(ParseError::new(
+    match serde_json::from_slice::<BoundedBody>(body) {
+        Ok(BoundedBody(Value::Object(map))) => Ok(map),
+        Ok(BoundedBody(other)) => Err(ParseError::new(
             "",
             format!("expected a JSON object, got {}", kind_of(&other)),
         )),
+        Err(e) if is_locatable(&e) => Err(locate::<BoundedBody>(body)),
         Err(e) => Err(ParseError::new("", format!("invalid JSON: {e}"))),
     }
 }
@@ -38,7 +39,13 @@ pub(crate) fn object_keys(body: &[u8]) -> Result<Vec<Cow<'_, str>>, ParseError> 
     let mut de = serde_json::Deserializer::from_slice(body);
     let top = TopLevel::deserialize(&mut de)
         .and_then(|top| de.end().map(|()| top))
-        .map_err(|e| ParseError::new("", format!("invalid JSON: {e}")))?;
+        .map_err(|e| {
+            if is_locatable(&e) {
+                locate::<TopLevel>(body)
+            } else {
+                ParseError::new("", format!("invalid JSON: {e}"))
+            }
+        })?;
     match top {
         TopLevel::Object(keys) => Ok(keys),
         TopLevel::Other(kind) => Err(ParseError::new(
@@ -100,7 +107,7 @@ impl<'de> Deserialize<'de> for TopLevel<'de> {
             fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
                 let mut keys = Vec::new();
                 while let Some(Key(k)) = m.next_key()? {
-                    m.next_value::<de::IgnoredAny>()?;
+                    m.next_value_seed(Skip { level: 2 })?;
                     keys.push(k);
                 }
                 Ok(TopLevel::Object(keys))
@@ -156,81 +163,6 @@ pub(crate) fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-/// A point in time, from an RFC 3339 string, held in UTC.
-///
-/// Its canonical text form has exactly millisecond precision and a `Z` suffix
-/// (`2024-05-01T12:00:00.000Z`), so keys built from it sort in time order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(OffsetDateTime);
-
-const CANONICAL: &[time::format_description::FormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-
-impl Timestamp {
-    pub fn parse_rfc3339(s: &str) -> Result<Self, String> {
-        OffsetDateTime::parse(s, &Rfc3339)
-            .map(|t| Timestamp(t.to_offset(UtcOffset::UTC)))
-            .map_err(|e| format!("expected an RFC 3339 timestamp, got {s:?} ({e})"))
-    }
-
-    pub fn from_offset_date_time(t: OffsetDateTime) -> Self {
-        Timestamp(t.to_offset(UtcOffset::UTC))
-    }
-
-    pub fn as_offset_date_time(&self) -> OffsetDateTime {
-        self.0
-    }
-
-    /// `2024-05-01T12:00:00.000Z`
-    pub fn canonical(&self) -> String {
-        // Written out by hand: it is on every row key, and a format description costs several
-        // times more. Years outside 0..=9999 (which RFC 3339 cannot express) go the long way.
-        let t = self.0;
-        if !(0..=9999).contains(&t.year()) {
-            return t
-                .format(CANONICAL)
-                .unwrap_or_else(|_| t.unix_timestamp().to_string());
-        }
-        let mut out = String::with_capacity(24);
-        let two = |out: &mut String, n: u8| {
-            out.push(char::from(b'0' + n / 10));
-            out.push(char::from(b'0' + n % 10));
-        };
-        let year = t.year() as u16;
-        two(&mut out, (year / 100) as u8);
-        two(&mut out, (year % 100) as u8);
-        out.push('-');
-        two(&mut out, u8::from(t.month()));
-        out.push('-');
-        two(&mut out, t.day());
-        out.push('T');
-        two(&mut out, t.hour());
-        out.push(':');
-        two(&mut out, t.minute());
-        out.push(':');
-        two(&mut out, t.second());
-        out.push('.');
-        let ms = t.millisecond();
-        out.push(char::from(b'0' + (ms / 100) as u8));
-        two(&mut out, (ms % 100) as u8);
-        out.push('Z');
-        out
-    }
-}
-
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.canonical())
-    }
-}
-
-impl<'de> Deserialize<'de> for Timestamp {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Timestamp::parse_rfc3339(&s).map_err(de::Error::custom)
-    }
-}
-
 /// A latitude or longitude in degrees: a JSON number or a numeric string (some platforms send
 /// `"36.92"`), finite and within range.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
@@ -250,7 +182,12 @@ fn coordinate<'de, D: Deserializer<'de>>(
     let v = d.deserialize_any(LooseNumber)?;
     if !v.is_finite() || v < -limit || v > limit {
         return Err(de::Error::custom(format!(
-            "{name} must be within [-{limit}, {limit}], got {v}"
+            "{name} must be within [-{limit}, {limit}]"
+        )));
+    }
+    if !dynamodb_f64_fits(v) {
+        return Err(de::Error::custom(format!(
+            "{name} must be 0 or at least 1E-130 in magnitude (DynamoDB's number range)"
         )));
     }
     Ok(Coordinate(v))
@@ -296,7 +233,7 @@ impl Visitor<'_> for LooseNumber {
             .parse::<f64>()
             .ok()
             .filter(|n| n.is_finite())
-            .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
+            .ok_or_else(|| E::invalid_value(de::Unexpected::Other("a non-numeric string"), &self))
     }
 }
 
@@ -315,6 +252,10 @@ impl<'de> Deserialize<'de> for Id {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Id, E> {
                 if v.trim().is_empty() {
                     Err(E::custom("must not be empty"))
+                } else if v.len() > MAX_ID_BYTES {
+                    Err(E::custom(format_args!(
+                        "must be at most {MAX_ID_BYTES} bytes long (ids go into table keys)"
+                    )))
                 } else if v.chars().any(char::is_control) {
                     Err(E::custom("must not contain control characters"))
                 } else {
@@ -329,6 +270,56 @@ impl<'de> Deserialize<'de> for Id {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// The id of a location user: an [`Id`] of at most [`MAX_USER_ID_CHARS`] characters, as it is the
+/// geofence stream's Kinesis partition key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UserId(pub String);
+
+impl<'de> Deserialize<'de> for UserId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let Id(id) = Id::deserialize(d)?;
+        if id.chars().count() > MAX_USER_ID_CHARS {
+            return Err(de::Error::custom(format_args!(
+                "must be at most {MAX_USER_ID_CHARS} characters long (the geofence stream's \
+                 partition key)"
+            )));
+        }
+        Ok(UserId(id))
+    }
+}
+
+/// A free-text string of at most [`MAX_TEXT_BYTES`] bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Text(pub String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.len() > MAX_TEXT_BYTES {
+            return Err(de::Error::custom(format_args!(
+                "must be at most {MAX_TEXT_BYTES} bytes long"
+            )));
+        }
+        Ok(Text(s))
+    }
+}
+
+/// A JSON number that DynamoDB can store as a number (see `limits`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct StoredNumber(pub f64);
+
+impl<'de> Deserialize<'de> for StoredNumber {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(d)?;
+        if !dynamodb_f64_fits(v) {
+            return Err(de::Error::custom(
+                "out of DynamoDB's number range: must be 0 or within 1E-130..9.99E+125 in magnitude",
+            ));
+        }
+        Ok(StoredNumber(v))
     }
 }
 
@@ -353,7 +344,10 @@ impl<'de> Deserialize<'de> for Flag {
                 } else if v.eq_ignore_ascii_case("false") {
                     Ok(Flag(false))
                 } else {
-                    Err(E::invalid_value(de::Unexpected::Str(v), &self))
+                    Err(E::invalid_value(
+                        de::Unexpected::Other("another string"),
+                        &self,
+                    ))
                 }
             }
         }
@@ -388,29 +382,7 @@ pub(crate) fn canonicalize_keys(map: Map<String, Value>, canonical: &[&str]) -> 
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_canonical_form_matches_its_format_description_everywhere() {
-        let mut t = OffsetDateTime::from_unix_timestamp(-62_000_000_000).unwrap();
-        // From year 0005 to about 2286, in irregular steps that hit every field's range.
-        while t.year() < 2286 {
-            let ts = Timestamp::from_offset_date_time(t);
-            assert_eq!(ts.canonical(), t.format(CANONICAL).unwrap());
-            t += time::Duration::milliseconds(7_777_777_777);
-        }
-        let ts = Timestamp::parse_rfc3339("2024-05-01T12:10:00.0459+02:00").unwrap();
-        assert_eq!(ts.canonical(), "2024-05-01T10:10:00.045Z");
-    }
     use serde_json::json;
-
-    #[test]
-    fn timestamps_are_canonical_utc_with_millis() {
-        let t = Timestamp::parse_rfc3339("2024-05-01T14:00:00.5+02:00").unwrap();
-        assert_eq!(t.canonical(), "2024-05-01T12:00:00.500Z");
-        let t = Timestamp::parse_rfc3339("2019-10-22T17:03:38.612Z").unwrap();
-        assert_eq!(t.canonical(), "2019-10-22T17:03:38.612Z");
-        assert!(Timestamp::parse_rfc3339("2024-05-01 12:00:00").is_err());
-        assert!(Timestamp::parse_rfc3339("yesterday").is_err());
-    }
 
     #[test]
     fn coordinates_accept_numbers_and_numeric_strings_within_range() {
