@@ -1,16 +1,13 @@
 //! Delivery guarantees at the edges: bodies too large for a queue message (claim check through
 //! S3), repeated deliveries (deduplication by the sender's event id or the body), and hostile
-//! input (a corpus of bad requests, every one refused with a 4xx and nothing queued).
+//! input (a corpus of bad requests, every one refused with a 4xx and nothing queued). What
+//! happens when the ingest fails between queueing and claiming is in `admission.rs`.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hookloop_aws::dedup::{Claim, Claims};
-use hookloop_aws::sqs::Queue;
-use hookloop_aws::AwsError;
 use hookloop_domain::{dedup_key, parse_webhook, Envelope, Source};
-use hookloop_ingest::{Auth, Ingest, MessageQueue, OutgoingMessage, QueueError};
 use hookloop_processor::handle;
 use hookloop_tests::*;
 use serde_json::{json, Value};
@@ -239,133 +236,6 @@ async fn the_processor_stores_a_webhook_once_even_if_it_was_queued_twice() {
             original: c.id.to_string()
         }
     );
-}
-
-/// SQS, except that the first `lose` sends take effect and then report a failure, like a send
-/// whose answer never arrived.
-struct LostAnswers {
-    queue: Queue,
-    lose: AtomicUsize,
-}
-
-impl MessageQueue for LostAnswers {
-    async fn enqueue(&self, message: OutgoingMessage) -> Result<(), QueueError> {
-        self.queue.enqueue(message).await?;
-        match self
-            .lose
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        {
-            Ok(_) => Err(QueueError(AwsError::local(
-                "sqs",
-                "SendMessage",
-                "RequestTimeout",
-                "the answer never arrived",
-                true,
-            ))),
-            Err(_) => Ok(()),
-        }
-    }
-}
-
-async fn post_in_process<Q: MessageQueue>(ingest: &Ingest<Q>, body: &[u8]) -> (u16, Value) {
-    let req = http::Request::post("/webhooks/location")
-        .header("content-type", "application/json")
-        .header("x-webhook-token", "t")
-        .body(bytes::Bytes::copy_from_slice(body))
-        .unwrap();
-    let resp = hookloop_ingest::handle(ingest, req).await;
-    let status = resp.status().as_u16();
-    (status, serde_json::from_str(resp.body()).unwrap())
-}
-
-/// Takes what is on the queue and runs the processor on it, as the event source would.
-async fn drain(env: &TestEnv, p: &hookloop_processor::Processor) -> Vec<Envelope> {
-    let mut taken = Vec::new();
-    loop {
-        let batch = env.queue().receive(10, 0).await.unwrap();
-        if batch.is_empty() {
-            return taken;
-        }
-        let envelopes: Vec<Envelope> = batch
-            .iter()
-            .map(|m| Envelope::decode(m.body().unwrap()).unwrap())
-            .collect();
-        let r = handle(p, sqs_event(&envelopes, 1), None).await;
-        assert!(r.batch_item_failures.is_empty());
-        let handles: Vec<(String, String)> = batch
-            .iter()
-            .map(|m| {
-                let id = m.message_id().unwrap_or_default().to_owned();
-                (id, m.receipt_handle().unwrap_or_default().to_owned())
-            })
-            .collect();
-        env.queue().delete(&handles).await.unwrap();
-        taken.extend(envelopes);
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_retry_after_a_send_that_only_looked_failed_keeps_the_first_id_and_is_stored_once() {
-    let env = TestEnv::start().await;
-    let p = env.processor(&[]);
-    let ingest = Ingest {
-        queue: LostAnswers {
-            queue: env.queue(),
-            lose: AtomicUsize::new(1),
-        },
-        auth: Auth::token("t"),
-        max_body_bytes: 1 << 20,
-        claim_check: None,
-        dedup: Some(Claims::new(
-            env.clients.dynamodb.clone(),
-            env.resources.table.clone(),
-            Duration::from_secs(3600),
-        )),
-    };
-    let body = radar("lost-answer", 600);
-
-    // The send took effect but the ingest cannot know: the sender is told to retry.
-    let (status, answer) = post_in_process(&ingest, &body).await;
-    assert_eq!(status, 503, "{answer}");
-    // The message was queued all the same, and is stored before the sender retries.
-    let first = drain(&env, &p).await;
-    assert_eq!(first.len(), 1);
-    let id = first[0].id.to_string();
-    assert!(first[0].claimed, "queued holding its claim");
-
-    // The retry is queued again under the same id: the sender holds one id for its webhook.
-    let (status, answer) = post_in_process(&ingest, &body).await;
-    assert_eq!(
-        (status, answer.clone()),
-        (200, json!({"id": id, "status": "queued"}))
-    );
-    let again = drain(&env, &p).await;
-    assert_eq!(
-        again.iter().map(|e| e.id.to_string()).collect::<Vec<_>>(),
-        std::slice::from_ref(&id)
-    );
-    assert!(
-        again[0].claimed,
-        "the retry holds the first delivery's claim"
-    );
-
-    // Stored once: one archived copy, one row set, under that id.
-    let archived = env.archived().await;
-    assert_eq!(archived.len(), 1, "{archived:?}");
-    assert_eq!(archived[0].0, id);
-    let rows = env.scan_rows().await;
-    assert!(
-        !rows.is_empty() && rows.iter().all(|r| r["message_id"] == id.as_str()),
-        "{rows:?}"
-    );
-
-    // Now that its queueing is confirmed, a later repeat is a duplicate and is not queued.
-    let (status, answer) = post_in_process(&ingest, &body).await;
-    assert_eq!(
-        (status, answer),
-        (200, json!({"id": id, "status": "duplicate"}))
-    );
-    assert!(drain(&env, &p).await.is_empty());
 }
 
 /// Free-form maps: whatever they hold is accepted as is.

@@ -223,7 +223,6 @@ fn each_function_may_do_only_what_it_does_on_exactly_its_resources() {
             ),
             grant("dynamodb:PutItem", table(), &dedup_only),
             grant("dynamodb:GetItem", table(), &dedup_only),
-            grant("dynamodb:UpdateItem", table(), &dedup_only),
         ])
     );
     assert_eq!(

@@ -31,10 +31,21 @@ pub struct FaultRates {
     pub lost_answer: f64,
 }
 
+/// A fault for every request of one operation until it is cleared, for a test that needs one
+/// path taken for certain rather than at a rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Answer this HTTP status in the service's error format, forwarding nothing.
+    Fail(u16),
+    /// Forward the request (it takes effect), then hold the answer this long.
+    LateAnswer(Duration),
+}
+
 struct Inner {
     upstream: String,
     http: reqwest::Client,
     rates: Mutex<FaultRates>,
+    rules: Mutex<BTreeMap<String, Rule>>,
     rng: Mutex<StdRng>,
     injected: Mutex<BTreeMap<String, usize>>,
 }
@@ -58,6 +69,7 @@ impl FaultProxy {
                 .build()
                 .expect("client"),
             rates: Mutex::new(FaultRates::default()),
+            rules: Mutex::new(BTreeMap::new()),
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             injected: Mutex::new(BTreeMap::new()),
         });
@@ -73,6 +85,16 @@ impl FaultProxy {
 
     pub fn set_rates(&self, rates: FaultRates) {
         *self.inner.rates.lock().unwrap_or_else(|p| p.into_inner()) = rates;
+    }
+
+    /// Applies `rule` to every request of `operation` (`dynamodb:PutItem`, `sqs:SendMessage`,
+    /// `s3:PUT`) from now on; `None` clears it.
+    pub fn set_rule(&self, operation: &str, rule: Option<Rule>) {
+        let mut rules = self.inner.rules.lock().unwrap_or_else(|p| p.into_inner());
+        match rule {
+            Some(r) => rules.insert(operation.to_owned(), r),
+            None => rules.remove(operation),
+        };
     }
 
     /// Faults injected so far, by `<operation> <kind>`.
@@ -138,6 +160,12 @@ fn error_response(status: u16, code: &str, json_protocol: bool) -> Response {
 
 async fn forward(State(s): State<Arc<Inner>>, req: Request) -> Response {
     let (op, json_protocol) = operation(&req);
+    let rule = s
+        .rules
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&op)
+        .copied();
     let rates = *s.rates.lock().unwrap_or_else(|p| p.into_inner());
     let fault = {
         let mut rng = s.rng.lock().unwrap_or_else(|p| p.into_inner());
@@ -173,6 +201,11 @@ async fn forward(State(s): State<Arc<Inner>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(body) = axum::body::to_bytes(body, 64 * 1024 * 1024).await else {
         return error_response(400, "BadRequest", json_protocol);
+    };
+    let fault = match rule {
+        Some(Rule::Fail(status)) => Some(Fault::ServerError(status)),
+        Some(Rule::LateAnswer(_)) => None,
+        None => fault,
     };
     match fault {
         Some(Fault::ServerError(status)) => {
@@ -240,6 +273,10 @@ async fn forward(State(s): State<Arc<Inner>>, req: Request) -> Response {
     let status = answer.status();
     let headers = answer.headers().clone();
     let bytes = answer.bytes().await.unwrap_or_default();
+    if let Some(Rule::LateAnswer(delay)) = rule {
+        count("late_answer");
+        tokio::time::sleep(delay).await;
+    }
     if fault == Some(Fault::LostAnswer) {
         count("lost_answer");
         let broken = futures::stream::once(async {

@@ -12,6 +12,7 @@ pub mod provision;
 pub mod requests;
 pub mod retry;
 pub mod s3;
+pub mod signing_ids;
 pub mod sqs;
 pub mod telemetry;
 

@@ -60,7 +60,8 @@ pub fn floor(batches: &[Vec<Envelope>]) -> Floor {
         for e in batch {
             let webhook = parse_webhook(e.source, e.body.as_bytes()).expect("corpus parses");
             let normalized = Normalized::from_webhook(&webhook, e);
-            // Only keys the ingest could not claim are read again by the processor.
+            // The processor reads the claim of every key the ingest did not hold when it queued
+            // the message: all of them, since the ingest claims after the send.
             if !e.claimed {
                 keys.extend(e.dedup_key.clone());
             }
@@ -78,8 +79,8 @@ pub fn floor(batches: &[Vec<Envelope>]) -> Floor {
                     .or_insert(0) += 1;
             }
         }
-        // Deduplication re-check of unclaimed keys and load-back markers: one read per 100
-        // keys each.
+        // Deduplication check of the batch's keys and load-back markers: one read per 100 keys
+        // each.
         add(
             "dynamodb:BatchGetItem",
             div_ceil(keys.len(), MAX_BATCH_GET_KEYS) + div_ceil(with_records, MAX_BATCH_GET_KEYS),

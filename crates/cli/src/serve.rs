@@ -6,13 +6,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::Router;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
 use hookloop_aws::clients::load_sdk_config;
 use hookloop_aws::sqs::Queue;
 use hookloop_aws::AwsClients;
-use hookloop_ingest::{Ingest, IngestConfig, Rejection};
+use hookloop_ingest::{Gate, Ingest, IngestConfig, Rejection};
 use hookloop_processor::{Processor, ProcessorConfig};
 use tokio::sync::{watch, Semaphore};
 use tracing::info;
@@ -20,8 +23,9 @@ use tracing::info;
 use crate::poller::{self, PollerSettings};
 use crate::CliError;
 
-/// API Gateway HTTP APIs refuse bodies over 10 MB before the function sees them; so does this.
-const GATEWAY_MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+/// How long a request's body may take to arrive, by default. API Gateway gives a whole
+/// request 30 s; a sender's body of a few MB arrives in well under a second.
+pub const DEFAULT_BODY_TIMEOUT_MS: u64 = 10_000;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -42,6 +46,10 @@ pub struct Args {
     /// Keeps a burst from opening more connections than the emulator can accept.
     #[arg(long, default_value_t = 64)]
     ingest_concurrency: usize,
+    /// Time a request's body may take to arrive before it is answered 408. Bodies are read
+    /// before an ingest slot is taken, so slow senders cannot hold slots.
+    #[arg(long, default_value_t = DEFAULT_BODY_TIMEOUT_MS)]
+    body_timeout_ms: u64,
     /// Time each processor invocation may take (Lambda's function timeout); keep it below the
     /// queue's visibility timeout (30 s from `hookloop init`).
     #[arg(long, default_value_t = 25)]
@@ -108,35 +116,76 @@ fn processor_config(stub_env: Vec<(&'static str, String)>) -> Result<ProcessorCo
 struct IngestState {
     ingest: Arc<Ingest<Queue>>,
     slots: Arc<Semaphore>,
+    body_timeout: Duration,
 }
 
+/// One request: route and header credentials before any body is read, the body read within
+/// the size limit and the body timeout, and only then an ingest slot and the handler (which
+/// checks everything again, as the Lambda does). `/health` takes no slot.
 async fn ingest_route(State(state): State<IngestState>, req: Request) -> Response {
-    let Ok(_slot) = state.slots.acquire().await else {
-        return Rejection::QueueUnavailable
-            .into_response()
-            .map(axum::body::Body::from);
-    };
     let ingest = &state.ingest;
     let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, GATEWAY_MAX_REQUEST_BYTES).await {
-        Ok(b) => b,
-        Err(_) => {
-            let size = parts
-                .headers
-                .get(http::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok()?.parse().ok())
-                .unwrap_or(GATEWAY_MAX_REQUEST_BYTES + 1);
-            let r = Rejection::PayloadTooLarge {
-                size,
-                limit: ingest.max_body_bytes,
-                what: "body",
-            };
-            return r.into_response().map(axum::body::Body::from);
+    let refuse = |r: Rejection| {
+        r.log(parts.uri.path());
+        r.into_response().map(Body::from)
+    };
+    match ingest.admit_headers(&parts.method, parts.uri.path(), &parts.headers) {
+        Err(r) => return refuse(r),
+        Ok(Gate::Health) => {
+            let req = http::Request::from_parts(parts, Bytes::new());
+            return hookloop_ingest::handle(ingest, req).await.map(Body::from);
         }
+        Ok(Gate::Webhook) => {}
+    }
+    let limit = ingest.max_body_bytes;
+    if let Some(declared) = content_length(&parts.headers).filter(|n| *n > limit) {
+        return refuse(Rejection::PayloadTooLarge {
+            size: declared,
+            limit,
+            what: "body (its Content-Length)",
+        });
+    }
+    let bytes = match tokio::time::timeout(state.body_timeout, read_body(body, limit)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(r)) => return refuse(r),
+        Err(_) => {
+            return refuse(Rejection::BodyTimeout {
+                after: state.body_timeout,
+            })
+        }
+    };
+    let Ok(_slot) = state.slots.acquire().await else {
+        return refuse(Rejection::QueueUnavailable);
     };
     hookloop_ingest::handle(ingest, http::Request::from_parts(parts, bytes))
         .await
-        .map(axum::body::Body::from)
+        .map(Body::from)
+}
+
+fn content_length(headers: &http::HeaderMap) -> Option<usize> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// The whole body, refused as soon as it passes `limit`; a body that ends early (the
+/// connection closed before its Content-Length) or cannot be read is a 400.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, Rejection> {
+    let mut stream = body.into_data_stream();
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| Rejection::IncompleteBody {
+            reason: "the body ended before its Content-Length, or could not be read",
+        })?;
+        if buf.len() + chunk.len() > limit {
+            return Err(Rejection::BodyOverLimit { limit });
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
 }
 
 async fn shutdown_signal() {
@@ -161,9 +210,9 @@ async fn shutdown_signal() {
 }
 
 pub async fn run(args: Args) -> Result<ExitCode, CliError> {
-    if args.batch_size == 0 || args.pollers == 0 {
+    if args.batch_size == 0 || args.pollers == 0 || args.body_timeout_ms == 0 {
         return Err(CliError::Usage(
-            "--batch-size and --pollers must be at least 1".into(),
+            "--batch-size, --pollers and --body-timeout-ms must be at least 1".into(),
         ));
     }
     let ingest_config = IngestConfig::from_env()?;
@@ -223,6 +272,7 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
     let state = IngestState {
         ingest,
         slots: Arc::new(Semaphore::new(args.ingest_concurrency)),
+        body_timeout: Duration::from_millis(args.body_timeout_ms),
     };
     let app = Router::new().fallback(ingest_route).with_state(state);
     let served = axum::serve(listener, app)

@@ -81,9 +81,10 @@ pub struct Envelope {
     /// The deduplication key of this message (see `dedup_key`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedup_key: Option<String>,
-    /// True when the ingest holds the claim on `dedup_key` for this message's id. Claims never
-    /// change hands within their window, so the processor need not read it again; without it
-    /// (the table was unreachable at the ingest) the processor checks the key itself.
+    /// True when the ingest held the claim on `dedup_key` for this message's id when it queued
+    /// it, so the processor need not read it again. Only versions that claimed before sending
+    /// set it; the ingest now claims after the send succeeded, so it cannot know this when it
+    /// encodes the message, and the processor checks the key of every message without it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub claimed: bool,
 }
@@ -119,17 +120,6 @@ impl Envelope {
             body_ref: None,
             dedup_key: None,
             claimed: false,
-        }
-    }
-
-    /// The same webhook under an earlier message's id (and so its arrival time): a sender's
-    /// retry of a message whose queueing could not be confirmed is queued under the id the
-    /// first delivery was given, so the processor stores it once.
-    pub fn with_id(self, id: MessageId) -> Self {
-        Envelope {
-            id,
-            received_at: id.received_at().canonical(),
-            ..self
         }
     }
 

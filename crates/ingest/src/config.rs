@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use hookloop_aws::config::{process_env, ConfigError, Env};
@@ -5,7 +6,9 @@ use hookloop_aws::sqs::MAX_MESSAGE_BYTES;
 
 use hookloop_domain::Source;
 
-use crate::auth::{Auth, BasicCredential, Method, Secret};
+use crate::auth::{Auth, BasicCredential, MemoryLedger, Scheme, Secret};
+
+use crate::auth::DEFAULT_SIGNING_ID_WINDOW_HOURS;
 
 /// Room kept for the envelope around the body (id, source, time, JSON escaping of a typical
 /// body) and the message attributes, below SQS's 1 MiB.
@@ -21,6 +24,9 @@ pub const MAX_INGEST_BODY_BYTES: usize = 6 * 1024 * 1024;
 pub const DEFAULT_CLAIM_CHECK_BYTES: usize = 256 * 1024;
 /// How long a repeated delivery counts as a duplicate.
 pub const DEFAULT_DEDUP_WINDOW_HOURS: u64 = 24;
+
+/// Longest window a Radar signed message is remembered: one year.
+pub const MAX_SIGNING_ID_WINDOW_HOURS: u64 = 365 * 24;
 
 /// Default deadline for handing a webhook to SQS. CleverTap gives up after 3 s; answering 503
 /// before that lets it retry instead of timing out.
@@ -40,19 +46,29 @@ pub struct IngestConfig {
     /// Deduplication: the table holding claims (`TABLE_NAME`); without it, off.
     pub dedup_table: Option<String>,
     pub dedup_window: Duration,
+    /// How long a Radar signed message refuses any body but its first
+    /// (`RADAR_SIGNING_ID_WINDOW_HOURS`); recorded in the table when there is one.
+    pub signing_id_window: Duration,
 }
 
 impl IngestConfig {
     /// Reads `QUEUE_URL`, `WEBHOOK_TOKEN`, `WEBHOOK_BASIC_AUTH`, `AUTH_CLEVERTAP`,
-    /// `AUTH_CLEVERTAP_EXPORT_STATUS`, `AUTH_LOCATION`, `ALLOW_UNAUTHENTICATED`, `MAX_BODY_BYTES`
-    /// and `QUEUE_SEND_TIMEOUT_MS`.
+    /// `AUTH_CLEVERTAP_EXPORT_STATUS`, `AUTH_LOCATION`, `ALLOW_UNAUTHENTICATED`, `MAX_BODY_BYTES`,
+    /// `QUEUE_SEND_TIMEOUT_MS`, `RAW_BUCKET`, `CLAIM_CHECK_BYTES`, `TABLE_NAME`,
+    /// `DEDUP_WINDOW_HOURS` and `RADAR_SIGNING_ID_WINDOW_HOURS`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::read(&process_env())
     }
 
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let queue_url = env.required("QUEUE_URL")?;
-        let auth = read_auth(env)?;
+        let signing_id_hours = env.number(
+            "RADAR_SIGNING_ID_WINDOW_HOURS",
+            1..=MAX_SIGNING_ID_WINDOW_HOURS,
+            DEFAULT_SIGNING_ID_WINDOW_HOURS,
+        )?;
+        let signing_id_window = Duration::from_secs(signing_id_hours * 3600);
+        let auth = read_auth(env, signing_id_window)?;
         let claim_bucket = env.optional("RAW_BUCKET");
         let inline_limit = DEFAULT_MAX_BODY_BYTES;
         let max_body_bytes = match claim_bucket {
@@ -83,6 +99,7 @@ impl IngestConfig {
             claim_check_bytes,
             dedup_table: env.optional("TABLE_NAME"),
             dedup_window: Duration::from_secs(dedup_hours * 3600),
+            signing_id_window,
         })
     }
 }
@@ -100,7 +117,10 @@ fn split_list(v: &str) -> impl Iterator<Item = &str> {
     v.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn read_auth<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Auth, ConfigError> {
+fn read_auth<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    signing_id_window: Duration,
+) -> Result<Auth, ConfigError> {
     let tokens: Vec<Secret> = env
         .optional("WEBHOOK_TOKEN")
         .as_deref()
@@ -127,25 +147,25 @@ fn read_auth<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Auth, Config
             })
             .collect::<Result<_, _>>()?,
     };
-    let mut methods = Vec::new();
+    let mut schemes = Vec::new();
     for source in Source::ALL {
         let var = route_auth_var(source);
         let list = match env.optional(var) {
-            None => Method::defaults_for(source).to_vec(),
+            None => Scheme::defaults_for(source).to_vec(),
             Some(v) => split_list(&v)
                 .map(|m| {
-                    let method = Method::parse(m).ok_or_else(|| ConfigError::Invalid {
+                    let scheme = Scheme::parse(m).ok_or_else(|| ConfigError::Invalid {
                         var,
                         reason: format!("unknown method {m:?}: use token, basic or radar"),
                     })?;
-                    let configured = match method {
-                        Method::Token | Method::Radar => !tokens.is_empty(),
-                        Method::Basic => !basic.is_empty(),
+                    let configured = match scheme {
+                        Scheme::Token | Scheme::Radar => !tokens.is_empty(),
+                        Scheme::Basic => !basic.is_empty(),
                     };
                     if configured {
-                        Ok(method)
+                        Ok(scheme)
                     } else {
-                        let needs = if method == Method::Basic {
+                        let needs = if scheme == Scheme::Basic {
                             "WEBHOOK_BASIC_AUTH"
                         } else {
                             "WEBHOOK_TOKEN"
@@ -158,15 +178,17 @@ fn read_auth<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Auth, Config
                 })
                 .collect::<Result<_, _>>()?,
         };
-        methods.push((source, list));
+        schemes.push((source, list));
     }
     let nothing_configured = tokens.is_empty() && basic.is_empty();
     let open = nothing_configured && env.flag("ALLOW_UNAUTHENTICATED", false)?;
     Ok(Auth {
         tokens,
         basic,
-        methods,
+        schemes,
         open,
+        // Without a table, signing ids are remembered by this process only (see README).
+        signing_ids: Arc::new(MemoryLedger::new(signing_id_window)),
     })
 }
 
@@ -224,10 +246,10 @@ mod tests {
             Secret::new("p:w"),
             "a password may hold colons"
         );
-        assert_eq!(a.accepted(Source::Location), vec![Method::Radar]);
+        assert_eq!(a.accepted(Source::Location), vec![Scheme::Radar]);
         assert_eq!(
             a.accepted(Source::ClevertapWebhook),
-            vec![Method::Token, Method::Basic]
+            vec![Scheme::Token, Scheme::Basic]
         );
     }
 
@@ -327,6 +349,23 @@ mod tests {
                 matches!(e, ConfigError::Invalid { var: v, .. } if v == var),
                 "{var}: {e:?}"
             );
+        }
+    }
+
+    #[test]
+    fn radar_signing_ids_are_remembered_30_days_unless_configured() {
+        let c = cfg(&[("QUEUE_URL", "q")]).unwrap();
+        assert_eq!(c.signing_id_window, Duration::from_secs(30 * 24 * 3600));
+        let c = cfg(&[("QUEUE_URL", "q"), ("RADAR_SIGNING_ID_WINDOW_HOURS", "48")]).unwrap();
+        assert_eq!(c.signing_id_window, Duration::from_secs(48 * 3600));
+        for bad in ["0", "9000", "soon"] {
+            assert!(matches!(
+                cfg(&[("QUEUE_URL", "q"), ("RADAR_SIGNING_ID_WINDOW_HOURS", bad)]),
+                Err(ConfigError::Invalid {
+                    var: "RADAR_SIGNING_ID_WINDOW_HOURS",
+                    ..
+                })
+            ));
         }
     }
 }

@@ -1,18 +1,15 @@
 use bytes::Bytes;
-use hookloop_aws::dedup::{Claim, Claims};
+use hookloop_aws::dedup::Claims;
 use hookloop_aws::s3::RawArchive;
-use hookloop_aws::sqs::MAX_MESSAGE_BYTES;
-use hookloop_aws::AwsError;
-use hookloop_domain::{
-    claim_object_key, dedup_key, is_clevertap_test_call, parse_webhook, Envelope, Source,
-};
+use hookloop_domain::{dedup_key, is_clevertap_test_call, parse_webhook, Envelope, Source};
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
-use crate::auth::Auth;
-use crate::queue::{MessageQueue, OutgoingMessage};
+use crate::admission::{admit, Admitted, ClaimCheck};
+use crate::auth::{Auth, HeaderCheck};
+use crate::queue::MessageQueue;
 use crate::rejection::Rejection;
 
 /// The ingest function's dependencies, built once per process.
@@ -31,9 +28,22 @@ impl Ingest<hookloop_aws::sqs::Queue> {
     /// The production wiring: SQS, and S3 / DynamoDB when the configuration names them, all
     /// through `clients` (built with the ingest's deadline).
     pub fn from_config(config: crate::IngestConfig, clients: &hookloop_aws::AwsClients) -> Self {
+        if config.dedup_table.is_none() && config.auth.accepts_radar() {
+            warn!("no TABLE_NAME: Radar signatures are single-use in this process only");
+        }
         Ingest {
             queue: hookloop_aws::sqs::Queue::new(clients.sqs.clone(), config.queue_url),
-            auth: config.auth,
+            // Radar signed messages are recorded in the table deduplication uses.
+            auth: match &config.dedup_table {
+                Some(table) => config.auth.with_signing_ids(std::sync::Arc::new(
+                    hookloop_aws::signing_ids::SigningIds::new(
+                        clients.dynamodb.clone(),
+                        table.clone(),
+                        config.signing_id_window,
+                    ),
+                )),
+                None => config.auth,
+            },
             max_body_bytes: config.max_body_bytes,
             claim_check: config.claim_bucket.map(|bucket| ClaimCheck {
                 archive: RawArchive::new(clients.s3.clone(), bucket),
@@ -46,33 +56,57 @@ impl Ingest<hookloop_aws::sqs::Queue> {
     }
 }
 
-/// Claim check: a body above `threshold` bytes is written to S3 and the queue message carries
-/// its key (`body_ref`) instead.
-#[derive(Debug, Clone)]
-pub struct ClaimCheck {
-    pub archive: RawArchive,
-    pub threshold: usize,
+/// What a request's method, path and headers allow before its body is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// `GET /health`: needs no body and no ingest slot.
+    Health,
+    /// A webhook route whose header credential (if it has one) checked out: read the body.
+    Webhook,
 }
 
-impl ClaimCheck {
-    /// Moves a large body out of `envelope` into S3; small ones stay. On an error the envelope's
-    /// body is gone: the caller answers 503 and drops it.
-    pub async fn offload(&self, envelope: &mut Envelope) -> Result<(), AwsError> {
-        if envelope.body.len() <= self.threshold {
-            return Ok(());
+impl<Q> Ingest<Q> {
+    /// The checks that need no body, in the documented order: route, then any credential
+    /// carried in headers, then the content type. A request refused here costs no body read
+    /// and no hashing. An older-form Radar signature (over an event `_id` in the body) is
+    /// checked by [`handle`] once the body, within the size limit, has arrived.
+    pub fn admit_headers(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+    ) -> Result<Gate, Rejection> {
+        let source = match route(method, path)? {
+            Route::Health => return Ok(Gate::Health),
+            Route::Webhook(source) => source,
+        };
+        match self
+            .auth
+            .check_headers(source, headers)
+            .map_err(Rejection::Unauthorized)?
+        {
+            HeaderCheck::Verified(_) => is_json(headers)?,
+            HeaderCheck::NeedsBody(_) => {}
         }
-        // On failure the envelope is abandoned (503), so the body moves out without a copy.
-        let key = claim_object_key(envelope.id);
-        let body = std::mem::take(&mut envelope.body).into_bytes();
-        self.archive.put(&key, body).await?;
-        envelope.body_ref = Some(key);
-        Ok(())
+        Ok(Gate::Webhook)
     }
 }
 
 enum Route {
     Health,
     Webhook(Source),
+}
+
+/// The body-size check: 413 for a body over `limit`.
+fn within_limit(body: &[u8], limit: usize) -> Result<(), Rejection> {
+    if body.len() > limit {
+        return Err(Rejection::PayloadTooLarge {
+            size: body.len(),
+            limit,
+            what: "body",
+        });
+    }
+    Ok(())
 }
 
 fn route(method: &Method, path: &str) -> Result<Route, Rejection> {
@@ -130,15 +164,8 @@ pub async fn handle<Q: MessageQueue>(ingest: &Ingest<Q>, req: Request<Bytes>) ->
     match accept(ingest, req).await {
         Ok(resp) => resp,
         Err(rejection) => {
-            match &rejection {
-                Rejection::QueueUnavailable => {}
-                Rejection::InvalidPayload(e) => {
-                    warn!(status = rejection.status().as_u16(), %path, field = %e.path, reason = %e.message, "rejected")
-                }
-                _ => {
-                    warn!(status = rejection.status().as_u16(), %path, error = rejection.code(), "rejected")
-                }
-            }
+            // Escaped there: the path comes from the request.
+            rejection.log(&path);
             rejection.into_response()
         }
     }
@@ -152,19 +179,28 @@ async fn accept<Q: MessageQueue>(
         Route::Health => return Ok(json_ok(json!({"status": "ok"}))),
         Route::Webhook(source) => source,
     };
-    ingest
+    let verified = match ingest
         .auth
-        .check(source, req.headers(), req.body())
-        .map_err(Rejection::Unauthorized)?;
+        .check_headers(source, req.headers())
+        .map_err(Rejection::Unauthorized)?
+    {
+        HeaderCheck::Verified(v) => v,
+        // The older Radar form signs an event `_id` inside the body: a body over the limit is
+        // refused unread, so an unauthenticated request cannot make the ingest parse more.
+        HeaderCheck::NeedsBody(pending) => {
+            within_limit(req.body(), ingest.max_body_bytes)?;
+            ingest
+                .auth
+                .check_body(pending, req.body())
+                .map_err(Rejection::Unauthorized)?
+        }
+    };
     is_json(req.headers())?;
     let body = req.into_body();
-    if body.len() > ingest.max_body_bytes {
-        return Err(Rejection::PayloadTooLarge {
-            size: body.len(),
-            limit: ingest.max_body_bytes,
-            what: "body",
-        });
-    }
+    within_limit(&body, ingest.max_body_bytes)?;
+    // A Radar signature authenticates its first body only (the same body again is the
+    // sender's retry and goes on to deduplication); recorded once the request is in size.
+    ingest.auth.record_use(&verified, &body).await?;
 
     let webhook = match parse_webhook(source, &body) {
         Ok(w) => w,
@@ -182,84 +218,23 @@ async fn accept<Q: MessageQueue>(
     let text = String::from_utf8(body.to_vec()).map_err(|_| {
         Rejection::InvalidPayload(hookloop_domain::ParseError::new("", "body is not UTF-8"))
     })?;
-    let mut envelope = Envelope::new(source, text, OffsetDateTime::now_utc());
-
-    // A repeat of a webhook already queued gets the original id and is not queued again. If
-    // the claim cannot be checked the webhook is queued anyway, carrying its key: the processor
-    // checks again (a possible duplicate beats a lost webhook).
-    let mut claimed = None;
-    let mut requeue = false;
-    if let Some(dedup) = &ingest.dedup {
-        let key = dedup_key(source, &webhook, &body);
-        match dedup.claim(&key, &envelope.id.to_string()).await {
-            Ok(Claim::Duplicate { original }) => {
-                info!(message_id = %original, %source, "duplicate delivery; not queued again");
-                return Ok(json_ok(json!({"id": original, "status": "duplicate"})));
-            }
-            Ok(Claim::Won) => claimed = Some(key.clone()),
-            // The original's send failed or only looked failed: this retry queues it again
-            // under the original's id (the processor stores a message id once).
-            Ok(Claim::Unsent { original }) => match original.parse() {
-                Ok(original) => {
-                    envelope = envelope.with_id(original);
-                    claimed = Some(key.clone());
-                    requeue = true;
-                }
-                Err(_) => {
-                    warn!(%source, "unreadable message id in a deduplication claim; queueing")
-                }
-            },
-            Err(e) => {
-                warn!(message_id = %envelope.id, error = %e, "deduplication unavailable; queueing")
-            }
-        }
-        envelope.dedup_key = Some(key);
-    }
-    envelope.claimed = claimed.is_some();
-    let id = envelope.id.to_string();
-
-    let queued = queue_envelope(ingest, &mut envelope).await;
-    if let (Some(dedup), Some(key)) = (&ingest.dedup, &claimed) {
-        let marked = match (&queued, requeue) {
-            // Maybe not queued (a timeout may hide a send that took effect): the sender's retry
-            // queues it again under this id, so it is neither lost nor given a second id.
-            (Err(_), false) => dedup.mark_unsent(key, &id).await,
-            (Ok(()), true) => dedup.mark_sent(key, &id).await,
-            _ => Ok(()),
-        };
-        if let Err(e) = marked {
-            error!(message_id = %id, error = %e, "could not update the deduplication claim");
-        }
-    }
-    queued?;
-    info!(message_id = %id, %source, bytes = body.len(), claim_check = envelope.body_ref.is_some(), "queued");
-    Ok(json_ok(json!({"id": id, "status": "queued"})))
-}
-
-/// Offloads a large body to S3 when configured, then queues the message.
-async fn queue_envelope<Q: MessageQueue>(
-    ingest: &Ingest<Q>,
-    envelope: &mut Envelope,
-) -> Result<(), Rejection> {
-    if let Some(claim_check) = &ingest.claim_check {
-        if let Err(e) = claim_check.offload(envelope).await {
-            error!(message_id = %envelope.id, error = %e, "claim check failed; answering 503");
-            return Err(Rejection::QueueUnavailable);
-        }
-    }
-    let message = OutgoingMessage::new(envelope);
-    if message.size() > MAX_MESSAGE_BYTES {
-        return Err(Rejection::PayloadTooLarge {
-            size: message.size(),
-            limit: MAX_MESSAGE_BYTES,
-            what: "the queued message (body escaped inside the envelope)",
-        });
-    }
-    if let Err(e) = ingest.queue.enqueue(message).await {
-        error!(message_id = %envelope.id, source = %envelope.source, error = %e, "not queued; answering 503");
-        return Err(Rejection::QueueUnavailable);
-    }
-    Ok(())
+    let envelope = Envelope::new(source, text, OffsetDateTime::now_utc());
+    let key = ingest
+        .dedup
+        .as_ref()
+        .map(|_| dedup_key(source, &webhook, &body));
+    let admitted = admit(
+        &ingest.queue,
+        ingest.claim_check.as_ref(),
+        ingest.dedup.as_ref(),
+        envelope,
+        key,
+    )
+    .await?;
+    Ok(match admitted {
+        Admitted::Queued(id) => json_ok(json!({"id": id, "status": "queued"})),
+        Admitted::Duplicate(original) => json_ok(json!({"id": original, "status": "duplicate"})),
+    })
 }
 
 fn test_call_ack(source: Source) -> Response<String> {
@@ -287,7 +262,7 @@ pub async fn handle_lambda<Q: MessageQueue>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::QueueError;
+    use crate::queue::{OutgoingMessage, QueueError};
     use hookloop_aws::AwsError;
     use std::sync::Mutex;
 

@@ -187,10 +187,12 @@ pub async fn store_batch(
     out
 }
 
-/// A repeat of a message another one already owns is done: that one stores it. Messages whose
-/// claim the ingest took (`claimed`) own their key; the owners of the other messages' keys are
-/// read at once, and a key with no live claim (the ingest could not take it) is claimed here by
-/// its first message, so a later repeat is recognised.
+/// A repeat of a message another one already owns is done: that one stores it. The ingest
+/// claims a key only after the message is queued, so the owners of the batch's keys are read at
+/// once (one `BatchGetItem` per 100 keys), and a key with no live claim (the ingest has not
+/// claimed it yet, stopped before it could, or could not reach the table) is claimed here by its
+/// first message, so a later repeat is recognised. Messages queued by versions that claimed
+/// before sending say so (`claimed`) and own their key.
 async fn skip_repeats(
     p: &Processor,
     envelopes: &mut [Option<Envelope>],
@@ -250,7 +252,7 @@ async fn skip_repeats(
     let claimed: Vec<(String, Result<Claim, AwsError>)> = all(claiming).await;
     for (key, claim) in claimed {
         match claim {
-            Ok(Claim::Duplicate { original }) | Ok(Claim::Unsent { original }) => {
+            Ok(Claim::Duplicate { original }) => {
                 owners.insert(key, original);
             }
             Ok(Claim::Won) => {}

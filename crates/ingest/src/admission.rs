@@ -1,0 +1,278 @@
+//! Admission: a valid webhook becomes a queued message, and a repeat is recognised, without a
+//! window in which a webhook answered 200 can be lost.
+//!
+//! The order is **queue, then claim**. The webhook is sent to SQS first; only once SQS has
+//! accepted it does the ingest take the deduplication claim for its key (one conditional
+//! `PutItem`). So every claim in the table names a message that is known to be queued, and a
+//! delivery answered `duplicate` always names a message that will be stored (or dead-lettered
+//! with a reason). Whatever stops the ingest between the two calls (a crash, a timeout, an
+//! out-of-memory stop, a claim whose answer never arrives) leaves a queued message without a
+//! claim, and the processor, which checks every message's claim before storing it, claims it
+//! then. A repeat is queued too (it cannot be known to be one before its claim is refused); the
+//! processor skips it when it finds the key owned by another message. That costs a repeat one
+//! SQS send, and costs nothing per webhook on the hot path: the claim was one request before
+//! and is one request now.
+
+use hookloop_aws::dedup::{Claim, Claims};
+use hookloop_aws::s3::RawArchive;
+use hookloop_aws::sqs::MAX_MESSAGE_BYTES;
+use hookloop_aws::AwsError;
+use hookloop_domain::{claim_object_key, Envelope};
+use tracing::{error, info, warn};
+
+use crate::queue::{MessageQueue, OutgoingMessage};
+use crate::rejection::Rejection;
+
+/// Claim check: a body above `threshold` bytes is written to S3 and the queue message carries
+/// its key (`body_ref`) instead.
+#[derive(Debug, Clone)]
+pub struct ClaimCheck {
+    pub archive: RawArchive,
+    pub threshold: usize,
+}
+
+impl ClaimCheck {
+    /// Moves a large body out of `envelope` into S3; small ones stay. On an error the envelope's
+    /// body is gone: the caller answers 503 and drops it.
+    pub async fn offload(&self, envelope: &mut Envelope) -> Result<(), AwsError> {
+        if envelope.body.len() <= self.threshold {
+            return Ok(());
+        }
+        // On failure the envelope is abandoned (503), so the body moves out without a copy.
+        let key = claim_object_key(envelope.id);
+        let body = std::mem::take(&mut envelope.body).into_bytes();
+        self.archive.put(&key, body).await?;
+        envelope.body_ref = Some(key);
+        Ok(())
+    }
+}
+
+/// The deduplication ledger admission needs: take the claim on a key for a queued message, or
+/// name the message that holds it. [`Claims`] (DynamoDB) in the functions.
+pub(crate) trait ClaimLedger {
+    async fn claim(&self, key: &str, message_id: &str) -> Result<Claim, AwsError>;
+}
+
+impl ClaimLedger for Claims {
+    async fn claim(&self, key: &str, message_id: &str) -> Result<Claim, AwsError> {
+        Claims::claim(self, key, message_id).await
+    }
+}
+
+/// What became of an admitted webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Admitted {
+    /// Queued under this id, which the sender is told.
+    Queued(String),
+    /// A repeat of this message, which is queued: the sender is told its id. This copy was
+    /// queued as well and the processor skips it.
+    Duplicate(String),
+}
+
+/// Queues `envelope`, then claims `dedup_key` (when deduplication is on) for it.
+pub(crate) async fn admit<Q: MessageQueue, L: ClaimLedger>(
+    queue: &Q,
+    claim_check: Option<&ClaimCheck>,
+    dedup: Option<&L>,
+    mut envelope: Envelope,
+    dedup_key: Option<String>,
+) -> Result<Admitted, Rejection> {
+    let id = envelope.id.to_string();
+    let bytes = envelope.body.len();
+    // The key travels with the message, so the processor can check (and take) the claim.
+    envelope.dedup_key = dedup_key;
+    queue_envelope(queue, claim_check, &mut envelope).await?;
+    let (Some(claims), Some(key)) = (dedup, envelope.dedup_key.as_deref()) else {
+        info!(message_id = %id, source = %envelope.source, bytes, claim_check = envelope.body_ref.is_some(), "queued");
+        return Ok(Admitted::Queued(id));
+    };
+    match claims.claim(key, &id).await {
+        Ok(Claim::Won) => {
+            info!(message_id = %id, source = %envelope.source, bytes, claim_check = envelope.body_ref.is_some(), "queued");
+            Ok(Admitted::Queued(id))
+        }
+        Ok(Claim::Duplicate { original }) => {
+            info!(message_id = %id, %original, source = %envelope.source, "duplicate delivery; the processor skips this copy");
+            Ok(Admitted::Duplicate(original))
+        }
+        // Queued, so answered as such; the processor takes the claim (or finds its owner).
+        Err(e) => {
+            warn!(message_id = %id, error = %e, "queued; deduplication unavailable, the processor decides");
+            Ok(Admitted::Queued(id))
+        }
+    }
+}
+
+/// Offloads a large body to S3 when configured, then queues the message.
+async fn queue_envelope<Q: MessageQueue>(
+    queue: &Q,
+    claim_check: Option<&ClaimCheck>,
+    envelope: &mut Envelope,
+) -> Result<(), Rejection> {
+    if let Some(claim_check) = claim_check {
+        if let Err(e) = claim_check.offload(envelope).await {
+            error!(message_id = %envelope.id, error = %e, "claim check failed; answering 503");
+            return Err(Rejection::QueueUnavailable);
+        }
+    }
+    let message = OutgoingMessage::new(envelope);
+    if message.size() > MAX_MESSAGE_BYTES {
+        return Err(Rejection::PayloadTooLarge {
+            size: message.size(),
+            limit: MAX_MESSAGE_BYTES,
+            what: "the queued message (body escaped inside the envelope)",
+        });
+    }
+    if let Err(e) = queue.enqueue(message).await {
+        error!(message_id = %envelope.id, source = %envelope.source, error = %e, "not queued; answering 503");
+        return Err(Rejection::QueueUnavailable);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::QueueError;
+    use hookloop_domain::Source;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use time::OffsetDateTime;
+
+    /// Records what was sent, or fails every send.
+    #[derive(Default)]
+    struct Queue {
+        sent: Mutex<Vec<Envelope>>,
+        down: bool,
+    }
+
+    impl MessageQueue for Queue {
+        async fn enqueue(&self, message: OutgoingMessage) -> Result<(), QueueError> {
+            if self.down {
+                return Err(QueueError(AwsError::local(
+                    "sqs",
+                    "SendMessage",
+                    "ServiceUnavailable",
+                    "down",
+                    true,
+                )));
+            }
+            let envelope = Envelope::decode(&message.body).map_err(|e| {
+                QueueError(AwsError::local(
+                    "sqs",
+                    "SendMessage",
+                    "Bad",
+                    e.to_string(),
+                    false,
+                ))
+            })?;
+            self.sent.lock().unwrap().push(envelope);
+            Ok(())
+        }
+    }
+
+    /// Claims by key, first writer wins; or unreachable.
+    #[derive(Default)]
+    struct Ledger {
+        claims: Mutex<HashMap<String, String>>,
+        down: bool,
+    }
+
+    impl ClaimLedger for Ledger {
+        async fn claim(&self, key: &str, message_id: &str) -> Result<Claim, AwsError> {
+            if self.down {
+                return Err(AwsError::local(
+                    "dynamodb", "PutItem", "Timeout", "late", true,
+                ));
+            }
+            let mut claims = self.claims.lock().unwrap();
+            let holder = claims
+                .entry(key.to_owned())
+                .or_insert(message_id.to_owned());
+            Ok(if holder == message_id {
+                Claim::Won
+            } else {
+                Claim::Duplicate {
+                    original: holder.clone(),
+                }
+            })
+        }
+    }
+
+    fn envelope() -> Envelope {
+        Envelope::new(Source::Location, "{}".to_owned(), OffsetDateTime::now_utc())
+    }
+
+    async fn admit_one(q: &Queue, l: &Ledger, key: &str) -> (Result<Admitted, Rejection>, String) {
+        let e = envelope();
+        let id = e.id.to_string();
+        (admit(q, None, Some(l), e, Some(key.to_owned())).await, id)
+    }
+
+    #[tokio::test]
+    async fn a_webhook_is_claimed_only_after_it_is_queued() {
+        let (q, l) = (Queue::default(), Ledger::default());
+        let (admitted, id) = admit_one(&q, &l, "k").await;
+        assert_eq!(admitted, Ok(Admitted::Queued(id.clone())));
+        assert_eq!(l.claims.lock().unwrap().get("k"), Some(&id));
+        let sent = q.sent.lock().unwrap();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            sent[0].dedup_key.as_deref(),
+            Some("k"),
+            "the key travels with it"
+        );
+        assert!(!sent[0].claimed, "the claim comes after the send");
+    }
+
+    #[tokio::test]
+    async fn a_failed_send_is_503_and_leaves_no_claim_behind() {
+        let q = Queue {
+            down: true,
+            ..Default::default()
+        };
+        let l = Ledger::default();
+        let (admitted, _) = admit_one(&q, &l, "k").await;
+        assert_eq!(admitted, Err(Rejection::QueueUnavailable));
+        assert!(l.claims.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_repeat_names_the_claims_holder_and_its_copy_is_queued_for_the_processor_to_skip() {
+        let (q, l) = (Queue::default(), Ledger::default());
+        let (_, first) = admit_one(&q, &l, "k").await;
+        let (admitted, second) = admit_one(&q, &l, "k").await;
+        assert_eq!(admitted, Ok(Admitted::Duplicate(first.clone())));
+        let sent: Vec<String> = q
+            .sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.id.to_string())
+            .collect();
+        assert_eq!(sent, [first.clone(), second]);
+        assert_eq!(l.claims.lock().unwrap().get("k"), Some(&first));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_ledger_leaves_the_claim_to_the_processor() {
+        let q = Queue::default();
+        let l = Ledger {
+            down: true,
+            ..Default::default()
+        };
+        let (admitted, id) = admit_one(&q, &l, "k").await;
+        assert_eq!(admitted, Ok(Admitted::Queued(id)));
+        assert_eq!(q.sent.lock().unwrap()[0].dedup_key.as_deref(), Some("k"));
+    }
+
+    #[tokio::test]
+    async fn without_deduplication_nothing_is_claimed() {
+        let q = Queue::default();
+        let e = envelope();
+        let id = e.id.to_string();
+        let admitted = admit::<_, Ledger>(&q, None, None, e, None).await;
+        assert_eq!(admitted, Ok(Admitted::Queued(id)));
+        assert_eq!(q.sent.lock().unwrap()[0].dedup_key, None);
+    }
+}
