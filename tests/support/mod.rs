@@ -18,6 +18,7 @@ use hookloop_aws::sqs::Queue;
 use hookloop_aws::AwsClients;
 use serde_json::{Map, Value};
 
+pub mod generators;
 pub mod proxy;
 
 /// The repository root.
@@ -335,7 +336,12 @@ impl TestEnv {
         self.scan_all()
             .await
             .into_iter()
-            .filter(|i| i["kind"] != "dedup" && i["kind"] != "loadback")
+            .filter(|i| {
+                !matches!(
+                    i["kind"].as_str(),
+                    Some("dedup" | "loadback" | "radar_signing_id")
+                )
+            })
             .collect()
     }
 
