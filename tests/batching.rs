@@ -8,8 +8,10 @@ use std::time::Duration;
 use hookloop_aws::dedup::Claims;
 use hookloop_aws::dynamodb::MAX_BATCH_WRITE_ITEMS;
 use hookloop_aws::requests::snapshot;
+use hookloop_aws::AwsClients;
 use hookloop_domain::{dedup_key, parse_webhook, raw_partition, Envelope, Normalized, Source};
 use hookloop_processor::{handle, ArchiveMode, Batching};
+use hookloop_tests::proxy::{FaultProxy, Rule};
 use hookloop_tests::*;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -151,11 +153,24 @@ async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
 async fn an_item_refused_for_good_fails_only_its_own_message() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let env = TestEnv::start().await;
-    let p = env.processor(&[]);
-    // 30 campaign webhooks share row requests; one carries a key-value DynamoDB refuses (its
-    // row is above the 400 KB item limit).
+    // 30 campaign webhooks share row requests; DynamoDB refuses one of their rows for good. The
+    // parsers refuse whatever DynamoDB could not store, so the refusal comes from the proxy, as
+    // DynamoDB answers a refused item (ValidationException), for any request holding that row.
+    let proxy = FaultProxy::start(&env.moto.endpoint, 7).await;
+    proxy.set_rule(
+        "dynamodb:BatchWriteItem",
+        Some(Rule::RefuseContaining("obj-0099".to_owned())),
+    );
+    let sdk = env.sdk.to_builder().endpoint_url(&proxy.url).build();
+    let config = hookloop_processor::ProcessorConfig::read(&hookloop_aws::config::Env::new({
+        let vars = env.env();
+        move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }))
+    .expect("processor configuration");
+    let p = hookloop_processor::Processor::new(&AwsClients::from_sdk_config(&sdk), config)
+        .expect("processor");
     let mut batch: Vec<Envelope> = (0..30).map(|n| campaign(n, 10)).collect();
-    let poison = campaign(99, 420_000);
+    let poison = campaign(99, 10);
     batch.insert(7, poison.clone());
     let r = handle(&p, sqs_event(&batch, 1), None).await;
     assert!(r.batch_item_failures.is_empty(), "nothing left to retry");

@@ -33,12 +33,15 @@ pub struct FaultRates {
 
 /// A fault for every request of one operation until it is cleared, for a test that needs one
 /// path taken for certain rather than at a rate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rule {
     /// Answer this HTTP status in the service's error format, forwarding nothing.
     Fail(u16),
     /// Forward the request (it takes effect), then hold the answer this long.
     LateAnswer(Duration),
+    /// Refuse for good (400 `ValidationException`) a request whose body contains this text, as
+    /// DynamoDB refuses an item it cannot store; forward the others.
+    RefuseContaining(String),
 }
 
 struct Inner {
@@ -165,7 +168,7 @@ async fn forward(State(s): State<Arc<Inner>>, req: Request) -> Response {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .get(&op)
-        .copied();
+        .cloned();
     let rates = *s.rates.lock().unwrap_or_else(|p| p.into_inner());
     let fault = {
         let mut rng = s.rng.lock().unwrap_or_else(|p| p.into_inner());
@@ -202,9 +205,15 @@ async fn forward(State(s): State<Arc<Inner>>, req: Request) -> Response {
     let Ok(body) = axum::body::to_bytes(body, 64 * 1024 * 1024).await else {
         return error_response(400, "BadRequest", json_protocol);
     };
+    if let Some(Rule::RefuseContaining(text)) = &rule {
+        if body.windows(text.len()).any(|w| w == text.as_bytes()) {
+            count("refused");
+            return error_response(400, "ValidationException", json_protocol);
+        }
+    }
     let fault = match rule {
         Some(Rule::Fail(status)) => Some(Fault::ServerError(status)),
-        Some(Rule::LateAnswer(_)) => None,
+        Some(Rule::LateAnswer(_) | Rule::RefuseContaining(_)) => None,
         None => fault,
     };
     match fault {
@@ -273,9 +282,9 @@ async fn forward(State(s): State<Arc<Inner>>, req: Request) -> Response {
     let status = answer.status();
     let headers = answer.headers().clone();
     let bytes = answer.bytes().await.unwrap_or_default();
-    if let Some(Rule::LateAnswer(delay)) = rule {
+    if let Some(Rule::LateAnswer(delay)) = &rule {
         count("late_answer");
-        tokio::time::sleep(delay).await;
+        tokio::time::sleep(*delay).await;
     }
     if fault == Some(Fault::LostAnswer) {
         count("lost_answer");
