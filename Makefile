@@ -58,20 +58,25 @@ help:
 	@echo "make invoke-local FUNCTION=ingest EVENT=events/apigw/...   sam local invoke (needs Docker)"
 	@echo "make logs   tail the stack's function logs;  make delete   delete the stack"
 
+# What running needs (the emulator), and what building, deploying and their tests need on top.
 $(VENV)/.installed: Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
-		'moto[server]==$(MOTO_VERSION)' 'cargo-lambda==$(CARGO_LAMBDA_VERSION)' \
-		'ziglang==$(ZIGLANG_VERSION)' 'aws-sam-cli==$(SAM_CLI_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)'
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
 	touch $@
 
-$(VENV)/.arm64-target: $(VENV)/.installed
+$(VENV)/.deploy-tools: $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
+		'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIGLANG_VERSION)' \
+		'aws-sam-cli==$(SAM_CLI_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)'
+	touch $@
+
+$(VENV)/.arm64-target: $(VENV)/.deploy-tools
 	rustup target add $(ARM64_TARGET)
 	touch $@
 
-setup: $(VENV)/.installed $(VENV)/.arm64-target
+setup: $(VENV)/.installed $(VENV)/.deploy-tools $(VENV)/.arm64-target
 
-build-local: setup
+build-local: $(VENV)/.installed
 	cargo build --locked --workspace --bins
 
 run: build-local
@@ -117,7 +122,7 @@ export SHOW_STUB
 loadback-rules:
 	@$(PYTHON) -c 'import json,sys; d=json.load(open("infra/loadback-rules.json")); d.pop("description",None); [r.pop("description",None) for r in d["rules"]]; print(json.dumps(d,separators=(",",":")))'
 
-test: build-local
+test: setup build-local
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 	cargo test --locked --workspace -- --show-output
@@ -145,7 +150,8 @@ bench: setup build
 # timeouts and out-of-memory are what is found.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := webhook_clevertap:events/webhooks/clevertap webhook_export_status:events/webhooks/clevertap-export-status \
-	webhook_location:events/webhooks/location envelope:events/sqs loadback_rules:infra upload_response:events/webhooks/clevertap
+	webhook_location:events/webhooks/location envelope:events/sqs loadback_rules:infra upload_response:events/webhooks/clevertap \
+	json_string:events
 
 $(TOOLS)/bin/cargo-fuzz:
 	cargo install --locked cargo-fuzz --version $(CARGO_FUZZ_VERSION) --root $(TOOLS)
@@ -160,6 +166,9 @@ fuzz: $(TOOLS)/bin/cargo-fuzz
 		then grep -E '^Done' $$log; \
 		else tail -40 $$log; echo "fuzz $$t failed: see $$log and crates/fuzz/artifacts/$$t"; exit 1; fi; \
 	done
+	@echo "== the generated hostile webhooks, 25 times make test's cases"
+	PROPTEST_CASES=50000 cargo test --locked -p hookloop-ingest --test properties -- --show-output
+	PROPTEST_CASES=125000 cargo test --locked -p hookloop-domain --test json_string -- --show-output
 
 lint:
 	cargo fmt --all -- --check

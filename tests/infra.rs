@@ -385,6 +385,17 @@ fn the_processor_reports_batch_item_failures_with_bounded_concurrency() {
 }
 
 #[test]
+fn the_defaults_are_the_batching_the_cost_model_prices() {
+    let t = template();
+    let default = |p: &str| t["Parameters"][p]["Default"].as_u64().unwrap();
+    // README's and BENCHMARKS.md's cost at the defaults is the B = 100 column.
+    assert_eq!(default("ProcessorBatchSize"), 100);
+    assert_eq!(default("ProcessorBatchingWindowSeconds"), 1);
+    // Lambda refuses a batch above 10 from a standard queue without a batching window.
+    assert!(default("ProcessorBatchSize") <= 10 || default("ProcessorBatchingWindowSeconds") >= 1);
+}
+
+#[test]
 fn the_api_serves_exactly_the_ingest_routes_and_the_token_stays_secret() {
     let t = template();
     let events: BTreeSet<(String, String)> = props(&t, "IngestFunction")["Events"]
