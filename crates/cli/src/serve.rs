@@ -23,6 +23,11 @@ use tracing::info;
 use crate::poller::{self, PollerSettings};
 use crate::CliError;
 
+/// API Gateway HTTP APIs refuse bodies over 10 MB before the function sees them. A request
+/// refused before its body is read has that much of it read and dropped in the background, so
+/// a sender that writes its whole body before reading the answer gets the answer.
+const GATEWAY_MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+
 /// How long a request's body may take to arrive, by default. API Gateway gives a whole
 /// request 30 s; a sender's body of a few MB arrives in well under a second.
 pub const DEFAULT_BODY_TIMEOUT_MS: u64 = 10_000;
@@ -125,12 +130,14 @@ struct IngestState {
 async fn ingest_route(State(state): State<IngestState>, req: Request) -> Response {
     let ingest = &state.ingest;
     let (parts, body) = req.into_parts();
-    let refuse = |r: Rejection| {
+    let mut stream = body.into_data_stream();
+    let refuse = |r: Rejection, stream| {
+        tokio::spawn(drain(stream, state.body_timeout));
         r.log(parts.uri.path());
         r.into_response().map(Body::from)
     };
     match ingest.admit_headers(&parts.method, parts.uri.path(), &parts.headers) {
-        Err(r) => return refuse(r),
+        Err(r) => return refuse(r, stream),
         Ok(Gate::Health) => {
             let req = http::Request::from_parts(parts, Bytes::new());
             return hookloop_ingest::handle(ingest, req).await.map(Body::from);
@@ -139,23 +146,29 @@ async fn ingest_route(State(state): State<IngestState>, req: Request) -> Respons
     }
     let limit = ingest.max_body_bytes;
     if let Some(declared) = content_length(&parts.headers).filter(|n| *n > limit) {
-        return refuse(Rejection::PayloadTooLarge {
-            size: declared,
-            limit,
-            what: "body (its Content-Length)",
-        });
+        return refuse(
+            Rejection::PayloadTooLarge {
+                size: declared,
+                limit,
+                what: "body (its Content-Length)",
+            },
+            stream,
+        );
     }
-    let bytes = match tokio::time::timeout(state.body_timeout, read_body(body, limit)).await {
+    let read = tokio::time::timeout(state.body_timeout, read_body(&mut stream, limit)).await;
+    let bytes = match read {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(r)) => return refuse(r),
+        Ok(Err(r)) => return refuse(r, stream),
         Err(_) => {
-            return refuse(Rejection::BodyTimeout {
+            let r = Rejection::BodyTimeout {
                 after: state.body_timeout,
-            })
+            };
+            r.log(parts.uri.path());
+            return r.into_response().map(Body::from);
         }
     };
     let Ok(_slot) = state.slots.acquire().await else {
-        return refuse(Rejection::QueueUnavailable);
+        return refuse(Rejection::QueueUnavailable, stream);
     };
     hookloop_ingest::handle(ingest, http::Request::from_parts(parts, bytes))
         .await
@@ -173,8 +186,7 @@ fn content_length(headers: &http::HeaderMap) -> Option<usize> {
 
 /// The whole body, refused as soon as it passes `limit`; a body that ends early (the
 /// connection closed before its Content-Length) or cannot be read is a 400.
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, Rejection> {
-    let mut stream = body.into_data_stream();
+async fn read_body(stream: &mut BodyStream, limit: usize) -> Result<Bytes, Rejection> {
     let mut buf = BytesMut::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| Rejection::IncompleteBody {
@@ -186,6 +198,23 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, Rejection> {
         buf.extend_from_slice(&chunk);
     }
     Ok(buf.freeze())
+}
+
+type BodyStream = axum::body::BodyDataStream;
+
+/// Reads and drops what is left of a refused request's body, up to API Gateway's request limit
+/// and for at most `timeout`: bounded work, nothing kept, and the sender reads its answer.
+async fn drain(mut stream: BodyStream, timeout: Duration) {
+    let _ = tokio::time::timeout(timeout, async {
+        let mut read = 0usize;
+        while let Some(Ok(chunk)) = stream.next().await {
+            read += chunk.len();
+            if read > GATEWAY_MAX_REQUEST_BYTES {
+                return;
+            }
+        }
+    })
+    .await;
 }
 
 async fn shutdown_signal() {
