@@ -133,43 +133,11 @@ async fn queue_envelope<Q: MessageQueue>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::QueueError;
+    use crate::queue::MemoryQueue as Queue;
     use hookloop_domain::Source;
     use std::collections::HashMap;
     use std::sync::Mutex;
     use time::OffsetDateTime;
-
-    /// Records what was sent, or fails every send.
-    #[derive(Default)]
-    struct Queue {
-        sent: Mutex<Vec<Envelope>>,
-        down: bool,
-    }
-
-    impl MessageQueue for Queue {
-        async fn enqueue(&self, message: OutgoingMessage) -> Result<(), QueueError> {
-            if self.down {
-                return Err(QueueError(AwsError::local(
-                    "sqs",
-                    "SendMessage",
-                    "ServiceUnavailable",
-                    "down",
-                    true,
-                )));
-            }
-            let envelope = Envelope::decode(&message.body).map_err(|e| {
-                QueueError(AwsError::local(
-                    "sqs",
-                    "SendMessage",
-                    "Bad",
-                    e.to_string(),
-                    false,
-                ))
-            })?;
-            self.sent.lock().unwrap().push(envelope);
-            Ok(())
-        }
-    }
 
     /// Claims by key, first writer wins; or unreachable.
     #[derive(Default)]
@@ -215,7 +183,7 @@ mod tests {
         let (admitted, id) = admit_one(&q, &l, "k").await;
         assert_eq!(admitted, Ok(Admitted::Queued(id.clone())));
         assert_eq!(l.claims.lock().unwrap().get("k"), Some(&id));
-        let sent = q.sent.lock().unwrap();
+        let sent = q.envelopes();
         assert_eq!(sent.len(), 1);
         assert_eq!(
             sent[0].dedup_key.as_deref(),
@@ -227,10 +195,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_send_is_503_and_leaves_no_claim_behind() {
-        let q = Queue {
-            down: true,
-            ..Default::default()
-        };
+        let q = Queue::down();
         let l = Ledger::default();
         let (admitted, _) = admit_one(&q, &l, "k").await;
         assert_eq!(admitted, Err(Rejection::QueueUnavailable));
@@ -243,13 +208,7 @@ mod tests {
         let (_, first) = admit_one(&q, &l, "k").await;
         let (admitted, second) = admit_one(&q, &l, "k").await;
         assert_eq!(admitted, Ok(Admitted::Duplicate(first.clone())));
-        let sent: Vec<String> = q
-            .sent
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|e| e.id.to_string())
-            .collect();
+        let sent: Vec<String> = q.envelopes().iter().map(|e| e.id.to_string()).collect();
         assert_eq!(sent, [first.clone(), second]);
         assert_eq!(l.claims.lock().unwrap().get("k"), Some(&first));
     }
@@ -263,7 +222,7 @@ mod tests {
         };
         let (admitted, id) = admit_one(&q, &l, "k").await;
         assert_eq!(admitted, Ok(Admitted::Queued(id)));
-        assert_eq!(q.sent.lock().unwrap()[0].dedup_key.as_deref(), Some("k"));
+        assert_eq!(q.envelopes()[0].dedup_key.as_deref(), Some("k"));
     }
 
     #[tokio::test]
@@ -273,6 +232,6 @@ mod tests {
         let id = e.id.to_string();
         let admitted = admit::<_, Ledger>(&q, None, None, e, None).await;
         assert_eq!(admitted, Ok(Admitted::Queued(id)));
-        assert_eq!(q.sent.lock().unwrap()[0].dedup_key, None);
+        assert_eq!(q.envelopes()[0].dedup_key, None);
     }
 }

@@ -262,38 +262,14 @@ pub async fn handle_lambda<Q: MessageQueue>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::{OutgoingMessage, QueueError};
-    use hookloop_aws::AwsError;
-    use std::sync::Mutex;
+    use crate::queue::MemoryQueue;
 
-    /// In-memory queue: records what was sent, or fails every send.
-    #[derive(Default)]
-    struct FakeQueue {
-        sent: Mutex<Vec<OutgoingMessage>>,
-        fail: bool,
-    }
-
-    impl MessageQueue for FakeQueue {
-        async fn enqueue(&self, message: OutgoingMessage) -> Result<(), QueueError> {
-            if self.fail {
-                return Err(QueueError(AwsError::local(
-                    "sqs",
-                    "SendMessage",
-                    "ServiceUnavailable",
-                    "down",
-                    true,
-                )));
-            }
-            self.sent.lock().unwrap().push(message);
-            Ok(())
-        }
-    }
-
-    fn ingest(fail: bool) -> Ingest<FakeQueue> {
+    fn ingest(fail: bool) -> Ingest<MemoryQueue> {
         Ingest {
-            queue: FakeQueue {
-                fail,
-                ..Default::default()
+            queue: if fail {
+                MemoryQueue::down()
+            } else {
+                MemoryQueue::default()
             },
             auth: Auth::token("zq-s3cr3t"),
             claim_check: None,
@@ -309,7 +285,7 @@ mod tests {
             .header("x-webhook-token", "zq-s3cr3t")
     }
 
-    async fn call(i: &Ingest<FakeQueue>, req: Request<Bytes>) -> (u16, Value) {
+    async fn call(i: &Ingest<MemoryQueue>, req: Request<Bytes>) -> (u16, Value) {
         let resp = handle(i, req).await;
         let status = resp.status().as_u16();
         (status, serde_json::from_str(resp.body()).unwrap())

@@ -52,3 +52,53 @@ impl MessageQueue for Queue {
         Ok(())
     }
 }
+
+/// The in-memory queue the ingest's unit tests share: records what was sent, or, while `down`,
+/// refuses every send as SQS would when unavailable.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct MemoryQueue {
+    pub sent: std::sync::Mutex<Vec<OutgoingMessage>>,
+    pub down: std::sync::atomic::AtomicBool,
+}
+
+#[cfg(test)]
+impl MemoryQueue {
+    pub fn down() -> Self {
+        let q = MemoryQueue::default();
+        q.set_down(true);
+        q
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The envelopes sent so far.
+    pub fn envelopes(&self) -> Vec<Envelope> {
+        let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        sent.iter()
+            .filter_map(|m| Envelope::decode(&m.body).ok())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+impl MessageQueue for MemoryQueue {
+    async fn enqueue(&self, message: OutgoingMessage) -> Result<(), QueueError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(QueueError(AwsError::local(
+                "sqs",
+                "SendMessage",
+                "ServiceUnavailable",
+                "down",
+                true,
+            )));
+        }
+        self.sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(message);
+        Ok(())
+    }
+}

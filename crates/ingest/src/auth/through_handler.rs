@@ -1,44 +1,19 @@
 //! The Radar checks through the whole handler, with an in-memory queue.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-
 use bytes::Bytes;
 use hmac::{Hmac, KeyInit, Mac};
 use http::{Method, Request};
 use serde_json::Value;
 use sha1::Sha1;
 
-use crate::queue::{MessageQueue, OutgoingMessage, QueueError};
+use crate::queue::MemoryQueue;
 use crate::{handle, Auth, Gate, Ingest, Rejection};
-
-#[derive(Default)]
-struct FakeQueue {
-    sent: Mutex<Vec<OutgoingMessage>>,
-    down: AtomicBool,
-}
-
-impl MessageQueue for FakeQueue {
-    async fn enqueue(&self, message: OutgoingMessage) -> Result<(), QueueError> {
-        if self.down.load(Ordering::SeqCst) {
-            return Err(QueueError(hookloop_aws::AwsError::local(
-                "sqs",
-                "SendMessage",
-                "ServiceUnavailable",
-                "down",
-                true,
-            )));
-        }
-        self.sent.lock().unwrap().push(message);
-        Ok(())
-    }
-}
 
 const TOKEN: &str = "radar-key-51";
 
-fn ingest() -> Ingest<FakeQueue> {
+fn ingest() -> Ingest<MemoryQueue> {
     Ingest {
-        queue: FakeQueue::default(),
+        queue: MemoryQueue::default(),
         auth: Auth::token(TOKEN),
         claim_check: None,
         dedup: None,
@@ -72,7 +47,7 @@ fn signed_post(signing_id: Option<&str>, signature: &str, body: String) -> Reque
     req.body(Bytes::from(body)).unwrap()
 }
 
-async fn call(i: &Ingest<FakeQueue>, req: Request<Bytes>) -> (u16, Value) {
+async fn call(i: &Ingest<MemoryQueue>, req: Request<Bytes>) -> (u16, Value) {
     let resp = handle(i, req).await;
     (
         resp.status().as_u16(),
@@ -84,10 +59,10 @@ async fn call(i: &Ingest<FakeQueue>, req: Request<Bytes>) -> (u16, Value) {
 async fn a_retry_of_a_failed_radar_delivery_gets_in_and_a_replay_with_another_body_does_not() {
     let i = ingest();
     let sig = sign("sig-1");
-    i.queue.down.store(true, Ordering::SeqCst);
+    i.queue.set_down(true);
     let (s, _) = call(&i, signed_post(Some("sig-1"), &sig, radar("e1"))).await;
     assert_eq!(s, 503, "the queue is down");
-    i.queue.down.store(false, Ordering::SeqCst);
+    i.queue.set_down(false);
     let (s, b) = call(&i, signed_post(Some("sig-1"), &sig, radar("e1"))).await;
     assert_eq!(
         (s, b["status"].as_str()),
