@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use hookloop_aws::dedup::Claims;
 use hookloop_aws::sqs::Queue;
 use hookloop_aws::{AwsClients, AwsError};
@@ -245,6 +246,47 @@ async fn a_late_claim_answer_or_a_failed_send_never_makes_a_retry_a_duplicate_of
     assert_eq!(archived, HashSet::from([id.clone()]));
     assert_eq!(row_ids, HashSet::from([id]));
     assert!(proxy.injected().keys().any(|k| k.contains("late_answer")));
+}
+
+/// Claims written by versions that claimed before sending, marked `unsent` because that send
+/// failed, may name a message never queued: they are not honoured, and the next claim takes the
+/// key over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_legacy_unsent_claim_is_taken_over_not_answered_as_a_duplicate() {
+    let env = TestEnv::start().await;
+    let claims = Claims::new(
+        env.clients.dynamodb.clone(),
+        env.resources.table.clone(),
+        Duration::from_secs(3600),
+    );
+    let key = "location#evt:legacy";
+    let expires = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    env.clients
+        .dynamodb
+        .put_item()
+        .table_name(&env.resources.table)
+        .item("pk", s(&format!("DEDUP#{key}")))
+        .item("sk", s("DEDUP"))
+        .item("kind", s("dedup"))
+        .item("message_id", s("01LEGACYNEVERQUEUED0000000"))
+        .item("expires_at", AttributeValue::N(expires.to_string()))
+        .item("unsent", AttributeValue::Bool(true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(claims.owner(key).await.unwrap(), None, "not an owner");
+    assert_eq!(
+        claims
+            .claim(key, "01NEWMESSAGE00000000000000")
+            .await
+            .unwrap(),
+        hookloop_aws::dedup::Claim::Won
+    );
+    assert_eq!(
+        claims.owner(key).await.unwrap().as_deref(),
+        Some("01NEWMESSAGE00000000000000")
+    );
 }
 
 const CRASH_WEBHOOKS: usize = 800;

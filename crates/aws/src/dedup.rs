@@ -86,11 +86,6 @@ impl Claims {
         }
     }
 
-    /// How long a claim lasts: repeats within it are duplicates.
-    pub fn window(&self) -> Duration {
-        self.window
-    }
-
     /// Claims `key` for `message_id`, or names the message that holds it. One conditional
     /// `PutItem`: when it is refused the holder comes back with the refusal
     /// (`ReturnValuesOnConditionCheckFailure`), so a repeat costs no read.

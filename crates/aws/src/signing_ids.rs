@@ -54,11 +54,6 @@ impl SigningIds {
         }
     }
 
-    /// How long a recorded signed message refuses another body.
-    pub fn window(&self) -> Duration {
-        self.window
-    }
-
     /// Records that the message whose SHA-256 is `message_sha256` (hex) was presented with a
     /// body whose SHA-256 is `body_sha256` (hex).
     pub async fn record(
