@@ -34,6 +34,16 @@ pub enum Claim {
     Duplicate { original: String },
 }
 
+impl Claim {
+    /// The message that owns the key once `claimant` has claimed it.
+    pub fn owner(self, claimant: &str) -> String {
+        match self {
+            Claim::Won => claimant.to_owned(),
+            Claim::Duplicate { original } => original,
+        }
+    }
+}
+
 /// Set by versions before claims were taken after the send, on a claim whose message the ingest
 /// could not confirm as queued. Such a claim may name a message that was never queued, so it is
 /// not honoured: the next claim takes the key over.

@@ -3,19 +3,38 @@
 //! worth another delivery.
 //!
 //! [`handle`] is the whole behaviour; the Lambda (`main.rs`) and the local runner's SQS poller
-//! (`hookloop serve`) both call it.
+//! (`hookloop serve`) both call it. It moves the batch through the stages of [`stages`]
+//! (decode, dedup, claim check, parse, write, load back, settle) over one state per message
+//! ([`state::State`]); the stages reach the world only through the traits of [`ports`], which
+//! [`adapters`] implements for AWS and CleverTap and `memory` for the unit tests. [`app`] is
+//! where a [`Processor`] is put together.
 
+pub mod adapters;
+pub mod app;
+mod bounded;
 mod config;
-mod dead_letter;
+mod failure;
 mod handler;
 mod loadback;
-mod store;
+pub mod ports;
+mod stages;
+mod state;
 
+#[cfg(test)]
+mod memory;
+#[cfg(test)]
+mod tests;
+
+pub use adapters::Aws;
+pub use app::{Parts, Processor};
+pub use bounded::MAX_CONCURRENT_REQUESTS;
 pub use config::{ArchiveMode, LoadbackConfig, ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
-pub use dead_letter::{
-    DeadLetter, Stage, ATTR_ATTEMPTS, ATTR_ERROR, ATTR_ERROR_CODE, ATTR_FAILED_AT, ATTR_STAGE,
+pub use failure::{
+    Failure, Stage, ATTR_ATTEMPTS, ATTR_ERROR, ATTR_ERROR_CODE, ATTR_FAILED_AT, ATTR_STAGE,
 };
-pub use handler::{deadline_from, handle, Outcome, Processor};
+pub use handler::{deadline_from, handle};
 pub use hookloop_aws::config::ConfigError;
 pub use loadback::{marker_key, Loadback, Loaded, MARKER_PK_PREFIX, MARKER_SK, TTL_ATTRIBUTE};
-pub use store::{Batching, StoreResult, MAX_CONCURRENT_REQUESTS};
+pub use stages::settle::{decide, Outcome};
+pub use stages::write::Batching;
+pub use state::Stored;

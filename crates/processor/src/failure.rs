@@ -1,5 +1,5 @@
-//! What a dead-lettered message carries: the original message body untouched (so it can be
-//! redriven as is) and message attributes saying where and why it failed.
+//! Why a message failed, and what a dead-lettered one carries: the original message body
+//! untouched (so it can be redriven as is) and message attributes saying where and why.
 
 use std::fmt;
 
@@ -42,18 +42,18 @@ impl fmt::Display for Stage {
 }
 
 /// Why a message failed. `retryable` failures are redelivered by SQS until the last allowed
-/// receive; the others go to the DLQ at once.
+/// receive, then dead-lettered with this reason; the others go to the DLQ at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadLetter {
+pub struct Failure {
     pub stage: Stage,
     pub code: String,
     pub message: String,
     pub retryable: bool,
 }
 
-impl DeadLetter {
+impl Failure {
     pub fn permanent(stage: Stage, code: impl Into<String>, message: impl Into<String>) -> Self {
-        DeadLetter {
+        Failure {
             stage,
             code: code.into(),
             message: message.into(),
@@ -62,7 +62,7 @@ impl DeadLetter {
     }
 
     pub fn from_aws(stage: Stage, e: &hookloop_aws::AwsError) -> Self {
-        DeadLetter {
+        Failure {
             stage,
             code: format!("{}.{}:{}", e.service, e.operation, e.code),
             message: e.to_string(),
@@ -72,7 +72,7 @@ impl DeadLetter {
 
     /// Of several failures of one message, the one that decides: a permanent failure wins (no
     /// point retrying what will fail again), else the first.
-    pub fn decisive(failures: impl IntoIterator<Item = DeadLetter>) -> Option<DeadLetter> {
+    pub fn decisive(failures: impl IntoIterator<Item = Failure>) -> Option<Failure> {
         let mut first = None;
         for f in failures {
             if !f.retryable {
@@ -90,15 +90,15 @@ mod tests {
 
     #[test]
     fn a_permanent_failure_decides_over_retryable_ones() {
-        let r = DeadLetter {
+        let r = Failure {
             stage: Stage::Store,
             code: "s3".into(),
             message: String::new(),
             retryable: true,
         };
-        let p = DeadLetter::permanent(Stage::Stream, "bad", "");
-        assert_eq!(DeadLetter::decisive([r.clone(), p.clone()]), Some(p));
-        assert_eq!(DeadLetter::decisive([r.clone()]), Some(r));
-        assert_eq!(DeadLetter::decisive([]), None);
+        let p = Failure::permanent(Stage::Stream, "bad", "");
+        assert_eq!(Failure::decisive([r.clone(), p.clone()]), Some(p));
+        assert_eq!(Failure::decisive([r.clone()]), Some(r));
+        assert_eq!(Failure::decisive([]), None);
     }
 }

@@ -1,0 +1,281 @@
+//! In-memory adapters for the processor's ports, for the unit tests of its decisions: each
+//! keeps what it was given, counts its requests, and can be told to fail.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use hookloop_aws::dedup::Claim;
+use hookloop_aws::kinesis::Record;
+use hookloop_aws::AwsError;
+use hookloop_clevertap::client::Unprocessed;
+use hookloop_clevertap::{UploadError, UploadResponse};
+use hookloop_domain::Row;
+use serde_json::{Map, Value};
+
+use crate::ports::*;
+
+/// The in-memory ports.
+pub struct Memory;
+
+impl Ports for Memory {
+    type Objects = Shared<Objects>;
+    type Rows = Shared<Rows>;
+    type Events = Shared<Events>;
+    type Ledger = Shared<Ledger>;
+    type DeadLetters = Shared<DeadLetters>;
+    type Upload = Shared<Upload>;
+}
+
+/// A store shared by the processor and the test that inspects it.
+#[derive(Debug, Default)]
+pub struct Shared<T>(Arc<Mutex<T>>);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl<T> Shared<T> {
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+/// A throttling error: retryable.
+pub fn throttled(service: &'static str, operation: &'static str) -> AwsError {
+    AwsError::local(service, operation, "ThrottlingException", "slow down", true)
+}
+
+/// A validation error: refused for good.
+pub fn invalid(service: &'static str, operation: &'static str) -> AwsError {
+    AwsError::local(
+        service,
+        operation,
+        "ValidationException",
+        "item refused",
+        false,
+    )
+}
+
+#[derive(Debug, Default)]
+pub struct Objects {
+    pub objects: BTreeMap<String, (Vec<u8>, &'static str)>,
+    pub puts: usize,
+    pub fail_puts: Option<AwsError>,
+    pub fail_gets: Option<AwsError>,
+}
+
+impl ObjectStore for Shared<Objects> {
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+    ) -> Result<(), AwsError> {
+        let mut s = self.lock();
+        s.puts += 1;
+        if let Some(e) = &s.fail_puts {
+            return Err(e.clone());
+        }
+        s.objects.insert(key.to_owned(), (body, content_type));
+        Ok(())
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
+        let s = self.lock();
+        if let Some(e) = &s.fail_gets {
+            return Err(e.clone());
+        }
+        Ok(s.objects.get(key).map(|(b, _)| b.clone()))
+    }
+    fn locate(&self, key: &str) -> String {
+        format!("memory://{key}")
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub items: BTreeMap<ItemKey, Item>,
+    /// Write requests, and the rows in each.
+    pub writes: Vec<usize>,
+    pub reads: usize,
+    pub fail_writes: Option<AwsError>,
+    pub fail_reads: Option<AwsError>,
+    /// A request holding a row whose JSON contains this is refused for good.
+    pub refuse_containing: Option<String>,
+}
+
+impl RowStore for Shared<Rows> {
+    async fn put_rows(&self, rows: Vec<Row>) -> Result<(), AwsError> {
+        let mut s = self.lock();
+        s.writes.push(rows.len());
+        if let Some(e) = &s.fail_writes {
+            return Err(e.clone());
+        }
+        if let Some(bad) = &s.refuse_containing {
+            if rows.iter().any(|r| {
+                Value::Object(r.attrs.clone())
+                    .to_string()
+                    .contains(bad.as_str())
+            }) {
+                return Err(invalid("dynamodb", "BatchWriteItem"));
+            }
+        }
+        for r in rows {
+            let mut item: Map<String, Value> = r.attrs;
+            item.insert("pk".into(), Value::String(r.pk.clone()));
+            item.insert("sk".into(), Value::String(r.sk.clone()));
+            s.items.insert((r.pk, r.sk), item);
+        }
+        Ok(())
+    }
+    async fn get_many(&self, keys: &[ItemKey]) -> Result<HashMap<ItemKey, Item>, AwsError> {
+        let mut s = self.lock();
+        s.reads += 1;
+        if let Some(e) = &s.fail_reads {
+            return Err(e.clone());
+        }
+        Ok(keys
+            .iter()
+            .filter_map(|k| Some((k.clone(), s.items.get(k)?.clone())))
+            .collect())
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Events {
+    pub records: Vec<Record>,
+    pub requests: usize,
+    pub fail: Option<AwsError>,
+}
+
+impl EventStream for Shared<Events> {
+    async fn put_records(&self, records: Vec<Record>) -> Result<(), AwsError> {
+        let mut s = self.lock();
+        s.requests += 1;
+        if let Some(e) = &s.fail {
+            return Err(e.clone());
+        }
+        s.records.extend(records);
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// Key to owning message id.
+    pub claims: HashMap<String, String>,
+    pub reads: usize,
+    pub claims_taken: usize,
+    pub fail: Option<AwsError>,
+}
+
+impl DedupLedger for Shared<Ledger> {
+    async fn owners(&self, keys: &[String]) -> Result<HashMap<String, String>, AwsError> {
+        let mut s = self.lock();
+        s.reads += 1;
+        if let Some(e) = &s.fail {
+            return Err(e.clone());
+        }
+        Ok(keys
+            .iter()
+            .filter_map(|k| Some((k.clone(), s.claims.get(k)?.clone())))
+            .collect())
+    }
+    async fn claim(&self, key: &str, message_id: &str) -> Result<Claim, AwsError> {
+        let mut s = self.lock();
+        if let Some(e) = &s.fail {
+            return Err(e.clone());
+        }
+        s.claims_taken += 1;
+        match s.claims.get(key) {
+            Some(owner) if owner != message_id => Ok(Claim::Duplicate {
+                original: owner.clone(),
+            }),
+            _ => {
+                s.claims.insert(key.to_owned(), message_id.to_owned());
+                Ok(Claim::Won)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct DeadLetters {
+    /// Body and attributes of each entry.
+    pub sent: Vec<(String, HashMap<String, String>)>,
+    pub fail: Option<AwsError>,
+}
+
+impl DeadLetterQueue for Shared<DeadLetters> {
+    async fn send(&self, body: String, attributes: &[(&str, String)]) -> Result<(), AwsError> {
+        let mut s = self.lock();
+        if let Some(e) = &s.fail {
+            return Err(e.clone());
+        }
+        let attributes = attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        s.sent.push((body, attributes));
+        Ok(())
+    }
+}
+
+/// What the stand-in Upload API answers to one request.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// Takes every record.
+    Accept,
+    /// Fails the request.
+    Fail(UploadError),
+    /// Takes all but the record at this position (0-based), refused with this code.
+    Refuse { position: usize, code: i64 },
+}
+
+#[derive(Debug, Default)]
+pub struct Upload {
+    /// Records accepted, with their account.
+    pub accepted: Vec<(String, Value)>,
+    /// Requests, with the number of records in each.
+    pub requests: Vec<usize>,
+    /// Answers for the next requests; `Accept` once they run out.
+    pub script: VecDeque<Answer>,
+}
+
+impl Uploader for Shared<Upload> {
+    async fn send(&self, account: &str, records: &[&Value]) -> Result<UploadResponse, UploadError> {
+        let mut s = self.lock();
+        s.requests.push(records.len());
+        let answer = s.script.pop_front().unwrap_or(Answer::Accept);
+        let refused = match answer {
+            Answer::Fail(e) => return Err(e),
+            Answer::Accept => None,
+            Answer::Refuse { position, code } => Some((position, code)),
+        };
+        let mut unprocessed = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            match refused {
+                Some((position, code)) if position == i => unprocessed.push(Unprocessed {
+                    status: Some("fail".into()),
+                    code: Some(code),
+                    error: Some(format!("refused. Skipped record number : {}", i + 1)),
+                    record: Some(Value::String(r.to_string())),
+                }),
+                _ => s.accepted.push((account.to_owned(), (*r).clone())),
+            }
+        }
+        Ok(UploadResponse {
+            status: Some("success".into()),
+            processed: Some((records.len() - unprocessed.len()) as u64),
+            unprocessed,
+        })
+    }
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(10)
+    }
+}

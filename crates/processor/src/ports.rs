@@ -1,0 +1,101 @@
+//! What the processor needs from the world, as small traits it owns. The AWS adapters
+//! ([`crate::adapters`]) implement them for the functions; the in-memory adapters
+//! (`crate::memory`, tests only) implement them for the unit tests of the processor's decisions.
+//! Every store call fails with an [`AwsError`]: plain data saying which call failed, why, and
+//! whether trying again can help.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use hookloop_aws::dedup::Claim;
+use hookloop_aws::kinesis::Record;
+use hookloop_aws::AwsError;
+use hookloop_clevertap::{UploadError, UploadResponse};
+use hookloop_domain::Row;
+use serde_json::{Map, Value};
+
+/// A table item's key: partition and sort key.
+pub type ItemKey = (String, String);
+/// A table item read back, as JSON.
+pub type Item = Map<String, Value>;
+
+/// Objects by key: the raw archive and claim-checked bodies (S3).
+pub trait ObjectStore: Send + Sync {
+    /// Writes `body` at `key`; keys are deterministic, so a retry overwrites.
+    fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Reads an object; `Ok(None)` when there is none.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, AwsError>> + Send;
+    /// Where an object lives, for a reason naming it (`s3://bucket/key`).
+    fn locate(&self, key: &str) -> String;
+}
+
+/// Rows and markers (DynamoDB).
+pub trait RowStore: Send + Sync {
+    /// Writes `rows` in one request's worth or more; all of them or an error.
+    fn put_rows(&self, rows: Vec<Row>) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Reads items by key; what is found, by key.
+    fn get_many(
+        &self,
+        keys: &[ItemKey],
+    ) -> impl Future<Output = Result<HashMap<ItemKey, Item>, AwsError>> + Send;
+}
+
+/// Geofence events (Kinesis).
+pub trait EventStream: Send + Sync {
+    /// Puts `records`, all of them or an error.
+    fn put_records(
+        &self,
+        records: Vec<Record>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+/// Deduplication claims: which message owns a webhook's key.
+pub trait DedupLedger: Send + Sync {
+    /// The owners of the live claims among `keys`.
+    fn owners(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<HashMap<String, String>, AwsError>> + Send;
+    /// Claims `key` for `message_id`, or names the message that holds it.
+    fn claim(
+        &self,
+        key: &str,
+        message_id: &str,
+    ) -> impl Future<Output = Result<Claim, AwsError>> + Send;
+}
+
+/// The dead-letter queue: a failed message's body with attributes saying why.
+pub trait DeadLetterQueue: Send + Sync {
+    fn send(
+        &self,
+        body: String,
+        attributes: &[(&str, String)],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+/// CleverTap's Upload API: one request, once; retries are the caller's.
+pub trait Uploader: Send + Sync {
+    fn send(
+        &self,
+        account: &str,
+        records: &[&Value],
+    ) -> impl Future<Output = Result<UploadResponse, UploadError>> + Send;
+    /// The time one request may take.
+    fn timeout(&self) -> Duration;
+}
+
+/// One implementation of every port: [`crate::Aws`] in the functions.
+pub trait Ports: Send + Sync + 'static {
+    type Objects: ObjectStore;
+    type Rows: RowStore;
+    type Events: EventStream;
+    type Ledger: DedupLedger;
+    type DeadLetters: DeadLetterQueue;
+    type Upload: Uploader;
+}

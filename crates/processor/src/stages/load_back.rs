@@ -1,0 +1,37 @@
+//! Load back: the stored messages' records to CleverTap, when it is configured. A message whose
+//! records could not all be loaded fails here, though its data is stored.
+
+use std::time::Instant;
+
+use tracing::{info, Span};
+
+use crate::loadback::{Loadback, Loaded};
+use crate::ports::{RowStore, Uploader};
+use crate::state::{State, Stored};
+
+pub(crate) async fn load_back<U: Uploader, R: RowStore>(
+    loadback: &Loadback<U, R>,
+    mut states: Vec<State>,
+    spans: &[Span],
+    deadline: Option<Instant>,
+) -> Vec<State> {
+    let (indexes, stored): (Vec<usize>, Vec<&Stored>) = states
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| Some((i, s.stored()?)))
+        .unzip();
+    if stored.is_empty() {
+        return states;
+    }
+    // Boxed: the upload futures nest deep enough to overflow rustc's layout query depth in the
+    // binaries' async main otherwise.
+    let loaded = Box::pin(loadback.run(&stored, deadline)).await;
+    for (i, l) in indexes.into_iter().zip(loaded) {
+        let _entered = spans[i].enter();
+        match l {
+            Loaded::Done { sent, skipped } => info!(sent, skipped, "loaded back to CleverTap"),
+            Loaded::Failed(f) => states[i] = State::Failed(f),
+        }
+    }
+    states
+}

@@ -1,0 +1,54 @@
+//! The geofence events of the whole batch, in requests within the record and byte limits.
+
+use hookloop_aws::kinesis::{chunk_by_limits, Record, MAX_PUT_RECORDS};
+
+use super::isolate::{send_isolating, Group};
+use crate::bounded::bounded;
+use crate::ports::EventStream;
+use crate::state::Ready;
+
+pub(super) async fn put<E: EventStream>(
+    stream: &E,
+    per_request: usize,
+    ready: &[Option<&Ready>],
+) -> Vec<Group> {
+    // Each event encoded once: its bytes size the requests and are what is sent.
+    let (records, owners): (Vec<Record>, Vec<usize>) = ready
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| Some((i, (*r)?)))
+        .flat_map(|(i, r)| {
+            r.normalized
+                .geofence_events
+                .iter()
+                .map(move |e| (Record::from_event(e), i))
+        })
+        .unzip();
+    if records.is_empty() {
+        return Vec::new();
+    }
+    let events: Vec<(&Record, Vec<usize>)> = records
+        .iter()
+        .zip(owners)
+        .map(|(r, i)| (r, vec![i]))
+        .collect();
+    let sizes: Vec<usize> = records.iter().map(Record::size).collect();
+    let per_request = per_request.clamp(1, MAX_PUT_RECORDS);
+    let ranges: Vec<std::ops::Range<usize>> = chunk_by_limits(&sizes)
+        .into_iter()
+        .flat_map(|r| {
+            r.clone()
+                .step_by(per_request)
+                .map(move |s| s..(s + per_request).min(r.end))
+        })
+        .collect();
+    let puts: Vec<_> = ranges
+        .into_iter()
+        .map(|range| {
+            send_isolating(&events[range], |batch: Vec<Record>| {
+                stream.put_records(batch)
+            })
+        })
+        .collect();
+    bounded(puts).await.into_iter().flatten().collect()
+}

@@ -1,0 +1,99 @@
+//! Write: every ready message's raw body to the object store, its rows to the table and its
+//! geofence events to the stream, with the writes of the whole batch packed into as few
+//! requests as the service limits allow (25 items per `BatchWriteItem`, 500 records or 5 MiB per
+//! `PutRecords`).
+//!
+//! A request that fails fails only the messages with an item in it; the others are stored. A
+//! request refused for good (a validation error) is sent again item by item
+//! ([`isolate::send_isolating`]), so one bad item cannot send the messages that shared its
+//! request to the DLQ.
+
+mod archive;
+mod events;
+mod isolate;
+mod rows;
+
+use hookloop_aws::dynamodb::MAX_BATCH_WRITE_ITEMS;
+use hookloop_aws::kinesis::MAX_PUT_RECORDS;
+use tracing::{info, Span};
+
+use crate::app::Processor;
+use crate::failure::{Failure, Stage};
+use crate::ports::Ports;
+use crate::state::{Ready, State, Stored};
+
+/// How many items the write stage puts in one request. [`Batching::FULL`] is the service
+/// limits and what the functions run; [`Batching::NAIVE`] (one item per request) exists so the
+/// benchmark can measure what batching saves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batching {
+    pub rows_per_request: usize,
+    pub records_per_request: usize,
+}
+
+impl Batching {
+    pub const FULL: Batching = Batching {
+        rows_per_request: MAX_BATCH_WRITE_ITEMS,
+        records_per_request: MAX_PUT_RECORDS,
+    };
+    pub const NAIVE: Batching = Batching {
+        rows_per_request: 1,
+        records_per_request: 1,
+    };
+}
+
+impl Default for Batching {
+    fn default() -> Self {
+        Batching::FULL
+    }
+}
+
+pub(crate) async fn write<P: Ports>(
+    p: &Processor<P>,
+    states: Vec<State>,
+    spans: &[Span],
+) -> Vec<State> {
+    let mut failures: Vec<Vec<Failure>> = vec![Vec::new(); states.len()];
+    {
+        let ready: Vec<Option<&Ready>> = states.iter().map(State::ready).collect();
+        let (archived, rows, streamed) = tokio::join!(
+            archive::put(&p.objects, p.archive_mode, &ready),
+            rows::put(&p.rows, p.batching.rows_per_request, &ready),
+            events::put(&p.events, p.batching.records_per_request, &ready),
+        );
+        let stored = archived.into_iter().chain(rows).map(|g| (Stage::Store, g));
+        for (stage, (owners, result)) in
+            stored.chain(streamed.into_iter().map(|g| (Stage::Stream, g)))
+        {
+            if let Err(e) = result {
+                for i in owners {
+                    failures[i].push(Failure::from_aws(stage, &e));
+                }
+            }
+        }
+    }
+    states
+        .into_iter()
+        .zip(failures)
+        .zip(spans)
+        .map(|((state, failures), span)| match state {
+            State::Ready(r) => match Failure::decisive(failures) {
+                Some(f) => State::Failed(f),
+                None => {
+                    let _entered = span.enter();
+                    info!(
+                        rows = r.normalized.rows.len(),
+                        geofence_events = r.normalized.geofence_events.len(),
+                        "stored"
+                    );
+                    State::Stored(Stored {
+                        message_id: r.envelope.id.to_string(),
+                        source: r.envelope.source,
+                        rows: r.normalized.rows,
+                    })
+                }
+            },
+            other => other,
+        })
+        .collect()
+}

@@ -1,0 +1,45 @@
+//! The rows of the whole batch, `per_request` per request.
+
+use std::collections::HashMap;
+
+use hookloop_aws::dynamodb::MAX_BATCH_WRITE_ITEMS;
+use hookloop_domain::Row;
+
+use super::isolate::{send_isolating, Group};
+use crate::bounded::bounded;
+use crate::ports::RowStore;
+use crate::state::Ready;
+
+/// Two messages writing the same item (the same user's latest location) write it once, the
+/// later message's version; both depend on that request. A request may not name one item twice.
+pub(super) async fn put<R: RowStore>(
+    store: &R,
+    per_request: usize,
+    ready: &[Option<&Ready>],
+) -> Vec<Group> {
+    let mut rows: Vec<(&Row, Vec<usize>)> = Vec::new();
+    let mut at: HashMap<(&str, &str), usize> = HashMap::new();
+    for (i, r) in ready.iter().enumerate() {
+        let Some(r) = r else { continue };
+        for row in &r.normalized.rows {
+            match at.get(&(row.pk.as_str(), row.sk.as_str())) {
+                Some(&j) => {
+                    rows[j].0 = row;
+                    if !rows[j].1.contains(&i) {
+                        rows[j].1.push(i);
+                    }
+                }
+                None => {
+                    at.insert((row.pk.as_str(), row.sk.as_str()), rows.len());
+                    rows.push((row, vec![i]));
+                }
+            }
+        }
+    }
+    let per_request = per_request.clamp(1, MAX_BATCH_WRITE_ITEMS);
+    let writes: Vec<_> = rows
+        .chunks(per_request)
+        .map(|chunk| send_isolating(chunk, |batch| store.put_rows(batch)))
+        .collect();
+    bounded(writes).await.into_iter().flatten().collect()
+}

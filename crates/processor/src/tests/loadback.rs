@@ -1,0 +1,162 @@
+//! Load-back: each accepted record uploaded once, refusals and failures decided per message.
+
+use std::time::{Duration, Instant};
+
+use hookloop_clevertap::UploadError;
+use hookloop_domain::Source;
+
+use super::*;
+use crate::memory::{throttled, Answer};
+
+fn unavailable() -> UploadError {
+    UploadError::Status {
+        status: 503,
+        code: None,
+        error: "unavailable".into(),
+    }
+}
+
+#[tokio::test]
+async fn records_are_uploaded_once_and_a_redelivery_uploads_none_again() {
+    let w = World::default();
+    let p = w.loading_back(3);
+    let e = envelope(Source::ClevertapWebhook, CAMPAIGN);
+    let r = run(&p, vec![message(&e, 1)]).await;
+    assert!(retried(&r).is_empty());
+    let sent = w.upload.lock().accepted.len();
+    assert!(sent > 0, "the example rules make records of a campaign");
+    let requests = w.upload.lock().requests.len();
+    assert!(requests <= 2, "one request per record type: {requests}");
+
+    let r = run(&p, vec![message(&e, 2)]).await;
+    assert!(retried(&r).is_empty());
+    assert_eq!(w.upload.lock().accepted.len(), sent, "nothing sent twice");
+    assert_eq!(
+        w.upload.lock().requests.len(),
+        requests,
+        "no request at all"
+    );
+}
+
+#[tokio::test]
+async fn two_copies_of_one_message_in_a_batch_are_loaded_once() {
+    let w = World::default();
+    let p = w.loading_back(3);
+    let e = envelope(Source::ClevertapWebhook, CAMPAIGN);
+    run(&p, vec![message(&e, 1)]).await;
+    let once = w.upload.lock().accepted.len();
+    let w2 = World::default();
+    let p2 = w2.loading_back(3);
+    run(&p2, vec![message(&e, 1), message(&e, 1)]).await;
+    assert_eq!(w2.upload.lock().accepted.len(), once);
+}
+
+#[tokio::test]
+async fn a_record_clevertap_refuses_dead_letters_its_message_with_the_code() {
+    let w = World::default();
+    let p = w.loading_back(3);
+    w.upload.lock().script.push_back(Answer::Refuse {
+        position: 0,
+        code: 512,
+    });
+    let e = envelope(Source::ClevertapWebhook, CAMPAIGN);
+    let r = run(&p, vec![message(&e, 1)]).await;
+    assert!(retried(&r).is_empty());
+    let dead = w.dead();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].1["stage"], "clevertap");
+    assert_eq!(dead[0].1["error_code"], "clevertap.upload:512");
+    assert!(w.rows_of(&e.id.to_string()) > 0, "its data stays stored");
+}
+
+#[tokio::test]
+async fn records_refused_with_555_are_sent_once_more() {
+    let w = World::default();
+    let p = w.loading_back(3);
+    w.upload.lock().script.push_back(Answer::Refuse {
+        position: 0,
+        code: 555,
+    });
+    let e = envelope(Source::Location, RADAR_ENTRY);
+    let r = run(&p, vec![message(&e, 1)]).await;
+    assert!(retried(&r).is_empty());
+    assert!(w.dead().is_empty());
+    let u = w.upload.lock();
+    assert_eq!(u.requests.len(), 2);
+    assert_eq!(u.requests[1], 1, "only the refused record again");
+}
+
+#[tokio::test]
+async fn a_failed_upload_is_retried_within_the_invocation() {
+    let w = World::default();
+    let p = w.loading_back(3);
+    w.upload
+        .lock()
+        .script
+        .push_back(Answer::Fail(unavailable()));
+    let e = envelope(Source::Location, RADAR_ENTRY);
+    let r = run(&p, vec![message(&e, 1)]).await;
+    assert!(retried(&r).is_empty());
+    assert_eq!(w.upload.lock().requests.len(), 2);
+    assert_eq!(w.upload.lock().accepted.len(), 1);
+}
+
+#[tokio::test]
+async fn uploads_failing_past_their_attempts_leave_the_message_for_redelivery() {
+    let w = World::default();
+    let p = w.loading_back(2);
+    for _ in 0..2 {
+        w.upload
+            .lock()
+            .script
+            .push_back(Answer::Fail(unavailable()));
+    }
+    let e = envelope(Source::Location, RADAR_ENTRY);
+    let r = run(&p, vec![message(&e, 1)]).await;
+    assert_eq!(retried(&r), vec![sqs_id(&e)]);
+    assert_eq!(
+        w.upload.lock().requests.len(),
+        2,
+        "max attempts, then given up"
+    );
+    assert!(w.dead().is_empty());
+}
+
+#[tokio::test]
+async fn no_retry_starts_that_could_not_finish_before_the_deadline() {
+    let w = World::default();
+    let p = w.loading_back(5);
+    w.upload
+        .lock()
+        .script
+        .push_back(Answer::Fail(unavailable()));
+    let e = envelope(Source::Location, RADAR_ENTRY);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let r = run_until(&p, vec![message(&e, 1)], deadline).await;
+    assert_eq!(retried(&r), vec![sqs_id(&e)]);
+    assert_eq!(w.upload.lock().requests.len(), 1);
+}
+
+#[tokio::test]
+async fn unreadable_markers_send_nothing_and_leave_the_message_for_redelivery() {
+    let w = World::default();
+    let p = w.loading_back(3);
+    w.rows.lock().fail_reads = Some(throttled("dynamodb", "BatchGetItem"));
+    let e = envelope(Source::Location, RADAR_ENTRY);
+    let r = run(&p, vec![message(&e, 1)]).await;
+    assert_eq!(retried(&r), vec![sqs_id(&e)]);
+    assert!(w.upload.lock().requests.is_empty());
+}
+
+#[tokio::test]
+async fn a_message_with_no_records_is_done_without_a_request() {
+    let w = World::default();
+    let p = w.loading_back(3);
+    let e = envelope(
+        Source::ClevertapExportStatus,
+        include_str!("../../../../events/webhooks/clevertap-export-status/export-completed.json"),
+    );
+    let r = run(&p, vec![message(&e, 1)]).await;
+    assert!(retried(&r).is_empty());
+    assert!(w.upload.lock().requests.is_empty());
+}
