@@ -9,14 +9,22 @@
 //!
 //! Whatever the shape, the result is the same [`LocationWebhook`]: location events, trip updates
 //! and user updates, with coordinates in range and timestamps parsed.
+//!
+//! One module a shape (`structured`, `platform`, `radar`), each with its serde types and the
+//! conversion to [`LocationWebhook`]; this module holds the shared result types, the choice of
+//! shape and the pieces two shapes share.
 
 use serde::Deserialize;
 
-use crate::error::{join, ParseError};
-use crate::primitives::{
-    from_body, object_keys, Coordinate, Flag, Id, Latitude, Longitude, StoredNumber, Text,
-    Timestamp, UserId,
-};
+use crate::error::ParseError;
+use crate::primitives::{from_body, object_keys, Coordinate, Id, StoredNumber, Text, Timestamp};
+use platform::platform;
+use radar::radar;
+use structured::structured;
+
+mod platform;
+mod radar;
+mod structured;
 
 /// Which of the accepted shapes a body had (kept on every row for diagnosis).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,261 +144,11 @@ fn number(n: Option<StoredNumber>) -> Option<f64> {
     n.map(|n| n.0)
 }
 
-// ---- 1. structured ---------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-struct SPayload {
-    location: Option<SLocation>,
-    trip: Option<STrip>,
-    user: Option<SUser>,
-}
-
-#[derive(Deserialize)]
-struct SLocation {
-    user_id: UserId,
-    latitude: Latitude,
-    longitude: Longitude,
-    created_at: Timestamp,
-    event_type: Option<Text>,
-    geofence_id: Option<Id>,
-    geofence_tag: Option<Text>,
-    accuracy: Option<StoredNumber>,
-}
-
-#[derive(Deserialize)]
-struct STrip {
-    trip_id: Id,
-    external_id: Option<Id>,
-    user_id: Option<Id>,
-    status: Option<Text>,
-    created_at: Option<Timestamp>,
-    updated_at: Option<Timestamp>,
-    started_at: Option<Timestamp>,
-    route_session_type: Option<Text>,
-}
-
-#[derive(Deserialize)]
-struct SUser {
-    user_id: UserId,
-    event_id: Option<Id>,
-    created_at: Option<Timestamp>,
-    live: Option<Flag>,
-}
-
-fn structured(p: SPayload) -> Result<LocationWebhook, ParseError> {
-    let event_id = p
-        .user
-        .as_ref()
-        .and_then(|u| u.event_id.clone())
-        .map(|i| i.0);
-    let events = p
-        .location
-        .map(|l| {
-            let geofence =
-                (l.geofence_id.is_some() || l.geofence_tag.is_some()).then(|| GeofenceRef {
-                    id: id(l.geofence_id),
-                    tag: text(l.geofence_tag),
-                    ..GeofenceRef::default()
-                });
-            LocationEvent {
-                event_id: event_id.clone(),
-                user_id: l.user_id.0,
-                event_type: text(l.event_type),
-                latitude: l.latitude.0,
-                longitude: l.longitude.0,
-                created_at: l.created_at,
-                live: p.user.as_ref().and_then(|u| u.live).map(|f| f.0),
-                accuracy: number(l.accuracy),
-                geofence,
-            }
-        })
-        .into_iter()
-        .collect();
-    let trips = p
-        .trip
-        .map(|t| TripUpdate {
-            trip_id: t.trip_id.0,
-            external_id: id(t.external_id),
-            user_id: id(t.user_id),
-            status: text(t.status),
-            created_at: t.created_at,
-            updated_at: t.updated_at,
-            started_at: t.started_at,
-            route_session_type: text(t.route_session_type),
-        })
-        .into_iter()
-        .collect();
-    let users = p
-        .user
-        .map(|u| UserUpdate {
-            user_id: u.user_id.0,
-            event_id: id(u.event_id),
-            device_id: None,
-            created_at: u.created_at,
-            live: u.live.map(|f| f.0),
-        })
-        .into_iter()
-        .collect();
-    Ok(LocationWebhook {
-        shape: LocationShape::Structured,
-        events,
-        trips,
-        users,
-    })
-}
-
-// ---- 2. platform style ---------------------------------------------------------------------
-
-#[derive(Deserialize)]
-struct PPayload {
-    id: Option<Id>,
-    #[serde(rename = "_id")]
-    underscore_id: Option<Id>,
-    #[serde(rename = "MMUserId")]
-    user_id: UserId,
-    created_at: Timestamp,
-    #[serde(rename = "type")]
-    event_type: Option<Text>,
-    live: Option<Flag>,
-    location: Option<PLocation>,
-    trip: Option<PTrip>,
-    geofence: Option<RGeofence>,
-}
-
-#[derive(Deserialize)]
-struct PLocation {
-    coordinates: PCoordinates,
-}
-
-#[derive(Deserialize)]
-struct PCoordinates {
-    longitude: Longitude,
-    latitude: Latitude,
-}
-
-#[derive(Deserialize)]
-struct PTrip {
-    #[serde(rename = "_id")]
-    id: Id,
-    #[serde(rename = "externalId")]
-    external_id: Option<Id>,
-    #[serde(rename = "MMUserId")]
-    user_id: Option<Id>,
-    status: Option<Text>,
-    #[serde(rename = "createdAt")]
-    created_at: Option<Timestamp>,
-    #[serde(rename = "updatedAt")]
-    updated_at: Option<Timestamp>,
-    #[serde(rename = "startedAt")]
-    started_at: Option<Timestamp>,
-    metadata: Option<PTripMetadata>,
-}
+// ---- shared by the platform and Radar shapes ----------------------------------------------
 
 #[derive(Deserialize, Clone)]
 struct PTripMetadata {
     route_session_type: Option<Text>,
-}
-
-fn platform(p: PPayload) -> Result<LocationWebhook, ParseError> {
-    let event_id = id(p.id.or(p.underscore_id));
-    let live = p.live.map(|f| f.0);
-    let user_id = p.user_id.0;
-    let events = p
-        .location
-        .map(|l| LocationEvent {
-            event_id: event_id.clone(),
-            user_id: user_id.clone(),
-            event_type: text(p.event_type.clone()),
-            latitude: l.coordinates.latitude.0,
-            longitude: l.coordinates.longitude.0,
-            created_at: p.created_at,
-            live,
-            accuracy: None,
-            geofence: p.geofence.map(RGeofence::into_ref),
-        })
-        .into_iter()
-        .collect();
-    let trips = p
-        .trip
-        .map(|t| TripUpdate {
-            trip_id: t.id.0,
-            external_id: id(t.external_id),
-            user_id: id(t.user_id).or_else(|| Some(user_id.clone())),
-            status: text(t.status),
-            created_at: t.created_at,
-            updated_at: t.updated_at,
-            started_at: t.started_at,
-            route_session_type: t.metadata.and_then(|m| text(m.route_session_type)),
-        })
-        .into_iter()
-        .collect();
-    let users = vec![UserUpdate {
-        user_id,
-        event_id,
-        device_id: None,
-        created_at: Some(p.created_at),
-        live,
-    }];
-    Ok(LocationWebhook {
-        shape: LocationShape::Platform,
-        events,
-        trips,
-        users,
-    })
-}
-
-// ---- 3. Radar style ------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-struct RPayload {
-    event: Option<REvent>,
-    events: Option<Vec<REvent>>,
-    user: Option<RUser>,
-}
-
-#[derive(Deserialize)]
-struct REvent {
-    #[serde(rename = "_id")]
-    id: Id,
-    #[serde(rename = "createdAt")]
-    created_at: Timestamp,
-    #[serde(rename = "type")]
-    event_type: Text,
-    live: Option<Flag>,
-    location: GeoPoint,
-    #[serde(rename = "locationAccuracy")]
-    accuracy: Option<StoredNumber>,
-    user: Option<RUser>,
-    geofence: Option<RGeofence>,
-    trip: Option<RTrip>,
-}
-
-#[derive(Deserialize)]
-struct GeoPoint {
-    /// GeoJSON order: longitude first.
-    coordinates: (Longitude, Latitude),
-}
-
-#[derive(Deserialize, Clone)]
-struct RUser {
-    #[serde(rename = "_id")]
-    id: Option<UserId>,
-    #[serde(rename = "userId")]
-    user_id: Option<UserId>,
-    #[serde(rename = "deviceId")]
-    device_id: Option<Id>,
-    live: Option<Flag>,
-    trip: Option<RTrip>,
-}
-
-impl RUser {
-    /// The customer's own `userId` where set, else Radar's `_id`.
-    fn key(&self) -> Option<String> {
-        self.user_id
-            .clone()
-            .or_else(|| self.id.clone())
-            .map(|i| i.0)
-    }
 }
 
 #[derive(Deserialize)]
@@ -412,121 +170,6 @@ impl RGeofence {
             description: text(self.description),
         }
     }
-}
-
-#[derive(Deserialize, Clone)]
-struct RTrip {
-    #[serde(rename = "_id")]
-    id: Option<Id>,
-    #[serde(rename = "externalId")]
-    external_id: Option<Id>,
-    status: Option<Text>,
-    #[serde(rename = "createdAt")]
-    created_at: Option<Timestamp>,
-    #[serde(rename = "updatedAt")]
-    updated_at: Option<Timestamp>,
-    #[serde(rename = "startedAt")]
-    started_at: Option<Timestamp>,
-    metadata: Option<PTripMetadata>,
-}
-
-/// `present` is the pointer of the `event`/`events` key the body has (both may be null).
-fn radar(p: RPayload, present: &str) -> Result<LocationWebhook, ParseError> {
-    let (base, raw_events) = match (p.event, p.events) {
-        (Some(_), Some(_)) => {
-            return Err(ParseError::new(
-                "/events",
-                "send either `event` or `events`, not both",
-            ))
-        }
-        (Some(e), None) => ("/event".to_owned(), vec![e]),
-        (None, Some(es)) if es.is_empty() => {
-            return Err(ParseError::new("/events", "must hold at least one event"))
-        }
-        (None, Some(es)) => ("/events".to_owned(), es),
-        (None, None) => return Err(ParseError::new(
-            present,
-            "expected an event object (`event`) or a non-empty array of them (`events`), got null",
-        )),
-    };
-    let single = base == "/event";
-
-    let mut events = Vec::with_capacity(raw_events.len());
-    let mut trips = Vec::new();
-    let mut users: Vec<UserUpdate> = Vec::new();
-    for (i, e) in raw_events.into_iter().enumerate() {
-        let event_path = if single { base.clone() } else { join(&base, i) };
-        // The event's own user, else the delivery's: errors name the one that was read.
-        let (user, user_path) = match (&e.user, &p.user) {
-            (Some(u), _) => (Some(u), join(&event_path, "user")),
-            (None, Some(u)) => (Some(u), join("", "user")),
-            (None, None) => (None, join("", "user")),
-        };
-        let user_id = user.and_then(RUser::key).ok_or_else(|| {
-            ParseError::new(
-                if user.is_some() {
-                    join(&user_path, "userId")
-                } else {
-                    user_path.clone()
-                },
-                "missing required field: the user needs a userId or an _id",
-            )
-        })?;
-        let event_id = e.id.0;
-        let (longitude, latitude) = e.location.coordinates;
-        let trip = match (&e.trip, user.and_then(|u| u.trip.as_ref())) {
-            (Some(t), _) => Some((t.clone(), join(&event_path, "trip"))),
-            (None, Some(t)) => Some((t.clone(), join(&user_path, "trip"))),
-            (None, None) => None,
-        };
-        if let Some((t, trip_path)) = trip {
-            let trip_id =
-                t.id.clone()
-                    .or_else(|| t.external_id.clone())
-                    .ok_or_else(|| {
-                        ParseError::new(
-                            join(&trip_path, "_id"),
-                            "missing required field: a trip needs an _id or an externalId",
-                        )
-                    })?;
-            trips.push(TripUpdate {
-                trip_id: trip_id.0,
-                external_id: id(t.external_id),
-                user_id: Some(user_id.clone()),
-                status: text(t.status),
-                created_at: t.created_at,
-                updated_at: t.updated_at,
-                started_at: t.started_at,
-                route_session_type: t.metadata.and_then(|m| text(m.route_session_type)),
-            });
-        }
-        let live = e.live.or(user.and_then(|u| u.live)).map(|f| f.0);
-        users.retain(|u| u.user_id != user_id);
-        users.push(UserUpdate {
-            user_id: user_id.clone(),
-            event_id: Some(event_id.clone()),
-            device_id: user.and_then(|u| u.device_id.clone()).map(|i| i.0),
-            created_at: Some(e.created_at),
-            live,
-        });
-        events.push(LocationEvent {
-            event_id: Some(event_id),
-            user_id,
-            event_type: Some(e.event_type.0),
-            latitude: latitude.0,
-            longitude: longitude.0,
-            created_at: e.created_at,
-            live,
-            accuracy: number(e.accuracy),
-            geofence: e.geofence.map(RGeofence::into_ref),
-        });
-    }
-    Ok(LocationWebhook {
-        shape: LocationShape::Radar,
-        events,
-        trips,
-        users,
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,178 @@
+//! 3. Radar style: `{"event": {...}, "user": {...}}` or `{"events": [...], "user": {...}}` with
+//!    GeoJSON `coordinates: [longitude, latitude]`.
+
+use serde::Deserialize;
+
+use super::{
+    id, number, text, LocationEvent, LocationShape, LocationWebhook, PTripMetadata, RGeofence,
+    TripUpdate, UserUpdate,
+};
+use crate::error::{join, ParseError};
+use crate::primitives::{Flag, Id, Latitude, Longitude, StoredNumber, Text, Timestamp, UserId};
+
+#[derive(Deserialize)]
+pub(super) struct RPayload {
+    event: Option<REvent>,
+    events: Option<Vec<REvent>>,
+    user: Option<RUser>,
+}
+
+#[derive(Deserialize)]
+struct REvent {
+    #[serde(rename = "_id")]
+    id: Id,
+    #[serde(rename = "createdAt")]
+    created_at: Timestamp,
+    #[serde(rename = "type")]
+    event_type: Text,
+    live: Option<Flag>,
+    location: GeoPoint,
+    #[serde(rename = "locationAccuracy")]
+    accuracy: Option<StoredNumber>,
+    user: Option<RUser>,
+    geofence: Option<RGeofence>,
+    trip: Option<RTrip>,
+}
+
+#[derive(Deserialize)]
+struct GeoPoint {
+    /// GeoJSON order: longitude first.
+    coordinates: (Longitude, Latitude),
+}
+
+#[derive(Deserialize, Clone)]
+struct RUser {
+    #[serde(rename = "_id")]
+    id: Option<UserId>,
+    #[serde(rename = "userId")]
+    user_id: Option<UserId>,
+    #[serde(rename = "deviceId")]
+    device_id: Option<Id>,
+    live: Option<Flag>,
+    trip: Option<RTrip>,
+}
+
+impl RUser {
+    /// The customer's own `userId` where set, else Radar's `_id`.
+    fn key(&self) -> Option<String> {
+        self.user_id
+            .clone()
+            .or_else(|| self.id.clone())
+            .map(|i| i.0)
+    }
+}
+
+#[derive(Deserialize, Clone)]
+struct RTrip {
+    #[serde(rename = "_id")]
+    id: Option<Id>,
+    #[serde(rename = "externalId")]
+    external_id: Option<Id>,
+    status: Option<Text>,
+    #[serde(rename = "createdAt")]
+    created_at: Option<Timestamp>,
+    #[serde(rename = "updatedAt")]
+    updated_at: Option<Timestamp>,
+    #[serde(rename = "startedAt")]
+    started_at: Option<Timestamp>,
+    metadata: Option<PTripMetadata>,
+}
+
+/// `present` is the pointer of the `event`/`events` key the body has (both may be null).
+pub(super) fn radar(p: RPayload, present: &str) -> Result<LocationWebhook, ParseError> {
+    let (base, raw_events) = match (p.event, p.events) {
+        (Some(_), Some(_)) => {
+            return Err(ParseError::new(
+                "/events",
+                "send either `event` or `events`, not both",
+            ))
+        }
+        (Some(e), None) => ("/event".to_owned(), vec![e]),
+        (None, Some(es)) if es.is_empty() => {
+            return Err(ParseError::new("/events", "must hold at least one event"))
+        }
+        (None, Some(es)) => ("/events".to_owned(), es),
+        (None, None) => return Err(ParseError::new(
+            present,
+            "expected an event object (`event`) or a non-empty array of them (`events`), got null",
+        )),
+    };
+    let single = base == "/event";
+
+    let mut events = Vec::with_capacity(raw_events.len());
+    let mut trips = Vec::new();
+    let mut users: Vec<UserUpdate> = Vec::new();
+    for (i, e) in raw_events.into_iter().enumerate() {
+        let event_path = if single { base.clone() } else { join(&base, i) };
+        // The event's own user, else the delivery's: errors name the one that was read.
+        let (user, user_path) = match (&e.user, &p.user) {
+            (Some(u), _) => (Some(u), join(&event_path, "user")),
+            (None, Some(u)) => (Some(u), join("", "user")),
+            (None, None) => (None, join("", "user")),
+        };
+        let user_id = user.and_then(RUser::key).ok_or_else(|| {
+            ParseError::new(
+                if user.is_some() {
+                    join(&user_path, "userId")
+                } else {
+                    user_path.clone()
+                },
+                "missing required field: the user needs a userId or an _id",
+            )
+        })?;
+        let event_id = e.id.0;
+        let (longitude, latitude) = e.location.coordinates;
+        let trip = match (&e.trip, user.and_then(|u| u.trip.as_ref())) {
+            (Some(t), _) => Some((t.clone(), join(&event_path, "trip"))),
+            (None, Some(t)) => Some((t.clone(), join(&user_path, "trip"))),
+            (None, None) => None,
+        };
+        if let Some((t, trip_path)) = trip {
+            let trip_id =
+                t.id.clone()
+                    .or_else(|| t.external_id.clone())
+                    .ok_or_else(|| {
+                        ParseError::new(
+                            join(&trip_path, "_id"),
+                            "missing required field: a trip needs an _id or an externalId",
+                        )
+                    })?;
+            trips.push(TripUpdate {
+                trip_id: trip_id.0,
+                external_id: id(t.external_id),
+                user_id: Some(user_id.clone()),
+                status: text(t.status),
+                created_at: t.created_at,
+                updated_at: t.updated_at,
+                started_at: t.started_at,
+                route_session_type: t.metadata.and_then(|m| text(m.route_session_type)),
+            });
+        }
+        let live = e.live.or(user.and_then(|u| u.live)).map(|f| f.0);
+        users.retain(|u| u.user_id != user_id);
+        users.push(UserUpdate {
+            user_id: user_id.clone(),
+            event_id: Some(event_id.clone()),
+            device_id: user.and_then(|u| u.device_id.clone()).map(|i| i.0),
+            created_at: Some(e.created_at),
+            live,
+        });
+        events.push(LocationEvent {
+            event_id: Some(event_id),
+            user_id,
+            event_type: Some(e.event_type.0),
+            latitude: latitude.0,
+            longitude: longitude.0,
+            created_at: e.created_at,
+            live,
+            accuracy: number(e.accuracy),
+            geofence: e.geofence.map(RGeofence::into_ref),
+        });
+    }
+    Ok(LocationWebhook {
+        shape: LocationShape::Radar,
+        events,
+        trips,
+        users,
+    })
+}
