@@ -5,7 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use hookloop_aws::signing_ids::{SigningIdUse, SigningIds, SIGNING_ID_PK_PREFIX};
+use hookloop_aws::signing_ids::{SigningIdUse, SigningIds};
+use hookloop_domain::table::SIGNING_ID_PK_PREFIX;
 use hookloop_tests::{event_file, TestEnv, TEST_TOKEN};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -19,11 +19,8 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::dynamodb::{item_to_json, Table};
-use crate::provision::TABLE_TTL_ATTRIBUTE;
 use crate::AwsError;
-
-pub const DEDUP_PK_PREFIX: &str = "DEDUP#";
-pub const DEDUP_SK: &str = "DEDUP";
+use hookloop_domain::table::{claim_key, claimed_dedup_key, TTL_ATTRIBUTE};
 
 /// The outcome of [`Claims::claim`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +52,7 @@ const LEGACY_UNSENT_ATTRIBUTE: &str = "unsent";
 fn holder(item: &Map<String, Value>) -> Option<String> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let live = item
-        .get(TABLE_TTL_ATTRIBUTE)
+        .get(TTL_ATTRIBUTE)
         .and_then(Value::as_i64)
         .is_some_and(|exp| exp >= now);
     let unsent = item
@@ -74,12 +71,10 @@ pub struct Claims {
 }
 
 fn key_attrs(key: &str) -> [(String, AttributeValue); 2] {
+    let (pk, sk) = claim_key(key);
     [
-        (
-            "pk".to_owned(),
-            AttributeValue::S(format!("{DEDUP_PK_PREFIX}{key}")),
-        ),
-        ("sk".to_owned(), AttributeValue::S(DEDUP_SK.to_owned())),
+        ("pk".to_owned(), AttributeValue::S(pk)),
+        ("sk".to_owned(), AttributeValue::S(sk)),
     ]
 }
 
@@ -111,15 +106,12 @@ impl Claims {
             .item(sk.0, sk.1)
             .item("kind", AttributeValue::S("dedup".into()))
             .item("message_id", AttributeValue::S(message_id.to_owned()))
-            .item(
-                TABLE_TTL_ATTRIBUTE,
-                AttributeValue::N(expires_at.to_string()),
-            )
+            .item(TTL_ATTRIBUTE, AttributeValue::N(expires_at.to_string()))
             .condition_expression(
                 "attribute_not_exists(message_id) OR #exp < :now OR message_id = :id \
                  OR #unsent = :true",
             )
-            .expression_attribute_names("#exp", TABLE_TTL_ATTRIBUTE)
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
             .expression_attribute_names("#unsent", LEGACY_UNSENT_ATTRIBUTE)
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .expression_attribute_values(":id", AttributeValue::S(message_id.to_owned()))
@@ -158,15 +150,12 @@ impl Claims {
     /// request): one read for a whole processor batch instead of one per message. Keys without
     /// a live claim are absent.
     pub async fn owners(&self, keys: &[String]) -> Result<HashMap<String, String>, AwsError> {
-        let wanted: Vec<(String, String)> = keys
-            .iter()
-            .map(|k| (format!("{DEDUP_PK_PREFIX}{k}"), DEDUP_SK.to_owned()))
-            .collect();
+        let wanted: Vec<(String, String)> = keys.iter().map(|k| claim_key(k)).collect();
         let found = self.table.get_many(&wanted).await?;
         Ok(found
             .into_iter()
             .filter_map(|((pk, _), item)| {
-                let key = pk.strip_prefix(DEDUP_PK_PREFIX)?.to_owned();
+                let key = claimed_dedup_key(&pk)?.to_owned();
                 Some((key, holder(&item)?))
             })
             .collect())
@@ -178,10 +167,8 @@ impl Claims {
     }
 
     async fn holder(&self, key: &str) -> Result<Option<String>, AwsError> {
-        let item = self
-            .table
-            .get(&format!("{DEDUP_PK_PREFIX}{key}"), DEDUP_SK)
-            .await?;
+        let (pk, sk) = claim_key(key);
+        let item = self.table.get(&pk, &sk).await?;
         Ok(item.and_then(|i| holder(&item_to_json(&i))))
     }
 }

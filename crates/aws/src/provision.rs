@@ -1,6 +1,7 @@
 //! Creates the pipeline's resources, idempotently: used by `hookloop init` against an emulator
 //! (and usable against a real account for a throwaway stack; production uses `infra/`).
 
+use hookloop_domain::table::TTL_ATTRIBUTE;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
@@ -266,9 +267,6 @@ async fn create_table(clients: &AwsClients, table: &str) -> Result<(), AwsError>
     enable_ttl(clients, table).await
 }
 
-/// The table's TTL attribute (`expires_at`, as in the template): load-back markers expire.
-pub const TABLE_TTL_ATTRIBUTE: &str = "expires_at";
-
 async fn enable_ttl(clients: &AwsClients, table: &str) -> Result<(), AwsError> {
     let current = clients
         .dynamodb
@@ -278,7 +276,7 @@ async fn enable_ttl(clients: &AwsClients, table: &str) -> Result<(), AwsError> {
         .await
         .map_err(|e| AwsError::from_sdk("dynamodb", "DescribeTimeToLive", e))?;
     let enabled = current.time_to_live_description().is_some_and(|d| {
-        d.attribute_name() == Some(TABLE_TTL_ATTRIBUTE)
+        d.attribute_name() == Some(TTL_ATTRIBUTE)
             && matches!(
                 d.time_to_live_status(),
                 Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled)
@@ -289,7 +287,7 @@ async fn enable_ttl(clients: &AwsClients, table: &str) -> Result<(), AwsError> {
         return Ok(());
     }
     let spec = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
-        .attribute_name(TABLE_TTL_ATTRIBUTE)
+        .attribute_name(TTL_ATTRIBUTE)
         .enabled(true)
         .build()
         .map_err(|e| {

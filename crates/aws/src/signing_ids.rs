@@ -14,11 +14,9 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
 
-use crate::provision::TABLE_TTL_ATTRIBUTE;
 use crate::AwsError;
+use hookloop_domain::table::{signing_id_key, TTL_ATTRIBUTE};
 
-pub const SIGNING_ID_PK_PREFIX: &str = "DEDUP#RADARSIG#";
-pub const SIGNING_ID_SK: &str = "RADARSIG";
 pub const SIGNING_ID_KIND: &str = "radar_signing_id";
 const BODY_ATTRIBUTE: &str = "body_sha256";
 
@@ -63,23 +61,18 @@ impl SigningIds {
     ) -> Result<SigningIdUse, AwsError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let expires_at = now.saturating_add(i64::try_from(self.window.as_secs()).unwrap_or(0));
+        let (pk, sk) = signing_id_key(message_sha256);
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item(
-                "pk",
-                AttributeValue::S(format!("{SIGNING_ID_PK_PREFIX}{message_sha256}")),
-            )
-            .item("sk", AttributeValue::S(SIGNING_ID_SK.to_owned()))
+            .item("pk", AttributeValue::S(pk))
+            .item("sk", AttributeValue::S(sk))
             .item("kind", AttributeValue::S(SIGNING_ID_KIND.to_owned()))
             .item(BODY_ATTRIBUTE, AttributeValue::S(body_sha256.to_owned()))
-            .item(
-                TABLE_TTL_ATTRIBUTE,
-                AttributeValue::N(expires_at.to_string()),
-            )
+            .item(TTL_ATTRIBUTE, AttributeValue::N(expires_at.to_string()))
             .condition_expression("attribute_not_exists(pk) OR #exp < :now OR #body = :body")
-            .expression_attribute_names("#exp", TABLE_TTL_ATTRIBUTE)
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
             .expression_attribute_names("#body", BODY_ATTRIBUTE)
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .expression_attribute_values(":body", AttributeValue::S(body_sha256.to_owned()))
@@ -90,7 +83,7 @@ impl SigningIds {
             Ok(out) => {
                 let live_before = out
                     .attributes()
-                    .and_then(|old| old.get(TABLE_TTL_ATTRIBUTE))
+                    .and_then(|old| old.get(TTL_ATTRIBUTE))
                     .and_then(|v| v.as_n().ok())
                     .and_then(|n| n.parse::<i64>().ok())
                     .is_some_and(|exp| exp >= now);

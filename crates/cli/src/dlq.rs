@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use hookloop_aws::sqs::{Message, Queue};
 use hookloop_aws::AwsClients;
-use hookloop_processor::{ATTR_ATTEMPTS, ATTR_ERROR, ATTR_ERROR_CODE, ATTR_FAILED_AT, ATTR_STAGE};
+use hookloop_domain::attributes as attr;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -58,7 +58,7 @@ impl Entry {
 
     fn age(&self, now: OffsetDateTime) -> String {
         let Some(t) = self
-            .attr(ATTR_FAILED_AT)
+            .attr(attr::FAILED_AT)
             .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
         else {
             return "?".into();
@@ -75,13 +75,13 @@ impl Entry {
     fn to_json(&self) -> Value {
         json!({
             "sqs_message_id": self.message.message_id(),
-            "message_id": self.attr("message_id"),
-            "source": self.attr("source"),
-            "stage": self.attr(ATTR_STAGE),
-            "error_code": self.attr(ATTR_ERROR_CODE),
-            "error": self.attr(ATTR_ERROR),
-            "attempts": self.attr(ATTR_ATTEMPTS),
-            "failed_at": self.attr(ATTR_FAILED_AT),
+            "message_id": self.attr(attr::MESSAGE_ID),
+            "source": self.attr(attr::SOURCE),
+            "stage": self.attr(attr::STAGE),
+            "error_code": self.attr(attr::ERROR_CODE),
+            "error": self.attr(attr::ERROR),
+            "attempts": self.attr(attr::ATTEMPTS),
+            "failed_at": self.attr(attr::FAILED_AT),
             "body": self.message.body(),
         })
     }
@@ -152,14 +152,19 @@ async fn list(clients: &AwsClients, args: ListArgs) -> Result<ExitCode, CliError
         "MESSAGE ID", "SOURCE", "STAGE", "AGE", "ERROR CODE"
     );
     for e in &entries {
-        let error: String = e.attr(ATTR_ERROR).unwrap_or("").chars().take(120).collect();
+        let error: String = e
+            .attr(attr::ERROR)
+            .unwrap_or("")
+            .chars()
+            .take(120)
+            .collect();
         println!(
             "{:<28} {:<24} {:<7} {:<6} {:<52} {}",
-            e.attr("message_id").unwrap_or("-"),
-            e.attr("source").unwrap_or("-"),
-            e.attr(ATTR_STAGE).unwrap_or("-"),
+            e.attr(attr::MESSAGE_ID).unwrap_or("-"),
+            e.attr(attr::SOURCE).unwrap_or("-"),
+            e.attr(attr::STAGE).unwrap_or("-"),
             e.age(now),
-            e.attr(ATTR_ERROR_CODE).unwrap_or("-"),
+            e.attr(attr::ERROR_CODE).unwrap_or("-"),
             error
         );
     }
@@ -233,7 +238,7 @@ async fn redrive(clients: &AwsClients, args: RedriveArgs) -> Result<ExitCode, Cl
             }
             // Back as it first arrived: the original body and its source and id, without the
             // failure attributes.
-            let attributes: Vec<(&str, String)> = ["source", "message_id"]
+            let attributes: Vec<(&str, String)> = attr::SET_BY_INGEST
                 .into_iter()
                 .filter_map(|k| entry.attr(k).map(|v| (k, v.to_owned())))
                 .collect();

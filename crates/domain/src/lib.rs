@@ -7,6 +7,7 @@
 //! works on valid values only.
 
 mod archive;
+pub mod attributes;
 mod campaign_rows;
 mod clevertap;
 mod dedup;
@@ -24,6 +25,7 @@ mod primitives;
 pub mod requests;
 mod source;
 mod storable;
+pub mod table;
 mod timestamp;
 
 pub use archive::{

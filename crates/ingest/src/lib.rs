@@ -18,5 +18,5 @@ pub use config::{
 };
 pub use handler::{handle, handle_lambda, Gate, Ingest};
 pub use hookloop_aws::config::ConfigError;
-pub use queue::{MessageQueue, OutgoingMessage, QueueError, ATTR_MESSAGE_ID, ATTR_SOURCE};
+pub use queue::{MessageQueue, OutgoingMessage, QueueError};
 pub use rejection::{loggable, Rejection};

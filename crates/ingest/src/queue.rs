@@ -2,11 +2,8 @@ use std::future::Future;
 
 use hookloop_aws::sqs::{message_size, Queue};
 use hookloop_aws::AwsError;
+use hookloop_domain::attributes as attr;
 use hookloop_domain::Envelope;
-
-/// Message attribute names set on every queued message.
-pub const ATTR_SOURCE: &str = "source";
-pub const ATTR_MESSAGE_ID: &str = "message_id";
 
 /// An envelope encoded once, with its attributes, ready for the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +17,8 @@ impl OutgoingMessage {
         OutgoingMessage {
             body: envelope.encode(),
             attributes: [
-                (ATTR_SOURCE, envelope.source.as_str().to_owned()),
-                (ATTR_MESSAGE_ID, envelope.id.to_string()),
+                (attr::SOURCE, envelope.source.as_str().to_owned()),
+                (attr::MESSAGE_ID, envelope.id.to_string()),
             ],
         }
     }

@@ -3,13 +3,6 @@
 
 use std::fmt;
 
-/// Message attribute names on DLQ entries (besides `source` and `message_id`, copied over).
-pub const ATTR_STAGE: &str = "stage";
-pub const ATTR_ERROR_CODE: &str = "error_code";
-pub const ATTR_ERROR: &str = "error";
-pub const ATTR_ATTEMPTS: &str = "attempts";
-pub const ATTR_FAILED_AT: &str = "failed_at";
-
 /// The pipeline step that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {

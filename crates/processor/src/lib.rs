@@ -29,12 +29,10 @@ pub use adapters::Aws;
 pub use app::{Parts, Processor};
 pub use bounded::MAX_CONCURRENT_REQUESTS;
 pub use config::{ArchiveMode, LoadbackConfig, ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
-pub use failure::{
-    Failure, Stage, ATTR_ATTEMPTS, ATTR_ERROR, ATTR_ERROR_CODE, ATTR_FAILED_AT, ATTR_STAGE,
-};
+pub use failure::{Failure, Stage};
 pub use handler::{deadline_from, handle};
 pub use hookloop_aws::config::ConfigError;
-pub use loadback::{marker_key, Loadback, Loaded, MARKER_PK_PREFIX, MARKER_SK, TTL_ATTRIBUTE};
+pub use loadback::{Loadback, Loaded};
 pub use stages::settle::{decide, Outcome};
 pub use stages::write::Batching;
 pub use state::Stored;

@@ -1,13 +1,14 @@
 //! Markers: per message, the fingerprints of the records CleverTap accepted, so a redelivery
 //! or redrive does not upload them again.
 //!
-//! Item: `pk = LOADBACK#<message id>`, `sk = CLEVERTAP`, `kind = loadback`, `message_id`,
-//! `accepted` (record fingerprints), `expires_at` (epoch seconds, the table's TTL attribute).
+//! Item: [`hookloop_domain::table::marker_key`], `kind = loadback`, `message_id`, `accepted`
+//! (record fingerprints), and the table's TTL attribute.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use hookloop_aws::AwsError;
+use hookloop_domain::table::{marker_key, TTL_ATTRIBUTE};
 use hookloop_domain::Row;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
@@ -15,17 +16,6 @@ use tracing::error;
 
 use crate::ports::RowStore;
 use crate::state::Stored;
-
-pub const MARKER_PK_PREFIX: &str = "LOADBACK#";
-pub const MARKER_SK: &str = "CLEVERTAP";
-pub const TTL_ATTRIBUTE: &str = hookloop_aws::provision::TABLE_TTL_ATTRIBUTE;
-
-pub fn marker_key(message_id: &str) -> (String, String) {
-    (
-        format!("{MARKER_PK_PREFIX}{message_id}"),
-        MARKER_SK.to_owned(),
-    )
-}
 
 /// What earlier deliveries of each of `with_records` got accepted (one read for them all).
 pub(super) async fn accepted<R: RowStore>(

@@ -16,8 +16,6 @@ use hookloop_aws::retry::Backoff;
 use hookloop_clevertap::Rules;
 use tracing::{info, warn};
 
-pub use markers::{marker_key, MARKER_PK_PREFIX, MARKER_SK, TTL_ATTRIBUTE};
-
 use crate::failure::{Failure, Stage};
 use crate::ports::{RowStore, Uploader};
 use crate::state::Stored;

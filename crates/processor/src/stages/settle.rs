@@ -2,6 +2,7 @@
 //! batch answer naming only the messages worth another delivery.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsMessage};
+use hookloop_domain::attributes as attr;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tracing::{error, info, warn, Instrument, Span};
@@ -143,13 +144,13 @@ fn attributes(msg: &SqsMessage, f: &Failure, attempts: u32) -> Vec<(&'static str
         .format(&Rfc3339)
         .unwrap_or_default();
     let mut attributes: Vec<(&'static str, String)> = vec![
-        (ATTR_STAGE, f.stage.as_str().to_owned()),
-        (ATTR_ERROR_CODE, f.code.clone()),
-        (ATTR_ERROR, f.message.clone()),
-        (ATTR_ATTEMPTS, attempts.to_string()),
-        (ATTR_FAILED_AT, now),
+        (attr::STAGE, f.stage.as_str().to_owned()),
+        (attr::ERROR_CODE, f.code.clone()),
+        (attr::ERROR, f.message.clone()),
+        (attr::ATTEMPTS, attempts.to_string()),
+        (attr::FAILED_AT, now),
     ];
-    for name in ["source", "message_id"] {
+    for name in attr::SET_BY_INGEST {
         if let Some(v) = msg
             .message_attributes
             .get(name)
