@@ -143,7 +143,7 @@ async fn a_retry_after_a_send_that_only_looked_failed_is_a_duplicate_of_the_stor
     // The copy was queued all the same; the processor stores it and takes the claim.
     let first = drain(&env, &p).await;
     assert_eq!(first.len(), 1);
-    let id = first[0].id.to_string();
+    let id = first[0].id().to_string();
     assert_eq!(
         claims.owner(&key_of(&body)).await.unwrap(),
         Some(id.clone())
@@ -197,7 +197,7 @@ async fn a_late_claim_answer_or_a_failed_send_never_makes_a_retry_a_duplicate_of
     let p = env.processor(&[]);
     let proxy = FaultProxy::start(&env.moto.endpoint, 17).await;
     let sdk = env.sdk.to_builder().endpoint_url(&proxy.url).build();
-    let proxied = AwsClients::with_deadline(&sdk, Duration::from_millis(800));
+    let proxied = AwsClients::with_deadline(&sdk, Duration::from_millis(800), env.requests.clone());
     let ingest = ingest(
         Queue::new(proxied.sqs.clone(), &env.resources.queue_url),
         &proxied,

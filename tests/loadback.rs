@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use hookloop_aws::provision::QueueSettings;
 use hookloop_clevertap::stub::{Fault, Stub};
+use hookloop_cli::provision::QueueSettings;
 use hookloop_domain::{Envelope, Source};
 use hookloop_processor::{handle, Processor};
 use hookloop_tests::*;
@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 fn envelope(source: Source, body: &str) -> Envelope {
-    Envelope::new(source, body.to_owned(), OffsetDateTime::now_utc())
+    Envelope::received(source, body.to_owned(), OffsetDateTime::now_utc())
 }
 
 /// A campaign webhook with `n` profiles `<tag>-0` ... `<tag>-<n-1>`.
@@ -361,8 +361,8 @@ async fn records_clevertap_refuses_are_dead_lettered_with_code_and_reason_and_ne
     let dead = env.dlq_messages(1).await;
     let (body, attrs) = &dead[0];
     assert_eq!(
-        Envelope::decode(body).unwrap().id,
-        bad_phone.id,
+        Envelope::decode(body).unwrap().id(),
+        bad_phone.id(),
         "the original envelope"
     );
     assert_eq!(attrs["stage"], "clevertap");

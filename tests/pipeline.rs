@@ -424,7 +424,7 @@ async fn ingest_answers_503_when_the_queue_refuses_never_200() {
 }
 
 fn envelope(source: Source, body: &str) -> Envelope {
-    Envelope::new(source, body.to_owned(), OffsetDateTime::now_utc())
+    Envelope::received(source, body.to_owned(), OffsetDateTime::now_utc())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -506,7 +506,7 @@ async fn poison_messages_go_to_the_dlq_with_their_reason_without_blocking_their_
         &env,
         "USER#rider-77",
         "PROFILE",
-        json!({"message_id": good.id.to_string()}),
+        json!({"message_id": good.id().to_string()}),
     )
     .await;
     eventually("queue drained", Duration::from_secs(30), || async {
@@ -526,7 +526,7 @@ async fn a_store_that_refuses_for_good_dead_letters_with_stage_and_code() {
             msg.encode(),
             &[
                 ("source", "location".into()),
-                ("message_id", msg.id.to_string()),
+                ("message_id", msg.id().to_string()),
             ],
         )
         .await
@@ -539,7 +539,7 @@ async fn a_store_that_refuses_for_good_dead_letters_with_stage_and_code() {
         attrs["error_code"],
         "dynamodb.BatchWriteItem:ResourceNotFoundException"
     );
-    assert_eq!(attrs["message_id"], msg.id.to_string());
+    assert_eq!(attrs["message_id"], msg.id().to_string());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

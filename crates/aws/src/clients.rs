@@ -2,12 +2,15 @@
 //!
 //! `AWS_ENDPOINT_URL` points every client at an emulator (moto, LocalStack); S3 then uses
 //! path-style addressing, which emulators need (`S3_FORCE_PATH_STYLE=true` forces it anywhere).
-//! Every client counts the requests it transmits ([`crate::requests`]).
+//! Every client counts the requests it transmits ([`crate::requests`]) in the [`Registry`] it is
+//! built with, which [`AwsClients::requests`] hands on (to the CleverTap client, to the request
+//! metrics of the function these clients serve).
 
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use hookloop_runtime::metrics::Registry;
 
 use crate::requests::CountRequests;
 
@@ -17,6 +20,8 @@ pub struct AwsClients {
     pub sqs: aws_sdk_sqs::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub kinesis: aws_sdk_kinesis::Client,
+    /// Where every one of these clients counts its requests.
+    pub requests: Registry,
 }
 
 /// Per-attempt and connect timeouts. The SDK's standard retry mode (3 attempts, exponential
@@ -54,20 +59,21 @@ fn deadline_timeouts(deadline: Duration) -> TimeoutConfig {
 }
 
 impl AwsClients {
-    pub async fn from_env() -> Self {
-        Self::from_sdk_config(&load_sdk_config().await)
+    /// Clients counting their requests in `requests`.
+    pub async fn from_env(requests: Registry) -> Self {
+        Self::from_sdk_config(&load_sdk_config().await, requests)
     }
 
-    pub fn from_sdk_config(cfg: &SdkConfig) -> Self {
-        Self::build(cfg, None)
+    pub fn from_sdk_config(cfg: &SdkConfig, requests: Registry) -> Self {
+        Self::build(cfg, None, requests)
     }
 
     /// Clients whose every call is bounded by `deadline` (the ingest's).
-    pub fn with_deadline(cfg: &SdkConfig, deadline: Duration) -> Self {
-        Self::build(cfg, Some(deadline_timeouts(deadline)))
+    pub fn with_deadline(cfg: &SdkConfig, deadline: Duration, requests: Registry) -> Self {
+        Self::build(cfg, Some(deadline_timeouts(deadline)), requests)
     }
 
-    fn build(cfg: &SdkConfig, timeouts: Option<TimeoutConfig>) -> Self {
+    fn build(cfg: &SdkConfig, timeouts: Option<TimeoutConfig>, requests: Registry) -> Self {
         let mut cfg = cfg.clone();
         if let Some(t) = timeouts {
             cfg = cfg.into_builder().timeout_config(t).build();
@@ -75,7 +81,10 @@ impl AwsClients {
         let cfg = &cfg;
         let path_style = cfg.endpoint_url().is_some()
             || std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
-        let count = |service| CountRequests { service };
+        let count = |service| CountRequests {
+            service,
+            registry: requests.clone(),
+        };
         let s3_cfg = aws_sdk_s3::config::Builder::from(cfg)
             .force_path_style(path_style)
             .interceptor(count("s3"))
@@ -97,6 +106,7 @@ impl AwsClients {
                     .interceptor(count("kinesis"))
                     .build(),
             ),
+            requests,
         }
     }
 }

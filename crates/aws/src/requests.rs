@@ -1,5 +1,5 @@
-//! Counts every request the SDK clients transmit (each attempt: retries are billed too) in the
-//! process-wide registry of [`hookloop_domain::requests`], by service and operation.
+//! Counts every request the SDK clients transmit (each attempt: retries are billed too) in a
+//! [`Registry`], by service and operation.
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
@@ -7,13 +7,14 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use hookloop_runtime::metrics::Registry;
 
-pub use hookloop_domain::requests::{snapshot, RequestCounts};
-
-/// The SDK interceptor; `service` names the client it is attached to.
-#[derive(Debug, Clone, Copy)]
+/// The SDK interceptor; `service` names the client it is attached to, `registry` is where it
+/// counts.
+#[derive(Debug, Clone)]
 pub struct CountRequests {
     pub service: &'static str,
+    pub registry: Registry,
 }
 
 impl Intercept for CountRequests {
@@ -31,7 +32,7 @@ impl Intercept for CountRequests {
             .load::<Metadata>()
             .map(|m| m.name())
             .unwrap_or("unknown");
-        hookloop_domain::requests::record(self.service, operation);
+        self.registry.record(self.service, operation);
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use hookloop_aws::provision::QueueSettings;
+use hookloop_cli::provision::QueueSettings;
 use hookloop_tests::TestEnv;
 
 use crate::corpus;

@@ -67,7 +67,7 @@ pub async fn startup_report() -> String {
         .to_string();
         let pad = 2048usize.saturating_sub(body.len());
         body = body.replace(r#""pad":"""#, &format!(r#""pad":"{}""#, "x".repeat(pad)));
-        let envelope = Envelope::new(
+        let envelope = Envelope::received(
             hookloop_domain::Source::Location,
             body,
             time::OffsetDateTime::now_utc(),

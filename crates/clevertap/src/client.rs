@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use hookloop_runtime::metrics::Registry;
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -143,10 +144,16 @@ pub struct UploadClient {
     slots: Arc<HashMap<String, Arc<Semaphore>>>,
     refused: Arc<Mutex<HashMap<String, (Instant, u16)>>>,
     timeout: Duration,
+    requests: Registry,
 }
 
 impl UploadClient {
-    pub fn new(accounts: Accounts, timeout: Duration) -> Result<Self, UploadError> {
+    /// A client counting every request it sends (`clevertap:upload`) in `requests`.
+    pub fn new(
+        accounts: Accounts,
+        timeout: Duration,
+        requests: Registry,
+    ) -> Result<Self, UploadError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3).min(timeout))
             .pool_idle_timeout(Duration::from_secs(50))
@@ -162,6 +169,7 @@ impl UploadClient {
             slots: Arc::new(slots),
             refused: Arc::new(Mutex::new(HashMap::new())),
             timeout,
+            requests,
         })
     }
 
@@ -207,7 +215,7 @@ impl UploadClient {
                 ))
             })?;
         passcode.set_sensitive(true);
-        hookloop_domain::requests::record("clevertap", "upload");
+        self.requests.record("clevertap", "upload");
         let sent = self
             .http
             .post(format!("{}{UPLOAD_PATH}", a.base_url))

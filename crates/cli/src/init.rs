@@ -1,8 +1,9 @@
 use std::process::ExitCode;
 
-use hookloop_aws::provision::{self, QueueSettings, ResourceNames};
 use hookloop_aws::AwsClients;
+use hookloop_cli::provision::{self, QueueSettings, ResourceNames};
 use hookloop_processor::DEFAULT_MAX_RECEIVE_COUNT;
+use hookloop_runtime::Registry;
 
 use crate::CliError;
 
@@ -47,7 +48,7 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
         args.yes_real_aws,
     )?;
     let names = ResourceNames::from_prefix(&args.prefix)?;
-    let clients = AwsClients::from_env().await;
+    let clients = AwsClients::from_env(Registry::new()).await;
     let settings = QueueSettings {
         visibility_timeout_seconds: args.visibility_timeout,
         max_receive_count: args.max_receive_count,

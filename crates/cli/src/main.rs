@@ -46,7 +46,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    hookloop_aws::telemetry::init();
+    hookloop_runtime::logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init(a) => init::run(a).await,
@@ -82,9 +82,9 @@ pub enum CliError {
     #[error(transparent)]
     Aws(#[from] hookloop_aws::AwsError),
     #[error(transparent)]
-    Prefix(#[from] hookloop_aws::provision::InvalidPrefix),
+    Prefix(#[from] hookloop_cli::provision::InvalidPrefix),
     #[error("configuration: {0}")]
-    Config(#[from] hookloop_aws::config::ConfigError),
+    Config(#[from] hookloop_runtime::config::ConfigError),
     #[error("{path}: {source}")]
     File {
         path: PathBuf,

@@ -17,6 +17,8 @@ use hookloop_aws::sqs::Queue;
 use hookloop_aws::AwsClients;
 use hookloop_ingest::{Gate, Ingest, IngestConfig, Rejection};
 use hookloop_processor::{Processor, ProcessorConfig};
+use hookloop_runtime::config::Env;
+use hookloop_runtime::metrics::Registry;
 use tokio::sync::{watch, Semaphore};
 use tracing::info;
 
@@ -112,9 +114,7 @@ fn processor_config(stub_env: Vec<(&'static str, String)>) -> Result<ProcessorCo
             None => from_env,
         }
     };
-    Ok(ProcessorConfig::read(&hookloop_aws::config::Env::new(
-        lookup,
-    ))?)
+    Ok(ProcessorConfig::read(&Env::new(lookup))?)
 }
 
 #[derive(Clone)]
@@ -258,10 +258,12 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
     }
     let sdk = load_sdk_config().await;
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-    let clients = AwsClients::from_sdk_config(&sdk);
+    // One registry per function, as in Lambda, so neither's request counts mix with the other's.
+    let clients = AwsClients::from_sdk_config(&sdk, Registry::new());
 
     let queue_url = ingest_config.queue_url.clone();
-    let ingest_clients = AwsClients::with_deadline(&sdk, ingest_config.queue_send_timeout);
+    let ingest_clients =
+        AwsClients::with_deadline(&sdk, ingest_config.queue_send_timeout, Registry::new());
     let ingest = Arc::new(Ingest::from_config(ingest_config, &ingest_clients));
     let processor = Arc::new(
         Processor::new(&clients, processor_config)

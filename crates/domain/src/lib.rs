@@ -22,7 +22,6 @@ pub mod limits;
 mod location;
 mod normalize;
 mod primitives;
-pub mod requests;
 mod source;
 mod storable;
 pub mod table;

@@ -1,8 +1,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hookloop_aws::config::{process_env, ConfigError, Env};
 use hookloop_aws::sqs::MAX_MESSAGE_BYTES;
+use hookloop_runtime::config::{process_env, ConfigError, Env};
 
 use hookloop_domain::Source;
 

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
-use hookloop_aws::config::{process_env, ConfigError, Env};
 use hookloop_clevertap::{Accounts, Rules, DEFAULT_MAX_CONCURRENCY};
+use hookloop_runtime::config::{process_env, ConfigError, Env};
 
 /// Receives before SQS's redrive policy moves a message to the DLQ; `hookloop init` sets the
 /// same number on the queue. On the last receive the processor dead-letters a failing message

@@ -4,22 +4,24 @@
 #![recursion_limit = "256"]
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use hookloop_aws::telemetry::with_request_metrics;
 use hookloop_aws::AwsClients;
 use hookloop_processor::{deadline_from, handle, Processor, ProcessorConfig};
+use hookloop_runtime::{logging, with_request_metrics, Registry};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    hookloop_aws::telemetry::init();
+    logging::init();
     let config = ProcessorConfig::from_env()?;
-    let clients = AwsClients::from_env().await;
+    // The AWS clients and the CleverTap client count into it; each invocation prints its share.
+    let requests = Registry::new();
+    let clients = AwsClients::from_env(requests.clone()).await;
     let processor = Processor::new(&clients, config)?;
-    let processor = &processor;
+    let (processor, requests) = (&processor, &requests);
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = deadline_from(event.context.deadline());
         let batch = handle(processor, event.payload, Some(deadline));
-        Ok::<_, Error>(with_request_metrics("processor", batch).await)
+        Ok::<_, Error>(with_request_metrics(requests, "processor", batch).await)
     }))
     .await
 }

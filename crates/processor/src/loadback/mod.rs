@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use hookloop_aws::retry::Backoff;
 use hookloop_clevertap::Rules;
+use hookloop_runtime::Backoff;
 use tracing::{info, warn};
 
 use crate::failure::{Failure, Stage};

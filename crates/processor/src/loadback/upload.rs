@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use hookloop_aws::retry::Backoff;
 use hookloop_clevertap::client::CODE_MISC_SERVER_ERROR;
 use hookloop_clevertap::{is_retryable, locate_unprocessed, UploadError, UploadResponse};
+use hookloop_runtime::Backoff;
 use serde_json::Value;
 use tracing::{error, warn};
 

@@ -1,7 +1,7 @@
 //! Creates the pipeline's resources, idempotently: used by `hookloop init` against an emulator
-//! (and usable against a real account for a throwaway stack; production uses `infra/`).
+//! (and usable against a real account for a throwaway stack; production uses `infra/`), and by
+//! the end-to-end tests and the bench. Here in the CLI so that neither Lambda links it.
 
-use hookloop_domain::table::TTL_ATTRIBUTE;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
@@ -10,9 +10,9 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_kinesis::types::StreamStatus;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
-
-use crate::sqs::MAX_MESSAGE_BYTES;
-use crate::{AwsClients, AwsError};
+use hookloop_aws::sqs::{Queue, MAX_MESSAGE_BYTES};
+use hookloop_aws::{AwsClients, AwsError};
+use hookloop_domain::table::TTL_ATTRIBUTE;
 
 /// 14 days, the longest SQS keeps a message: the DLQ keeps failures as long as it can.
 pub const DLQ_RETENTION_SECONDS: u32 = 1_209_600;
@@ -110,9 +110,7 @@ pub async fn ensure(
         ],
     )
     .await?;
-    let dlq_arn = crate::sqs::Queue::new(clients.sqs.clone(), &dlq_url)
-        .arn()
-        .await?;
+    let dlq_arn = Queue::new(clients.sqs.clone(), &dlq_url).arn().await?;
     let redrive = serde_json::json!({
         "deadLetterTargetArn": dlq_arn,
         "maxReceiveCount": settings.max_receive_count.to_string(),

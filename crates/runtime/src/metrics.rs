@@ -1,34 +1,48 @@
-//! Request accounting: every request the functions send out, by service and operation. Requests
+//! Request accounting: every request a process sends out, by service and operation. Requests
 //! are the pipeline's cost (each AWS request is billed, each retry too), so they are counted
 //! where they leave: an SDK interceptor for AWS (`hookloop_aws::requests`), the upload client
-//! for CleverTap. One process-wide registry; readers take snapshots and subtract.
+//! for CleverTap. Each binary creates one [`Registry`] per function it hosts and hands it to
+//! the clients that count into it; readers take snapshots and subtract.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Mutex;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 
-static COUNTS: Mutex<BTreeMap<(&'static str, String), u64>> = Mutex::new(BTreeMap::new());
+/// CloudWatch namespace of the request metrics.
+pub const METRICS_NAMESPACE: &str = "hookloop";
 
-/// Counts one request to `service` (`"dynamodb"`, `"clevertap"`, ...) for `operation`.
-pub fn record(service: &'static str, operation: &str) {
-    let mut counts = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
-    match counts.get_mut(&(service, operation.to_owned())) {
-        Some(n) => *n += 1,
-        None => {
-            counts.insert((service, operation.to_owned()), 1);
+/// Request counts shared by every clone: cloning hands the same counts to another client.
+#[derive(Debug, Clone, Default)]
+pub struct Registry(Arc<Mutex<BTreeMap<(&'static str, String), u64>>>);
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    /// Counts one request to `service` (`"dynamodb"`, `"clevertap"`, ...) for `operation`.
+    pub fn record(&self, service: &'static str, operation: &str) {
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match counts.get_mut(&(service, operation.to_owned())) {
+            Some(n) => *n += 1,
+            None => {
+                counts.insert((service, operation.to_owned()), 1);
+            }
         }
     }
-}
 
-/// The counts so far in this process.
-pub fn snapshot() -> RequestCounts {
-    let counts = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
-    RequestCounts(
-        counts
-            .iter()
-            .map(|((s, o), n)| (format!("{s}:{o}"), *n))
-            .collect(),
-    )
+    /// The counts so far.
+    pub fn snapshot(&self) -> RequestCounts {
+        let counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        RequestCounts(
+            counts
+                .iter()
+                .map(|((s, o), n)| (format!("{s}:{o}"), *n))
+                .collect(),
+        )
+    }
 }
 
 /// Requests by `service:Operation`.
@@ -36,7 +50,7 @@ pub fn snapshot() -> RequestCounts {
 pub struct RequestCounts(pub BTreeMap<String, u64>);
 
 impl RequestCounts {
-    /// What was sent since `earlier` (a snapshot of the same process).
+    /// What was sent since `earlier` (a snapshot of the same registry).
     pub fn since(&self, earlier: &RequestCounts) -> RequestCounts {
         RequestCounts(
             self.0
@@ -110,20 +124,63 @@ impl fmt::Display for RequestCounts {
     }
 }
 
+/// Runs one invocation and then prints, as one CloudWatch embedded-metric-format line on stdout,
+/// the requests it sent by service and operation (`Requests.<service>.<Operation>`, dimension
+/// `Function`), as counted in `registry`. A Lambda process runs one invocation at a time, so the
+/// difference of two snapshots is exactly this invocation's. Printed only in Lambda or with
+/// `EMF_METRICS=true`.
+pub async fn with_request_metrics<F: Future>(
+    registry: &Registry,
+    function: &str,
+    f: F,
+) -> F::Output {
+    let before = registry.snapshot();
+    let out = f.await;
+    if emf_enabled() {
+        let counts = registry.snapshot().since(&before);
+        if !counts.0.is_empty() {
+            let now_ms =
+                (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+            println!("{}", counts.emf(METRICS_NAMESPACE, function, now_ms));
+        }
+    }
+    out
+}
+
+fn emf_enabled() -> bool {
+    std::env::var("AWS_LAMBDA_FUNCTION_NAME").is_ok()
+        || std::env::var("EMF_METRICS").is_ok_and(|v| v == "true")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn counts_add_up_by_operation_and_service_and_subtract_between_snapshots() {
-        let before = snapshot();
-        record("unit-test-svc", "Put");
-        record("unit-test-svc", "Put");
-        record("unit-test-svc", "Get");
-        let d = snapshot().since(&before);
+        let registry = Registry::new();
+        registry.record("unit-test-svc", "Put");
+        let before = registry.snapshot();
+        registry.record("unit-test-svc", "Put");
+        registry.record("unit-test-svc", "Put");
+        registry.record("unit-test-svc", "Get");
+        let d = registry.snapshot().since(&before);
         assert_eq!(d.get("unit-test-svc:Put"), 2);
         assert_eq!(d.get("unit-test-svc:Get"), 1);
         assert_eq!(d.by_service()["unit-test-svc"], 3);
+    }
+
+    #[test]
+    fn clones_share_their_counts_and_registries_do_not() {
+        let ingest = Registry::new();
+        let processor = Registry::new();
+        ingest.clone().record("sqs", "SendMessage");
+        processor.record("dynamodb", "BatchWriteItem");
+        assert_eq!(ingest.snapshot().to_string(), "sqs:SendMessage=1");
+        assert_eq!(
+            processor.snapshot().to_string(),
+            "dynamodb:BatchWriteItem=1"
+        );
     }
 
     #[test]

@@ -1,0 +1,13 @@
+//! The process runtime every hookloop binary shares, whatever it talks to: configuration read
+//! from the environment ([`config`]), logging ([`logging`]), the request-count registry and its
+//! CloudWatch metrics ([`metrics`]), and the retry backoff ([`backoff`]). No AWS SDK here: the
+//! adapters are in `hookloop-aws`, which counts its requests into a [`metrics::Registry`].
+
+pub mod backoff;
+pub mod config;
+pub mod logging;
+pub mod metrics;
+
+pub use backoff::Backoff;
+pub use config::{process_env, ConfigError, Env};
+pub use metrics::{with_request_metrics, Registry, RequestCounts};
