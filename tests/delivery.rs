@@ -200,23 +200,22 @@ async fn the_processor_stores_a_webhook_once_even_if_it_was_queued_twice() {
     let webhook = parse_webhook(Source::Location, body.as_bytes()).unwrap();
     let key = dedup_key(Source::Location, &webhook, body.as_bytes());
     let envelope = |k: &str| {
-        let mut e = Envelope::new(Source::Location, body.clone(), OffsetDateTime::now_utc());
-        e.dedup_key = Some(k.to_owned());
-        e
+        Envelope::received(Source::Location, body.clone(), OffsetDateTime::now_utc())
+            .with_dedup_key(Some(k.to_owned()))
     };
     // Two copies carrying one key with different ids (an ingest that queued without a claim
     // while the table was unreachable, then a repeat that claimed it): only the owner lands.
-    let (a, mut b) = (envelope(&key), envelope(&key));
+    let (a, b) = (envelope(&key), envelope(&key));
     assert_eq!(
-        claims.claim(&key, &b.id.to_string()).await.unwrap(),
+        claims.claim(&key, &b.id().to_string()).await.unwrap(),
         Claim::Won
     );
-    b.claimed = true;
+    let b = b.claimed_before_sending();
     let r = handle(&p, sqs_event(&[a.clone(), b.clone()], 1), None).await;
     assert!(r.batch_item_failures.is_empty());
     assert_eq!(
         env.archived_ids().await,
-        HashSet::from([b.id.to_string()]),
+        HashSet::from([b.id().to_string()]),
         "the claim's owner is the one stored"
     );
 
@@ -227,13 +226,13 @@ async fn the_processor_stores_a_webhook_once_even_if_it_was_queued_twice() {
     handle(&p, sqs_event(std::slice::from_ref(&c), 1), None).await;
     assert_eq!(
         claims.owner(&lone_key).await.unwrap(),
-        Some(c.id.to_string())
+        Some(c.id().to_string())
     );
     let d = envelope(&lone_key);
     assert_eq!(
-        claims.claim(&lone_key, &d.id.to_string()).await.unwrap(),
+        claims.claim(&lone_key, &d.id().to_string()).await.unwrap(),
         Claim::Duplicate {
-            original: c.id.to_string()
+            original: c.id().to_string()
         }
     );
 }

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
-use hookloop_aws::provision::QueueSettings;
 use hookloop_clevertap::stub::Fault;
+use hookloop_cli::provision::QueueSettings;
 use hookloop_domain::{parse_webhook, Envelope, MessageId, Normalized, Source};
 use hookloop_tests::proxy::{FaultProxy, FaultRates};
 use hookloop_tests::*;
@@ -300,16 +300,7 @@ async fn under_faults_every_accepted_webhook_is_stored_or_dead_lettered_and_none
             .unwrap();
         let id: MessageId = id.parse().unwrap();
         let body = String::from_utf8(w.body.clone()).unwrap();
-        let envelope = Envelope {
-            v: 1,
-            id,
-            source: w.source,
-            received_at: id.received_at().canonical(),
-            body: body.clone(),
-            body_ref: None,
-            dedup_key: None,
-            claimed: false,
-        };
+        let envelope = Envelope::replayed(id, w.source, body.clone());
         let normalized = Normalized::from_webhook(
             &parse_webhook(w.source, body.as_bytes()).unwrap(),
             &envelope,

@@ -57,9 +57,7 @@ fn expected(case: &Case, id: &str) -> Option<Expected> {
     let id: MessageId = id.parse().ok()?;
     let source = Source::from_route(case.shape.route())?;
     let webhook = parse_webhook(source, case.body.as_bytes()).ok()?;
-    let mut envelope = Envelope::new(source, case.body.clone(), time::OffsetDateTime::now_utc());
-    envelope.id = id;
-    envelope.received_at = id.received_at().canonical();
+    let envelope = Envelope::replayed(id, source, case.body.clone());
     let n = Normalized::from_webhook(&webhook, &envelope);
     Some((
         n.rows
@@ -133,7 +131,7 @@ async fn generated_webhooks_are_stored_or_dead_lettered_with_a_reason_never_lost
     loop {
         for (body, attrs) in env.dlq_messages_now().await {
             let id = Envelope::decode(&body)
-                .map(|e| e.id.to_string())
+                .map(|e| e.id().to_string())
                 .unwrap_or(body);
             dead.insert(id, attrs);
         }
@@ -150,7 +148,7 @@ async fn generated_webhooks_are_stored_or_dead_lettered_with_a_reason_never_lost
     tokio::time::sleep(Duration::from_secs(2)).await;
     for (body, attrs) in env.dlq_messages_now().await {
         let id = Envelope::decode(&body)
-            .map(|e| e.id.to_string())
+            .map(|e| e.id().to_string())
             .unwrap_or(body);
         dead.insert(id, attrs);
     }

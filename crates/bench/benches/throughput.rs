@@ -50,7 +50,7 @@ fn pipeline_cpu(source: Source, body: &str) -> usize {
         Ok(w) => w,
         Err(e) => panic!("the bench corpus must parse: {e}"),
     };
-    let envelope = Envelope::new(source, body.to_owned(), OffsetDateTime::UNIX_EPOCH);
+    let envelope = Envelope::received(source, body.to_owned(), OffsetDateTime::UNIX_EPOCH);
     let normalized = Normalized::from_webhook(&webhook, &envelope);
     let records: usize = normalized
         .geofence_events

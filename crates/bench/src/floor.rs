@@ -58,18 +58,18 @@ pub fn floor(batches: &[Vec<Envelope>]) -> Floor {
         let mut with_records = 0;
         let mut records: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
         for e in batch {
-            let webhook = parse_webhook(e.source, e.body.as_bytes()).expect("corpus parses");
+            let webhook = parse_webhook(e.source(), e.body().as_bytes()).expect("corpus parses");
             let normalized = Normalized::from_webhook(&webhook, e);
             // The processor reads the claim of every key the ingest did not hold when it queued
             // the message: all of them, since the ingest claims after the send.
-            if !e.claimed {
-                keys.extend(e.dedup_key.clone());
+            if !e.claimed() {
+                keys.extend(e.dedup_key().map(str::to_owned));
             }
             rows.extend(normalized.rows.iter().map(|r| (r.pk.clone(), r.sk.clone())));
             events += normalized.geofence_events.len();
-            sources.insert(e.source.as_str());
+            sources.insert(e.source().as_str());
             let items: Vec<_> = normalized.rows.iter().map(|r| &r.attrs).collect();
-            let planned = rules.records(e.source, &items).expect("records");
+            let planned = rules.records(e.source(), &items).expect("records");
             if !planned.is_empty() {
                 with_records += 1;
             }

@@ -16,7 +16,7 @@ fn accounts() -> Accounts {
 
 fn plan(source: Source, body: &str) -> (Envelope, Vec<Planned>) {
     let rules = Rules::parse(RULES, &accounts()).unwrap();
-    let env = Envelope::new(
+    let env = Envelope::received(
         source,
         body.to_owned(),
         datetime!(2024-05-01 07:08:09.010 UTC),
@@ -49,7 +49,7 @@ fn a_broadcast_campaign_raises_an_event_per_profile_and_updates_each_profile() {
         Source::ClevertapWebhook,
         &fixture("clevertap/campaign-broadcast.json"),
     );
-    let id = env.id.to_string();
+    let id = env.id().to_string();
     assert!(planned.iter().all(|p| p.account == "default"));
     assert_eq!(
         bodies(&planned, RecordType::Event),
@@ -84,7 +84,7 @@ fn a_single_object_profile_with_capitalised_keys_gives_the_same_shape() {
         vec![
             json!({"type": "event", "evtName": "Webhook Campaign Received", "objectId": "__g0f9e8d7c6b5a4938271605f4e3d2c1b",
                     "ts": RECEIVED, "evtData": {"journey": "Onboarding", "step": 3, "Campaign ID": "1700000002",
-                    "hookloop Message ID": env.id.to_string()}})
+                    "hookloop Message ID": env.id().to_string()}})
         ]
     );
     assert_eq!(
@@ -172,7 +172,7 @@ fn a_key_value_may_pick_a_configured_account_by_name_but_never_an_unknown_one() 
     let rules = Rules::parse(RULES, &two).unwrap();
     let body =
         r#"{"targetId": 7, "key_values": {"ct_account": "eu"}, "profiles": [{"objectId": "o1"}]}"#;
-    let env = Envelope::new(
+    let env = Envelope::received(
         Source::ClevertapWebhook,
         body.into(),
         datetime!(2024-05-01 07:08:09.010 UTC),
@@ -186,7 +186,7 @@ fn a_key_value_may_pick_a_configured_account_by_name_but_never_an_unknown_one() 
     assert!(planned.iter().all(|p| p.account == "eu"));
 
     let body = body.replace("\"eu\"", "\"W9R-ACCOUNT-ID\"");
-    let env = Envelope::new(
+    let env = Envelope::received(
         Source::ClevertapWebhook,
         body.clone(),
         datetime!(2024-05-01 07:08:09.010 UTC),

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use hookloop_aws::sqs::{Message, Queue};
 use hookloop_aws::AwsClients;
 use hookloop_domain::attributes as attr;
+use hookloop_runtime::Registry;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -130,7 +131,7 @@ fn handles(entries: &[Entry]) -> Vec<String> {
 }
 
 pub async fn run(command: Command) -> Result<ExitCode, CliError> {
-    let clients = AwsClients::from_env().await;
+    let clients = AwsClients::from_env(Registry::new()).await;
     match command {
         Command::List(a) => list(&clients, a).await,
         Command::Redrive(a) => redrive(&clients, a).await,

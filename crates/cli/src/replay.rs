@@ -7,8 +7,9 @@ use hookloop_aws::s3::RawArchive;
 use hookloop_aws::AwsClients;
 use std::collections::HashSet;
 
-use hookloop_domain::{decode_batch, Envelope, MessageId, RawKey, Source, ENVELOPE_VERSION};
+use hookloop_domain::{decode_batch, Envelope, MessageId, RawKey, Source};
 use hookloop_ingest::{MessageQueue, OutgoingMessage};
+use hookloop_runtime::Registry;
 
 use crate::dlq::queue_from_env;
 use crate::{progress_bar, CliError};
@@ -24,7 +25,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> Result<ExitCode, CliError> {
-    let clients = AwsClients::from_env().await;
+    let clients = AwsClients::from_env(Registry::new()).await;
     let bucket = std::env::var("RAW_BUCKET")
         .ok()
         .filter(|v| !v.is_empty())
@@ -98,16 +99,7 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
                 })?
             }
         };
-        let mut envelope = Envelope {
-            v: ENVELOPE_VERSION,
-            id,
-            source,
-            received_at: id.received_at().canonical(),
-            body,
-            body_ref: None,
-            dedup_key: None,
-            claimed: false,
-        };
+        let mut envelope = Envelope::replayed(id, source, body);
         // Large bodies go through the claim check, as at the ingest.
         claim_check.offload(&mut envelope).await?;
         queue

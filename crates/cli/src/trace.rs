@@ -8,7 +8,8 @@ use hookloop_aws::dynamodb::Table;
 use hookloop_aws::kinesis::Stream;
 use hookloop_aws::s3::RawArchive;
 use hookloop_aws::AwsClients;
-use hookloop_domain::{parse_webhook, Envelope, MessageId, Normalized, Source, ENVELOPE_VERSION};
+use hookloop_domain::{parse_webhook, Envelope, MessageId, Normalized, Source};
+use hookloop_runtime::Registry;
 use tokio::time::Instant;
 
 use crate::CliError;
@@ -33,7 +34,7 @@ fn env_var(name: &'static str) -> Result<String, CliError> {
 
 /// Returns whether every webhook landed everywhere before the timeout.
 pub async fn run(sent: &[Sent], timeout: Duration) -> Result<bool, CliError> {
-    let clients = AwsClients::from_env().await;
+    let clients = AwsClients::from_env(Registry::new()).await;
     let archive = RawArchive::new(clients.s3.clone(), env_var("RAW_BUCKET")?);
     let table = Table::new(clients.dynamodb.clone(), env_var("TABLE_NAME")?);
     let stream = Stream::new(clients.kinesis.clone(), env_var("GEOFENCE_STREAM")?);
@@ -41,16 +42,7 @@ pub async fn run(sent: &[Sent], timeout: Duration) -> Result<bool, CliError> {
     let mut all_landed = true;
     for s in sent {
         let body = String::from_utf8_lossy(&s.body).into_owned();
-        let envelope = Envelope {
-            v: ENVELOPE_VERSION,
-            id: s.id,
-            source: s.source,
-            received_at: s.id.received_at().canonical(),
-            body,
-            body_ref: None,
-            dedup_key: None,
-            claimed: false,
-        };
+        let envelope = Envelope::replayed(s.id, s.source, body);
         let Ok(webhook) = parse_webhook(s.source, &s.body) else {
             continue;
         };

@@ -19,7 +19,7 @@ fn refused(source: Source, body: &Value) -> ParseError {
 
 fn rows(source: Source, body: &Value) -> Normalized {
     let w = parse(source, body).unwrap_or_else(|e| panic!("refused: {e}"));
-    let env = Envelope::new(
+    let env = Envelope::received(
         source,
         body.to_string(),
         datetime!(2024-05-01 07:08:09.010 UTC),

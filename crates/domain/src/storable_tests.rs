@@ -35,7 +35,7 @@ fn user() -> String {
 fn assert_fits(source: Source, body: Value) {
     let body = body.to_string();
     let w = parse_webhook(source, body.as_bytes()).unwrap_or_else(|e| panic!("refused: {e}"));
-    let env = Envelope::new(source, body, datetime!(2024-05-01 07:08:09.010 UTC));
+    let env = Envelope::received(source, body, datetime!(2024-05-01 07:08:09.010 UTC));
     let n = Normalized::from_webhook(&w, &env);
     assert!(!n.rows.is_empty());
     for row in &n.rows {
@@ -119,7 +119,7 @@ fn campaign_rows_just_under_the_limit_pass_and_just_over_are_refused() {
         let body = json!({"targetId": 1, "profiles": [profile(0)]}).to_string();
         let w = parse_webhook(Source::ClevertapWebhook, body.as_bytes())
             .unwrap_or_else(|e| panic!("{e}"));
-        let env = Envelope::new(
+        let env = Envelope::received(
             Source::ClevertapWebhook,
             String::new(),
             OffsetDateTime::UNIX_EPOCH,

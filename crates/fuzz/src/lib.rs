@@ -10,7 +10,7 @@ pub fn webhook(source: Source, data: &[u8]) {
     let _ = is_clevertap_test_call(data);
     if let Ok(webhook) = parse_webhook(source, data) {
         let body = String::from_utf8_lossy(data).into_owned();
-        let envelope = Envelope::new(source, body, time::OffsetDateTime::UNIX_EPOCH);
+        let envelope = Envelope::received(source, body, time::OffsetDateTime::UNIX_EPOCH);
         let _ = Normalized::from_webhook(&webhook, &envelope);
         let _ = dedup_key(source, &webhook, data);
     }

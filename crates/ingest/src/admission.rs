@@ -35,14 +35,13 @@ impl ClaimCheck {
     /// Moves a large body out of `envelope` into S3; small ones stay. On an error the envelope's
     /// body is gone: the caller answers 503 and drops it.
     pub async fn offload(&self, envelope: &mut Envelope) -> Result<(), AwsError> {
-        if envelope.body.len() <= self.threshold {
+        if envelope.body().len() <= self.threshold {
             return Ok(());
         }
         // On failure the envelope is abandoned (503), so the body moves out without a copy.
-        let key = claim_object_key(envelope.id);
-        let body = std::mem::take(&mut envelope.body).into_bytes();
+        let key = claim_object_key(envelope.id());
+        let body = envelope.check_body(key.clone()).into_bytes();
         self.archive.put(&key, body).await?;
-        envelope.body_ref = Some(key);
         Ok(())
     }
 }
@@ -74,25 +73,25 @@ pub(crate) async fn admit<Q: MessageQueue, L: ClaimLedger>(
     queue: &Q,
     claim_check: Option<&ClaimCheck>,
     dedup: Option<&L>,
-    mut envelope: Envelope,
+    envelope: Envelope,
     dedup_key: Option<String>,
 ) -> Result<Admitted, Rejection> {
-    let id = envelope.id.to_string();
-    let bytes = envelope.body.len();
+    let id = envelope.id().to_string();
+    let bytes = envelope.body().len();
     // The key travels with the message, so the processor can check (and take) the claim.
-    envelope.dedup_key = dedup_key;
+    let mut envelope = envelope.with_dedup_key(dedup_key);
     queue_envelope(queue, claim_check, &mut envelope).await?;
-    let (Some(claims), Some(key)) = (dedup, envelope.dedup_key.as_deref()) else {
-        info!(message_id = %id, source = %envelope.source, bytes, claim_check = envelope.body_ref.is_some(), "queued");
+    let (Some(claims), Some(key)) = (dedup, envelope.dedup_key()) else {
+        info!(message_id = %id, source = %envelope.source(), bytes, claim_check = envelope.body_ref().is_some(), "queued");
         return Ok(Admitted::Queued(id));
     };
     match claims.claim(key, &id).await {
         Ok(Claim::Won) => {
-            info!(message_id = %id, source = %envelope.source, bytes, claim_check = envelope.body_ref.is_some(), "queued");
+            info!(message_id = %id, source = %envelope.source(), bytes, claim_check = envelope.body_ref().is_some(), "queued");
             Ok(Admitted::Queued(id))
         }
         Ok(Claim::Duplicate { original }) => {
-            info!(message_id = %id, %original, source = %envelope.source, "duplicate delivery; the processor skips this copy");
+            info!(message_id = %id, %original, source = %envelope.source(), "duplicate delivery; the processor skips this copy");
             Ok(Admitted::Duplicate(original))
         }
         // Queued, so answered as such; the processor takes the claim (or finds its owner).
@@ -111,7 +110,7 @@ async fn queue_envelope<Q: MessageQueue>(
 ) -> Result<(), Rejection> {
     if let Some(claim_check) = claim_check {
         if let Err(e) = claim_check.offload(envelope).await {
-            error!(message_id = %envelope.id, error = %e, "claim check failed; answering 503");
+            error!(message_id = %envelope.id(), error = %e, "claim check failed; answering 503");
             return Err(Rejection::QueueUnavailable);
         }
     }
@@ -124,7 +123,7 @@ async fn queue_envelope<Q: MessageQueue>(
         });
     }
     if let Err(e) = queue.enqueue(message).await {
-        error!(message_id = %envelope.id, source = %envelope.source, error = %e, "not queued; answering 503");
+        error!(message_id = %envelope.id(), source = %envelope.source(), error = %e, "not queued; answering 503");
         return Err(Rejection::QueueUnavailable);
     }
     Ok(())
@@ -168,12 +167,12 @@ mod tests {
     }
 
     fn envelope() -> Envelope {
-        Envelope::new(Source::Location, "{}".to_owned(), OffsetDateTime::now_utc())
+        Envelope::received(Source::Location, "{}".to_owned(), OffsetDateTime::now_utc())
     }
 
     async fn admit_one(q: &Queue, l: &Ledger, key: &str) -> (Result<Admitted, Rejection>, String) {
         let e = envelope();
-        let id = e.id.to_string();
+        let id = e.id().to_string();
         (admit(q, None, Some(l), e, Some(key.to_owned())).await, id)
     }
 
@@ -185,12 +184,8 @@ mod tests {
         assert_eq!(l.claims.lock().unwrap().get("k"), Some(&id));
         let sent = q.envelopes();
         assert_eq!(sent.len(), 1);
-        assert_eq!(
-            sent[0].dedup_key.as_deref(),
-            Some("k"),
-            "the key travels with it"
-        );
-        assert!(!sent[0].claimed, "the claim comes after the send");
+        assert_eq!(sent[0].dedup_key(), Some("k"), "the key travels with it");
+        assert!(!sent[0].claimed(), "the claim comes after the send");
     }
 
     #[tokio::test]
@@ -208,7 +203,7 @@ mod tests {
         let (_, first) = admit_one(&q, &l, "k").await;
         let (admitted, second) = admit_one(&q, &l, "k").await;
         assert_eq!(admitted, Ok(Admitted::Duplicate(first.clone())));
-        let sent: Vec<String> = q.envelopes().iter().map(|e| e.id.to_string()).collect();
+        let sent: Vec<String> = q.envelopes().iter().map(|e| e.id().to_string()).collect();
         assert_eq!(sent, [first.clone(), second]);
         assert_eq!(l.claims.lock().unwrap().get("k"), Some(&first));
     }
@@ -222,16 +217,16 @@ mod tests {
         };
         let (admitted, id) = admit_one(&q, &l, "k").await;
         assert_eq!(admitted, Ok(Admitted::Queued(id)));
-        assert_eq!(q.envelopes()[0].dedup_key.as_deref(), Some("k"));
+        assert_eq!(q.envelopes()[0].dedup_key(), Some("k"));
     }
 
     #[tokio::test]
     async fn without_deduplication_nothing_is_claimed() {
         let q = Queue::default();
         let e = envelope();
-        let id = e.id.to_string();
+        let id = e.id().to_string();
         let admitted = admit::<_, Ledger>(&q, None, None, e, None).await;
         assert_eq!(admitted, Ok(Admitted::Queued(id)));
-        assert_eq!(q.envelopes()[0].dedup_key, None);
+        assert_eq!(q.envelopes()[0].dedup_key(), None);
     }
 }

@@ -1,150 +1,18 @@
+//! One webhook request: authenticated, validated, parsed once, queued, answered.
+
 use bytes::Bytes;
-use hookloop_aws::dedup::Claims;
-use hookloop_aws::s3::RawArchive;
 use hookloop_domain::{dedup_key, is_clevertap_test_call, parse_webhook, Envelope, Source};
-use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, HeaderValue, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
-use tracing::{info, warn};
+use tracing::info;
 
-use crate::admission::{admit, Admitted, ClaimCheck};
-use crate::auth::{Auth, HeaderCheck};
+use crate::admission::{admit, Admitted};
+use crate::app::Ingest;
+use crate::auth::HeaderCheck;
 use crate::queue::MessageQueue;
 use crate::rejection::Rejection;
-
-/// The ingest function's dependencies, built once per process.
-#[derive(Debug)]
-pub struct Ingest<Q> {
-    pub queue: Q,
-    pub auth: Auth,
-    pub max_body_bytes: usize,
-    /// Bodies too large for a queue message go to S3 first; `None`: they are refused.
-    pub claim_check: Option<ClaimCheck>,
-    /// Repeated deliveries are answered with the original message id; `None`: off.
-    pub dedup: Option<Claims>,
-}
-
-impl Ingest<hookloop_aws::sqs::Queue> {
-    /// The production wiring: SQS, and S3 / DynamoDB when the configuration names them, all
-    /// through `clients` (built with the ingest's deadline).
-    pub fn from_config(config: crate::IngestConfig, clients: &hookloop_aws::AwsClients) -> Self {
-        if config.dedup_table.is_none() && config.auth.accepts_radar() {
-            warn!("no TABLE_NAME: Radar signatures are single-use in this process only");
-        }
-        Ingest {
-            queue: hookloop_aws::sqs::Queue::new(clients.sqs.clone(), config.queue_url),
-            // Radar signed messages are recorded in the table deduplication uses.
-            auth: match &config.dedup_table {
-                Some(table) => config.auth.with_signing_ids(std::sync::Arc::new(
-                    hookloop_aws::signing_ids::SigningIds::new(
-                        clients.dynamodb.clone(),
-                        table.clone(),
-                        config.signing_id_window,
-                    ),
-                )),
-                None => config.auth,
-            },
-            max_body_bytes: config.max_body_bytes,
-            claim_check: config.claim_bucket.map(|bucket| ClaimCheck {
-                archive: RawArchive::new(clients.s3.clone(), bucket),
-                threshold: config.claim_check_bytes,
-            }),
-            dedup: config
-                .dedup_table
-                .map(|table| Claims::new(clients.dynamodb.clone(), table, config.dedup_window)),
-        }
-    }
-}
-
-/// What a request's method, path and headers allow before its body is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gate {
-    /// `GET /health`: needs no body and no ingest slot.
-    Health,
-    /// A webhook route whose header credential (if it has one) checked out: read the body.
-    Webhook,
-}
-
-impl<Q> Ingest<Q> {
-    /// The checks that need no body, in the documented order: route, then any credential
-    /// carried in headers, then the content type. A request refused here costs no body read
-    /// and no hashing. An older-form Radar signature (over an event `_id` in the body) is
-    /// checked by [`handle`] once the body, within the size limit, has arrived.
-    pub fn admit_headers(
-        &self,
-        method: &Method,
-        path: &str,
-        headers: &HeaderMap,
-    ) -> Result<Gate, Rejection> {
-        let source = match route(method, path)? {
-            Route::Health => return Ok(Gate::Health),
-            Route::Webhook(source) => source,
-        };
-        match self
-            .auth
-            .check_headers(source, headers)
-            .map_err(Rejection::Unauthorized)?
-        {
-            HeaderCheck::Verified(_) => is_json(headers)?,
-            HeaderCheck::NeedsBody(_) => {}
-        }
-        Ok(Gate::Webhook)
-    }
-}
-
-enum Route {
-    Health,
-    Webhook(Source),
-}
-
-/// The body-size check: 413 for a body over `limit`.
-fn within_limit(body: &[u8], limit: usize) -> Result<(), Rejection> {
-    if body.len() > limit {
-        return Err(Rejection::PayloadTooLarge {
-            size: body.len(),
-            limit,
-            what: "body",
-        });
-    }
-    Ok(())
-}
-
-fn route(method: &Method, path: &str) -> Result<Route, Rejection> {
-    if path == "/health" {
-        return if method == Method::GET || method == Method::HEAD {
-            Ok(Route::Health)
-        } else {
-            Err(Rejection::MethodNotAllowed { allow: "GET, HEAD" })
-        };
-    }
-    match Source::from_route(path) {
-        Some(source) if method == Method::POST => Ok(Route::Webhook(source)),
-        Some(_) => Err(Rejection::MethodNotAllowed { allow: "POST" }),
-        None => Err(Rejection::NotFound),
-    }
-}
-
-fn is_json(headers: &HeaderMap) -> Result<(), Rejection> {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return Err(Rejection::UnsupportedMediaType { got: None });
-    };
-    let text = String::from_utf8_lossy(value.as_bytes());
-    let media_type = text
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    if media_type == "application/json"
-        || (media_type.starts_with("application/") && media_type.ends_with("+json"))
-    {
-        Ok(())
-    } else {
-        Err(Rejection::UnsupportedMediaType {
-            got: Some(text.chars().take(100).collect()),
-        })
-    }
-}
+use crate::routes::{is_json, route, within_limit, Route};
 
 fn json_ok(body: Value) -> Response<String> {
     let mut resp = Response::new(body.to_string());
@@ -218,7 +86,7 @@ async fn accept<Q: MessageQueue>(
     let text = String::from_utf8(body.to_vec()).map_err(|_| {
         Rejection::InvalidPayload(hookloop_domain::ParseError::new("", "body is not UTF-8"))
     })?;
-    let envelope = Envelope::new(source, text, OffsetDateTime::now_utc());
+    let envelope = Envelope::received(source, text, OffsetDateTime::now_utc());
     let key = ingest
         .dedup
         .as_ref()
@@ -242,26 +110,10 @@ fn test_call_ack(source: Source) -> Response<String> {
     json_ok(json!({"status": "ignored", "reason": "is_test"}))
 }
 
-/// The Lambda entry: API Gateway HTTP API (payload v2) request in, response out.
-pub async fn handle_lambda<Q: MessageQueue>(
-    ingest: &Ingest<Q>,
-    req: lambda_http::Request,
-) -> lambda_http::Response<lambda_http::Body> {
-    let (parts, body) = req.into_parts();
-    let bytes = match body {
-        lambda_http::Body::Empty => Bytes::new(),
-        lambda_http::Body::Text(s) => Bytes::from(s),
-        lambda_http::Body::Binary(b) => Bytes::from(b),
-        other => Bytes::copy_from_slice(other.as_ref()),
-    };
-    handle(ingest, Request::from_parts(parts, bytes))
-        .await
-        .map(lambda_http::Body::from)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Auth;
     use crate::queue::MemoryQueue;
 
     fn ingest(fail: bool) -> Ingest<MemoryQueue> {
@@ -308,11 +160,11 @@ mod tests {
         let sent = i.queue.sent.lock().unwrap();
         assert_eq!(sent.len(), 1);
         let env = Envelope::decode(&sent[0].body).unwrap();
-        assert_eq!(env.id.to_string(), body["id"].as_str().unwrap());
-        assert_eq!(env.source, Source::Location);
-        assert_eq!(env.body, RADAR);
+        assert_eq!(env.id().to_string(), body["id"].as_str().unwrap());
+        assert_eq!(env.source(), Source::Location);
+        assert_eq!(env.body(), RADAR);
         assert_eq!(sent[0].attributes[0], ("source", "location".to_owned()));
-        assert_eq!(sent[0].attributes[1], ("message_id", env.id.to_string()));
+        assert_eq!(sent[0].attributes[1], ("message_id", env.id().to_string()));
     }
 
     #[tokio::test]

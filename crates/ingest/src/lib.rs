@@ -4,19 +4,25 @@
 //! [`handle_lambda`]) and the local runner (`hookloop serve`) run the same code.
 
 mod admission;
+mod app;
 mod auth;
 mod config;
 mod handler;
+mod lambda;
 mod queue;
 mod rejection;
+mod routes;
 
 pub use admission::ClaimCheck;
+pub use app::Ingest;
 pub use auth::{ledger, Auth, AuthFailure, BasicCredential, Scheme, Secret};
 pub use config::{
     route_auth_var, IngestConfig, DEFAULT_CLAIM_CHECK_BYTES, DEFAULT_DEDUP_WINDOW_HOURS,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_SEND_TIMEOUT, MAX_INGEST_BODY_BYTES,
 };
-pub use handler::{handle, handle_lambda, Gate, Ingest};
-pub use hookloop_aws::config::ConfigError;
+pub use handler::handle;
+pub use hookloop_runtime::config::ConfigError;
+pub use lambda::handle_lambda;
 pub use queue::{MessageQueue, OutgoingMessage, QueueError};
 pub use rejection::{loggable, Rejection};
+pub use routes::Gate;

@@ -17,8 +17,8 @@ impl OutgoingMessage {
         OutgoingMessage {
             body: envelope.encode(),
             attributes: [
-                (attr::SOURCE, envelope.source.as_str().to_owned()),
-                (attr::MESSAGE_ID, envelope.id.to_string()),
+                (attr::SOURCE, envelope.source().as_str().to_owned()),
+                (attr::MESSAGE_ID, envelope.id().to_string()),
             ],
         }
     }

@@ -45,7 +45,7 @@ fn check(case: &Case) -> Vec<Violation> {
 
 /// The processor's pure path on a queued message, as `crates/processor/src/store.rs` runs it.
 fn processed(case: &Case, envelope: &Envelope, v: &mut Vec<Violation>) {
-    let webhook = match parse_webhook(envelope.source, envelope.body.as_bytes()) {
+    let webhook = match parse_webhook(envelope.source(), envelope.body().as_bytes()) {
         Ok(w) => w,
         Err(e) => {
             v.push(Violation::new(
@@ -68,7 +68,7 @@ fn processed(case: &Case, envelope: &Envelope, v: &mut Vec<Violation>) {
     for e in &first.geofence_events {
         v.extend(record_problems(e).into_iter().map(Violation::from));
     }
-    let key = dedup_key(envelope.source, &webhook, case.body.as_bytes());
+    let key = dedup_key(envelope.source(), &webhook, case.body.as_bytes());
     if key.is_empty() || format!("DEDUP#{key}").len() > storable::MAX_PARTITION_KEY_BYTES {
         v.push(Violation::new(
             "dynamodb key length",
@@ -77,9 +77,9 @@ fn processed(case: &Case, envelope: &Envelope, v: &mut Vec<Violation>) {
     }
     // A second delivery of the same body (a retry outside the window, a redelivery) is stored
     // under the same keys, its message id aside.
-    let later = Envelope::new(
-        envelope.source,
-        envelope.body.clone(),
+    let later = Envelope::received(
+        envelope.source(),
+        envelope.body().to_owned(),
         OffsetDateTime::now_utc() + time::Duration::minutes(5),
     );
     if let Ok(second) = harness::no_panic(|| Normalized::from_webhook(&webhook, &later)) {
@@ -95,8 +95,8 @@ fn processed(case: &Case, envelope: &Envelope, v: &mut Vec<Violation>) {
                 .collect()
         };
         let (a, b) = (
-            keys(&first, &envelope.id.to_string()),
-            keys(&second, &later.id.to_string()),
+            keys(&first, &envelope.id().to_string()),
+            keys(&second, &later.id().to_string()),
         );
         if a != b {
             v.push(Violation::new(

@@ -4,7 +4,10 @@
 //! {"v":1,"id":"01J...","source":"location","received_at":"2024-05-01T12:00:00.123Z","body":"{...}"}
 //! ```
 //! `body` is the webhook body exactly as received, as a JSON string, so the raw archive can
-//! store it byte for byte (whitespace and key order included).
+//! store it byte for byte (whitespace and key order included). The fields are private: an
+//! envelope is built for a webhook received now ([`Envelope::received`]) or earlier
+//! ([`Envelope::replayed`]), or decoded from a queue message ([`wire`]: the wire format, encode
+//! and decode side by side).
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use ulid::Ulid;
 
-use crate::json_string::push_json_string;
 use crate::primitives::Timestamp;
 use crate::source::Source;
 
@@ -66,27 +68,25 @@ impl<'de> Deserialize<'de> for MessageId {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+mod wire;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
-    pub v: u32,
-    pub id: MessageId,
-    pub source: Source,
+    id: MessageId,
+    source: Source,
     /// RFC 3339, UTC, millisecond precision: the time part of `id`.
-    pub received_at: String,
+    received_at: String,
     /// The body, byte for byte; empty when it is in S3 (`body_ref`).
-    pub body: String,
+    body: String,
     /// Claim check: the S3 key holding a body too large for a queue message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body_ref: Option<String>,
+    body_ref: Option<String>,
     /// The deduplication key of this message (see `dedup_key`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dedup_key: Option<String>,
+    dedup_key: Option<String>,
     /// True when the ingest held the claim on `dedup_key` for this message's id when it queued
     /// it, so the processor need not read it again. Only versions that claimed before sending
     /// set it; the ingest now claims after the send succeeded, so it cannot know this when it
     /// encodes the message, and the processor checks the key of every message without it.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub claimed: bool,
+    claimed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,11 +108,14 @@ impl EnvelopeError {
 }
 
 impl Envelope {
-    /// Wraps a body received now.
-    pub fn new(source: Source, body: String, now: OffsetDateTime) -> Self {
-        let id = MessageId::new(now);
+    /// Wraps a body received now, under a new id.
+    pub fn received(source: Source, body: String, now: OffsetDateTime) -> Self {
+        Envelope::replayed(MessageId::new(now), source, body)
+    }
+
+    /// Wraps a body received earlier under `id` (a replay from the archive, a trace).
+    pub fn replayed(id: MessageId, source: Source, body: String) -> Self {
         Envelope {
-            v: ENVELOPE_VERSION,
             id,
             source,
             received_at: id.received_at().canonical(),
@@ -123,122 +126,64 @@ impl Envelope {
         }
     }
 
-    /// The queue message: exactly what serialising the struct with `serde_json` writes (field
-    /// order included), with the body escaped eight bytes at a time.
-    pub fn encode(&self) -> String {
-        use std::fmt::Write as _;
-        let mut out = String::with_capacity(self.body.len() + self.body.len() / 16 + 160);
-        let _ = write!(out, "{{\"v\":{},\"id\":\"{}\",\"source\":", self.v, self.id);
-        push_json_string(&mut out, self.source.as_str());
-        out.push_str(",\"received_at\":");
-        push_json_string(&mut out, &self.received_at);
-        out.push_str(",\"body\":");
-        push_json_string(&mut out, &self.body);
-        if let Some(r) = &self.body_ref {
-            out.push_str(",\"body_ref\":");
-            push_json_string(&mut out, r);
-        }
-        if let Some(k) = &self.dedup_key {
-            out.push_str(",\"dedup_key\":");
-            push_json_string(&mut out, k);
-        }
-        if self.claimed {
-            out.push_str(",\"claimed\":true");
-        }
-        out.push('}');
-        out
+    /// The same envelope carrying the webhook's deduplication key, for the processor to check.
+    pub fn with_dedup_key(mut self, key: Option<String>) -> Self {
+        self.dedup_key = key;
+        self
     }
 
-    /// Reads an envelope in one parse. Only when that fails is the version looked at, so that a
-    /// message written by a newer build is reported as such rather than as malformed.
-    pub fn decode(s: &str) -> Result<Self, EnvelopeError> {
-        #[derive(Deserialize)]
-        struct Version {
-            v: u64,
-        }
-        match serde_json::from_str::<Envelope>(s) {
-            Ok(e) if e.v == ENVELOPE_VERSION => Ok(e),
-            Ok(e) => Err(EnvelopeError::UnsupportedVersion(u64::from(e.v))),
-            Err(malformed) => match serde_json::from_str::<Version>(s) {
-                Ok(Version { v }) if v != u64::from(ENVELOPE_VERSION) => {
-                    Err(EnvelopeError::UnsupportedVersion(v))
-                }
-                _ => Err(EnvelopeError::Malformed(malformed.to_string())),
-            },
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    #[test]
-    fn round_trips_and_keeps_the_body_byte_for_byte() {
-        let body = "{ \"b\" : 1,\n  \"a\":\"é\\u00e9\" }\n".to_owned();
-        let e = Envelope::new(
-            Source::Location,
-            body.clone(),
-            datetime!(2024-05-01 12:34:56.789 UTC),
-        );
-        let back = Envelope::decode(&e.encode()).unwrap();
-        assert_eq!(back, e);
-        assert_eq!(back.body, body);
-        assert_eq!(back.received_at, "2024-05-01T12:34:56.789Z");
-        assert_eq!(back.id.received_at().canonical(), back.received_at);
-        assert_eq!(back.id.to_string().len(), 26);
+    /// The same envelope as versions that claimed before sending queued it: marked as the
+    /// owner of its key. This build never writes the mark; it reads it, and tests build it.
+    pub fn claimed_before_sending(mut self) -> Self {
+        self.claimed = true;
+        self
     }
 
-    #[test]
-    fn encode_writes_what_serde_json_writes() {
-        let mut e = Envelope::new(
-            Source::ClevertapWebhook,
-            "{\"a\": \"quote \\\" and \\n\", \"é\": 1}\n\t".to_owned(),
-            datetime!(2024-05-01 12:34:56.789 UTC),
-        );
-        assert_eq!(e.encode(), serde_json::to_string(&e).unwrap());
-        e.body_ref = Some("claims/dt=2024-05-01/x.json".into());
-        e.dedup_key = Some("location:ids:\"odd\"".into());
-        assert_eq!(e.encode(), serde_json::to_string(&e).unwrap());
-        e.claimed = true;
-        assert_eq!(e.encode(), serde_json::to_string(&e).unwrap());
-        e.body_ref = None;
-        assert_eq!(e.encode(), serde_json::to_string(&e).unwrap());
-        assert_eq!(Envelope::decode(&e.encode()).unwrap(), e);
-        e.claimed = false;
-        assert!(!e.encode().contains("claimed"), "absent unless true");
+    pub fn id(&self) -> MessageId {
+        self.id
     }
 
-    #[test]
-    fn versions_and_garbage_are_told_apart() {
-        assert_eq!(
-            Envelope::decode(r#"{"v":2,"id":"x"}"#).unwrap_err(),
-            EnvelopeError::UnsupportedVersion(2)
-        );
-        assert_eq!(
-            Envelope::decode(r#"{"v":3,"id":"01HX0000000000000000000000","source":"location","received_at":"x","body":"{}"}"#)
-                .unwrap_err(),
-            EnvelopeError::UnsupportedVersion(3),
-            "a well-formed envelope of another version"
-        );
-        assert_eq!(
-            Envelope::decode("not json").unwrap_err().code(),
-            "envelope_malformed"
-        );
-        assert_eq!(
-            Envelope::decode(
-                r#"{"v":1,"id":"nope","source":"location","received_at":"x","body":"{}"}"#
-            )
-            .unwrap_err()
-            .code(),
-            "envelope_malformed"
-        );
-        assert_eq!(
-            Envelope::decode(r#"{"v":1,"id":"01HX0000000000000000000000","source":"sms","received_at":"x","body":"{}"}"#)
-                .unwrap_err()
-                .code(),
-            "envelope_malformed"
-        );
+    pub fn source(&self) -> Source {
+        self.source
+    }
+
+    pub fn received_at(&self) -> &str {
+        &self.received_at
+    }
+
+    /// The body as received; empty while it is behind the claim check.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// The claim check's object key, when the body is there.
+    pub fn body_ref(&self) -> Option<&str> {
+        self.body_ref.as_deref()
+    }
+
+    pub fn dedup_key(&self) -> Option<&str> {
+        self.dedup_key.as_deref()
+    }
+
+    /// Whether a version that claimed before sending marked this message as its key's owner.
+    pub fn claimed(&self) -> bool {
+        self.claimed
+    }
+
+    /// Claim check, on the way out: the body moves out, to be stored at `key`, which the
+    /// message carries instead.
+    pub fn check_body(&mut self, key: String) -> String {
+        self.body_ref = Some(key);
+        std::mem::take(&mut self.body)
+    }
+
+    /// Claim check, on the way in: the body read back from the claim check's object.
+    pub fn restore_body(&mut self, body: String) {
+        self.body = body;
+    }
+
+    /// The body, moved out (the envelope keeps its id and source).
+    pub fn take_body(&mut self) -> String {
+        std::mem::take(&mut self.body)
     }
 }

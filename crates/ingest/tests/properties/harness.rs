@@ -241,13 +241,13 @@ pub fn check_exchange(case: &Case, x: &Exchange, v: &mut Vec<Violation>) {
                     "queued message unreadable",
                     message.body.chars().take(200).collect::<String>(),
                 )),
-                Some(e) if e.body != case.body || Some(e.source) != source => {
+                Some(e) if e.body() != case.body || Some(e.source()) != source => {
                     v.push(Violation::new(
                         "queued message differs from the request",
-                        format!("source {:?}, body of {} bytes", e.source, e.body.len()),
+                        format!("source {:?}, body of {} bytes", e.source(), e.body().len()),
                     ))
                 }
-                Some(e) if x.answer["id"] != e.id.to_string() => v.push(Violation::new(
+                Some(e) if x.answer["id"] != e.id().to_string() => v.push(Violation::new(
                     "answered id is not the queued id",
                     x.answer.to_string(),
                 )),

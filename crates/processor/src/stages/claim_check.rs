@@ -15,7 +15,7 @@ pub(crate) async fn fetch_bodies<O: ObjectStore>(
     let wanted: Vec<(usize, String)> = states
         .iter()
         .enumerate()
-        .filter_map(|(i, s)| Some((i, s.pending()?.body_ref.clone()?)))
+        .filter_map(|(i, s)| Some((i, s.pending()?.body_ref()?.to_owned())))
         .collect();
     if wanted.is_empty() {
         return states;
@@ -31,7 +31,7 @@ pub(crate) async fn fetch_bodies<O: ObjectStore>(
         match claimed_body(objects, &key, got) {
             Ok(body) => {
                 if let State::Pending(e) = &mut states[i] {
-                    e.body = body;
+                    e.restore_body(body);
                 }
             }
             Err(f) => states[i] = State::Failed(f),

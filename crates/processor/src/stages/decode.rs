@@ -15,8 +15,8 @@ pub(crate) fn decode(messages: &[SqsMessage], spans: &[Span]) -> Vec<State> {
         .map(
             |(msg, span)| match Envelope::decode(msg.body.as_deref().unwrap_or("")) {
                 Ok(e) => {
-                    span.record("message_id", field::display(e.id));
-                    span.record("source", e.source.as_str());
+                    span.record("message_id", field::display(e.id()));
+                    span.record("source", e.source().as_str());
                     State::Pending(e)
                 }
                 Err(e) => State::Failed(Failure::permanent(Stage::Parse, e.code(), e.to_string())),

@@ -26,8 +26,8 @@ pub(crate) async fn skip_repeats<L: DedupLedger>(
         .iter()
         .enumerate()
         .filter_map(|(i, s)| {
-            let e = s.pending().filter(|e| !e.claimed)?;
-            Some((i, e.dedup_key.clone()?, e.id.to_string()))
+            let e = s.pending().filter(|e| !e.claimed())?;
+            Some((i, e.dedup_key()?.to_owned(), e.id().to_string()))
         })
         .collect();
     if keyed.is_empty() {

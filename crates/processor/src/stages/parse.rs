@@ -17,10 +17,10 @@ pub(crate) fn parse(states: Vec<State>) -> Vec<State> {
 }
 
 fn parse_one(mut envelope: Envelope) -> State {
-    match parse_webhook(envelope.source, envelope.body.as_bytes()) {
+    match parse_webhook(envelope.source(), envelope.body().as_bytes()) {
         Ok(webhook) => {
             let normalized = Normalized::from_webhook(&webhook, &envelope);
-            let raw = std::mem::take(&mut envelope.body).into_bytes();
+            let raw = envelope.take_body().into_bytes();
             State::Ready(Ready {
                 envelope,
                 normalized,

@@ -15,7 +15,7 @@ async fn a_repeat_of_a_message_another_owns_is_skipped_neither_stored_nor_retrie
         .insert("k1".into(), "the-first-copy".into());
     let r = run(&w.processor(), vec![message(&e, 1)]).await;
     assert!(retried(&r).is_empty(), "done: the owner stores it");
-    assert_eq!(w.rows_of(&e.id.to_string()), 0);
+    assert_eq!(w.rows_of(&e.id().to_string()), 0);
     assert!(w.dead().is_empty());
     assert_eq!(w.objects.lock().puts, 0);
 }
@@ -24,9 +24,12 @@ async fn a_repeat_of_a_message_another_owns_is_skipped_neither_stored_nor_retrie
 async fn the_owner_of_its_key_is_stored() {
     let w = World::default();
     let e = keyed(Source::Location, RADAR_ENTRY, "k1");
-    w.ledger.lock().claims.insert("k1".into(), e.id.to_string());
+    w.ledger
+        .lock()
+        .claims
+        .insert("k1".into(), e.id().to_string());
     run(&w.processor(), vec![message(&e, 1)]).await;
-    assert_eq!(w.rows_of(&e.id.to_string()), 2);
+    assert_eq!(w.rows_of(&e.id().to_string()), 2);
     assert_eq!(w.ledger.lock().claims_taken, 0, "already its own");
 }
 
@@ -41,10 +44,10 @@ async fn an_unclaimed_key_is_claimed_by_its_first_message_and_the_other_copy_ski
     )
     .await;
     assert!(retried(&r).is_empty());
-    assert_eq!(w.ledger.lock().claims["k1"], first.id.to_string());
+    assert_eq!(w.ledger.lock().claims["k1"], first.id().to_string());
     assert_eq!(w.ledger.lock().claims_taken, 1);
-    assert_eq!(w.rows_of(&first.id.to_string()), 2);
-    assert_eq!(w.rows_of(&second.id.to_string()), 0);
+    assert_eq!(w.rows_of(&first.id().to_string()), 2);
+    assert_eq!(w.rows_of(&second.id().to_string()), 0);
 }
 
 #[tokio::test]
@@ -69,15 +72,14 @@ async fn the_claims_of_a_batch_are_read_in_one_request() {
 #[tokio::test]
 async fn messages_that_claimed_before_sending_own_their_key_without_a_read() {
     let w = World::default();
-    let mut e = keyed(Source::Location, RADAR_ENTRY, "k1");
-    e.claimed = true;
+    let e = keyed(Source::Location, RADAR_ENTRY, "k1").claimed_before_sending();
     w.ledger
         .lock()
         .claims
         .insert("k1".into(), "someone-else".into());
     run(&w.processor(), vec![message(&e, 1)]).await;
     assert_eq!(w.ledger.lock().reads, 0);
-    assert_eq!(w.rows_of(&e.id.to_string()), 2);
+    assert_eq!(w.rows_of(&e.id().to_string()), 2);
 }
 
 #[tokio::test]
@@ -93,9 +95,9 @@ async fn an_unreachable_ledger_leaves_keyed_messages_for_redelivery_and_stores_t
     .await;
     assert_eq!(retried(&r), vec![sqs_id(&with_key)]);
     assert_eq!(
-        w.rows_of(&with_key.id.to_string()),
+        w.rows_of(&with_key.id().to_string()),
         0,
         "not stored unchecked"
     );
-    assert!(w.rows_of(&without.id.to_string()) > 0);
+    assert!(w.rows_of(&without.id().to_string()) > 0);
 }

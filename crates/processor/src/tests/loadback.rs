@@ -2,8 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use hookloop_clevertap::UploadError;
-use hookloop_domain::Source;
+use hookloop_domain::{Envelope, Source};
 
 use super::*;
 use crate::memory::{throttled, Answer};
@@ -14,6 +15,24 @@ fn unavailable() -> UploadError {
         code: None,
         error: "unavailable".into(),
     }
+}
+
+/// Loads `e` back by the example rules, `max_attempts` per request, CleverTap giving `answers`
+/// to the first requests (then accepting).
+async fn load(
+    e: &Envelope,
+    max_attempts: u32,
+    answers: Vec<Answer>,
+    deadline: Option<Instant>,
+) -> (World, SqsBatchResponse) {
+    let w = World::default();
+    let p = w.loading_back(max_attempts);
+    w.upload.lock().script.extend(answers);
+    let r = match deadline {
+        Some(d) => run_until(&p, vec![message(e, 1)], d).await,
+        None => run(&p, vec![message(e, 1)]).await,
+    };
+    (w, r)
 }
 
 #[tokio::test]
@@ -53,32 +72,28 @@ async fn two_copies_of_one_message_in_a_batch_are_loaded_once() {
 
 #[tokio::test]
 async fn a_record_clevertap_refuses_dead_letters_its_message_with_the_code() {
-    let w = World::default();
-    let p = w.loading_back(3);
-    w.upload.lock().script.push_back(Answer::Refuse {
+    let e = envelope(Source::ClevertapWebhook, CAMPAIGN);
+    let refuse = Answer::Refuse {
         position: 0,
         code: 512,
-    });
-    let e = envelope(Source::ClevertapWebhook, CAMPAIGN);
-    let r = run(&p, vec![message(&e, 1)]).await;
+    };
+    let (w, r) = load(&e, 3, vec![refuse], None).await;
     assert!(retried(&r).is_empty());
     let dead = w.dead();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].1["stage"], "clevertap");
     assert_eq!(dead[0].1["error_code"], "clevertap.upload:512");
-    assert!(w.rows_of(&e.id.to_string()) > 0, "its data stays stored");
+    assert!(w.rows_of(&e.id().to_string()) > 0, "its data stays stored");
 }
 
 #[tokio::test]
 async fn records_refused_with_555_are_sent_once_more() {
-    let w = World::default();
-    let p = w.loading_back(3);
-    w.upload.lock().script.push_back(Answer::Refuse {
+    let e = envelope(Source::Location, RADAR_ENTRY);
+    let refuse = Answer::Refuse {
         position: 0,
         code: 555,
-    });
-    let e = envelope(Source::Location, RADAR_ENTRY);
-    let r = run(&p, vec![message(&e, 1)]).await;
+    };
+    let (w, r) = load(&e, 3, vec![refuse], None).await;
     assert!(retried(&r).is_empty());
     assert!(w.dead().is_empty());
     let u = w.upload.lock();
@@ -88,14 +103,8 @@ async fn records_refused_with_555_are_sent_once_more() {
 
 #[tokio::test]
 async fn a_failed_upload_is_retried_within_the_invocation() {
-    let w = World::default();
-    let p = w.loading_back(3);
-    w.upload
-        .lock()
-        .script
-        .push_back(Answer::Fail(unavailable()));
     let e = envelope(Source::Location, RADAR_ENTRY);
-    let r = run(&p, vec![message(&e, 1)]).await;
+    let (w, r) = load(&e, 3, vec![Answer::Fail(unavailable())], None).await;
     assert!(retried(&r).is_empty());
     assert_eq!(w.upload.lock().requests.len(), 2);
     assert_eq!(w.upload.lock().accepted.len(), 1);
@@ -103,16 +112,9 @@ async fn a_failed_upload_is_retried_within_the_invocation() {
 
 #[tokio::test]
 async fn uploads_failing_past_their_attempts_leave_the_message_for_redelivery() {
-    let w = World::default();
-    let p = w.loading_back(2);
-    for _ in 0..2 {
-        w.upload
-            .lock()
-            .script
-            .push_back(Answer::Fail(unavailable()));
-    }
     let e = envelope(Source::Location, RADAR_ENTRY);
-    let r = run(&p, vec![message(&e, 1)]).await;
+    let failures = vec![Answer::Fail(unavailable()), Answer::Fail(unavailable())];
+    let (w, r) = load(&e, 2, failures, None).await;
     assert_eq!(retried(&r), vec![sqs_id(&e)]);
     assert_eq!(
         w.upload.lock().requests.len(),
@@ -124,15 +126,9 @@ async fn uploads_failing_past_their_attempts_leave_the_message_for_redelivery() 
 
 #[tokio::test]
 async fn no_retry_starts_that_could_not_finish_before_the_deadline() {
-    let w = World::default();
-    let p = w.loading_back(5);
-    w.upload
-        .lock()
-        .script
-        .push_back(Answer::Fail(unavailable()));
     let e = envelope(Source::Location, RADAR_ENTRY);
     let deadline = Instant::now() + Duration::from_secs(1);
-    let r = run_until(&p, vec![message(&e, 1)], deadline).await;
+    let (w, r) = load(&e, 5, vec![Answer::Fail(unavailable())], Some(deadline)).await;
     assert_eq!(retried(&r), vec![sqs_id(&e)]);
     assert_eq!(w.upload.lock().requests.len(), 1);
 }

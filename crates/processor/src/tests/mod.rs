@@ -98,19 +98,17 @@ impl World {
 }
 
 pub(crate) fn envelope(source: Source, body: &str) -> Envelope {
-    Envelope::new(source, body.to_owned(), OffsetDateTime::now_utc())
+    Envelope::received(source, body.to_owned(), OffsetDateTime::now_utc())
 }
 
 /// An envelope whose webhook carries a deduplication key.
 pub(crate) fn keyed(source: Source, body: &str, key: &str) -> Envelope {
-    let mut e = envelope(source, body);
-    e.dedup_key = Some(key.to_owned());
-    e
+    envelope(source, body).with_dedup_key(Some(key.to_owned()))
 }
 
 /// The SQS message of `e` on its `receive`-th receive.
 pub(crate) fn message(e: &Envelope, receive: u32) -> SqsMessage {
-    raw_message(&e.id.to_string(), &e.encode(), receive, Some(e))
+    raw_message(&e.id().to_string(), &e.encode(), receive, Some(e))
 }
 
 pub(crate) fn raw_message(id: &str, body: &str, receive: u32, e: Option<&Envelope>) -> SqsMessage {
@@ -121,8 +119,8 @@ pub(crate) fn raw_message(id: &str, body: &str, receive: u32, e: Option<&Envelop
         .insert("ApproximateReceiveCount".into(), receive.to_string());
     if let Some(e) = e {
         for (name, value) in [
-            ("source", e.source.as_str().to_owned()),
-            ("message_id", e.id.to_string()),
+            ("source", e.source().as_str().to_owned()),
+            ("message_id", e.id().to_string()),
         ] {
             let mut a = SqsMessageAttribute::default();
             a.string_value = Some(value);
@@ -154,7 +152,7 @@ pub(crate) fn retried(r: &SqsBatchResponse) -> Vec<String> {
 }
 
 pub(crate) fn sqs_id(e: &Envelope) -> String {
-    format!("sqs-{}", e.id)
+    format!("sqs-{}", e.id())
 }
 
 fn event(messages: Vec<SqsMessage>) -> SqsEvent {

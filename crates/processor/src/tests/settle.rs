@@ -27,7 +27,7 @@ async fn on_the_last_receive_a_retryable_failure_is_dead_lettered_with_its_reaso
     );
     assert_eq!(why["attempts"], p.max_receive_count.to_string());
     assert_eq!(why["source"], "location");
-    assert_eq!(why["message_id"], e.id.to_string());
+    assert_eq!(why["message_id"], e.id().to_string());
     assert!(why.contains_key("failed_at") && why.contains_key("error"));
 }
 

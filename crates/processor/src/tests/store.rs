@@ -14,7 +14,7 @@ async fn a_location_webhook_is_archived_written_and_streamed() {
     let r = run(&w.processor(), vec![message(&e, 1)]).await;
     assert!(retried(&r).is_empty());
     assert_eq!(
-        w.rows_of(&e.id.to_string()),
+        w.rows_of(&e.id().to_string()),
         2,
         "a location row and the profile"
     );
@@ -33,7 +33,7 @@ async fn a_campaign_webhook_writes_a_row_per_profile_and_no_stream_event() {
     let e = envelope(Source::ClevertapWebhook, CAMPAIGN);
     let r = run(&w.processor(), vec![message(&e, 1)]).await;
     assert!(retried(&r).is_empty());
-    assert!(w.rows_of(&e.id.to_string()) > 1);
+    assert!(w.rows_of(&e.id().to_string()) > 1);
     assert_eq!(
         w.events.lock().requests,
         0,
@@ -92,7 +92,7 @@ async fn a_body_that_does_not_parse_is_dead_lettered_as_payload_invalid() {
     assert_eq!(dead[0].1["error_code"], "payload_invalid");
     assert_eq!(
         dead[0].1["message_id"],
-        e.id.to_string(),
+        e.id().to_string(),
         "its attributes copied over"
     );
     assert_eq!(w.rows.lock().writes.len(), 0);
@@ -102,15 +102,15 @@ async fn a_body_that_does_not_parse_is_dead_lettered_as_payload_invalid() {
 async fn a_claim_checked_body_is_fetched_and_stored_as_received() {
     let w = World::default();
     let mut e = envelope(Source::Location, RADAR_ENTRY);
-    let key = claim_object_key(e.id);
-    w.objects.lock().objects.insert(
-        key.clone(),
-        (std::mem::take(&mut e.body).into_bytes(), "application/json"),
-    );
-    e.body_ref = Some(key);
+    let key = claim_object_key(e.id());
+    let body = e.check_body(key.clone());
+    w.objects
+        .lock()
+        .objects
+        .insert(key, (body.into_bytes(), "application/json"));
     let r = run(&w.processor(), vec![message(&e, 1)]).await;
     assert!(retried(&r).is_empty());
-    assert_eq!(w.rows_of(&e.id.to_string()), 2);
+    assert_eq!(w.rows_of(&e.id().to_string()), 2);
     assert_eq!(w.events.lock().records.len(), 1);
 }
 
@@ -118,7 +118,7 @@ async fn a_claim_checked_body_is_fetched_and_stored_as_received() {
 async fn a_missing_claim_check_is_dead_lettered_as_claim_missing() {
     let w = World::default();
     let mut e = envelope(Source::Location, "");
-    e.body_ref = Some(claim_object_key(e.id));
+    e.check_body(claim_object_key(e.id()));
     let r = run(&w.processor(), vec![message(&e, 1)]).await;
     assert!(retried(&r).is_empty());
     let dead = w.dead();
@@ -135,7 +135,7 @@ async fn a_claim_check_that_cannot_be_read_is_left_for_redelivery() {
     let w = World::default();
     w.objects.lock().fail_gets = Some(throttled("s3", "GetObject"));
     let mut e = envelope(Source::Location, "");
-    e.body_ref = Some(claim_object_key(e.id));
+    e.check_body(claim_object_key(e.id()));
     let r = run(&w.processor(), vec![message(&e, 1)]).await;
     assert_eq!(retried(&r), vec![sqs_id(&e)]);
     assert!(w.dead().is_empty());
@@ -160,7 +160,7 @@ async fn an_item_refused_for_good_fails_only_its_own_message() {
     let batch: Vec<_> = (0..10)
         .map(|_| envelope(Source::ClevertapWebhook, CAMPAIGN))
         .collect();
-    let poison = batch[3].id.to_string();
+    let poison = batch[3].id().to_string();
     w.rows.lock().refuse_containing = Some(poison.clone());
     let r = run(
         &w.processor(),
@@ -173,8 +173,8 @@ async fn an_item_refused_for_good_fails_only_its_own_message() {
     assert_eq!(dead[0].1["message_id"], poison);
     assert_eq!(dead[0].1["stage"], "store");
     assert!(dead[0].1["error_code"].starts_with("dynamodb.BatchWriteItem:"));
-    for e in batch.iter().filter(|e| e.id.to_string() != poison) {
-        assert!(w.rows_of(&e.id.to_string()) > 0, "{} stored", e.id);
+    for e in batch.iter().filter(|e| e.id().to_string() != poison) {
+        assert!(w.rows_of(&e.id().to_string()) > 0, "{} stored", e.id());
     }
 }
 
@@ -214,7 +214,7 @@ async fn object_mode_archives_each_webhook_at_its_own_key_as_received() {
     run(&p, vec![message(&a, 1), message(&b, 1)]).await;
     let objects = w.objects.lock();
     assert_eq!(objects.objects.len(), 2);
-    let key = hookloop_domain::raw_object_key(a.source, a.id);
+    let key = hookloop_domain::raw_object_key(a.source(), a.id());
     assert_eq!(objects.objects[&key].0, RADAR_ENTRY.as_bytes());
 }
 
@@ -232,7 +232,7 @@ async fn an_item_two_messages_write_is_written_once_in_the_later_version() {
     );
     let rows = w.rows.lock();
     let profile = &rows.items[&("USER#cust-1001".to_owned(), "PROFILE".to_owned())];
-    assert_eq!(profile["message_id"], later.id.to_string());
+    assert_eq!(profile["message_id"], later.id().to_string());
 }
 
 #[tokio::test]
