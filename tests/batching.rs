@@ -1,23 +1,19 @@
 //! The store phase packs a batch's writes into as few requests as the service limits allow,
 //! and a request that fails fails only the messages with an item in it. Requests are counted by
-//! the SDK interceptor every client carries (its own test binary: the count is process-wide).
+//! the SDK interceptor every client carries, in the registry of the test's own environment.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use hookloop_aws::dedup::Claims;
 use hookloop_aws::dynamodb::MAX_BATCH_WRITE_ITEMS;
-use hookloop_aws::requests::snapshot;
 use hookloop_aws::AwsClients;
 use hookloop_domain::{dedup_key, parse_webhook, raw_partition, Envelope, Normalized, Source};
-use hookloop_processor::{handle, ArchiveMode, Batching};
+use hookloop_processor::{handle, ArchiveMode};
 use hookloop_tests::proxy::{FaultProxy, Rule};
 use hookloop_tests::*;
 use serde_json::json;
 use time::OffsetDateTime;
-
-/// Request counts are process-wide: the tests of this binary run one at a time.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn geofence_entry(n: usize) -> Envelope {
     let body = json!({
@@ -28,7 +24,7 @@ fn geofence_entry(n: usize) -> Envelope {
         "user": {"userId": format!("user-{n:04}")}
     })
     .to_string();
-    Envelope::new(Source::Location, body, OffsetDateTime::now_utc())
+    Envelope::received(Source::Location, body, OffsetDateTime::now_utc())
 }
 
 fn campaign(n: usize, pad: usize) -> Envelope {
@@ -38,16 +34,15 @@ fn campaign(n: usize, pad: usize) -> Envelope {
         "profiles": [{"objectId": format!("obj-{n:04}"), "identity": format!("id-{n:04}")}]
     })
     .to_string();
-    Envelope::new(Source::ClevertapWebhook, body, OffsetDateTime::now_utc())
+    Envelope::received(Source::ClevertapWebhook, body, OffsetDateTime::now_utc())
 }
 
 fn normalized(e: &Envelope) -> Normalized {
-    Normalized::from_webhook(&parse_webhook(e.source, e.body.as_bytes()).unwrap(), e)
+    Normalized::from_webhook(&parse_webhook(e.source(), e.body().as_bytes()).unwrap(), e)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
-    let _serial = ONE_AT_A_TIME.lock().await;
     let env = TestEnv::start().await;
     let claims = Claims::new(
         env.clients.dynamodb.clone(),
@@ -56,12 +51,15 @@ async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
     );
     // 100 geofence entries, each with the deduplication key the ingest claimed for it.
     let mut batch: Vec<Envelope> = (0..100).map(geofence_entry).collect();
+    // The same messages as the ingest queues them now: with their key, without the mark.
+    let mut unclaimed: Vec<Envelope> = Vec::new();
     for e in &mut batch {
-        let webhook = parse_webhook(e.source, e.body.as_bytes()).unwrap();
-        let key = dedup_key(e.source, &webhook, e.body.as_bytes());
-        claims.claim(&key, &e.id.to_string()).await.unwrap();
-        e.dedup_key = Some(key);
-        e.claimed = true;
+        let webhook = parse_webhook(e.source(), e.body().as_bytes()).unwrap();
+        let key = dedup_key(e.source(), &webhook, e.body().as_bytes());
+        claims.claim(&key, &e.id().to_string()).await.unwrap();
+        let keyed = e.clone().with_dedup_key(Some(key));
+        unclaimed.push(keyed.clone());
+        *e = keyed.claimed_before_sending();
     }
     let rows: HashSet<(String, String)> = batch
         .iter()
@@ -74,10 +72,10 @@ async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
         .sum();
     assert_eq!(events, 100);
 
-    let mut p = env.processor(&[]);
-    let before = snapshot();
+    let p = env.processor(&[]);
+    let before = env.requests.snapshot();
     let r = handle(&p, sqs_event(&batch, 1), None).await;
-    let sent = snapshot().since(&before);
+    let sent = env.requests.snapshot().since(&before);
     assert!(r.batch_item_failures.is_empty());
     println!("batched, 100 messages: {sent}");
     assert_eq!(
@@ -98,7 +96,7 @@ async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
     );
     let partitions: HashSet<String> = batch
         .iter()
-        .map(|e| raw_partition(e.source, e.id))
+        .map(|e| raw_partition(e.source(), e.id()))
         .collect();
     assert_eq!(
         sent.get("s3:PutObject") as usize,
@@ -115,11 +113,11 @@ async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
     assert_eq!(env.stream_records().await.len(), 100);
 
     // One item per request, for comparison: the same batch again.
-    p.batching = Batching::NAIVE;
-    p.archive_mode = ArchiveMode::Object;
-    let before = snapshot();
-    let r = handle(&p, sqs_event(&batch, 2), None).await;
-    let naive = snapshot().since(&before);
+    let mut naive_processor = env.naive_processor(&[]);
+    naive_processor.archive_mode = ArchiveMode::Object;
+    let before = env.requests.snapshot();
+    let r = handle(&naive_processor, sqs_event(&batch, 2), None).await;
+    let naive = env.requests.snapshot().since(&before);
     assert!(r.batch_item_failures.is_empty());
     println!("one item per request, 100 messages: {naive}");
     assert_eq!(naive.get("dynamodb:BatchWriteItem") as usize, rows.len());
@@ -133,13 +131,10 @@ async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
 
     // Messages the ingest queued without a claim (the table was unreachable then) are checked
     // here instead: one read for their 100 keys, and no claim taken where an owner exists.
-    for e in &mut batch {
-        e.claimed = false;
-    }
-    p.batching = Batching::FULL;
-    let before = snapshot();
+    let batch = unclaimed;
+    let before = env.requests.snapshot();
     let r = handle(&p, sqs_event(&batch, 3), None).await;
-    let unclaimed = snapshot().since(&before);
+    let unclaimed = env.requests.snapshot().since(&before);
     assert!(r.batch_item_failures.is_empty());
     assert_eq!(
         unclaimed.get("dynamodb:BatchGetItem"),
@@ -151,7 +146,6 @@ async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_item_refused_for_good_fails_only_its_own_message() {
-    let _serial = ONE_AT_A_TIME.lock().await;
     let env = TestEnv::start().await;
     // 30 campaign webhooks share row requests; DynamoDB refuses one of their rows for good. The
     // parsers refuse whatever DynamoDB could not store, so the refusal comes from the proxy, as
@@ -162,13 +156,16 @@ async fn an_item_refused_for_good_fails_only_its_own_message() {
         Some(Rule::RefuseContaining("obj-0099".to_owned())),
     );
     let sdk = env.sdk.to_builder().endpoint_url(&proxy.url).build();
-    let config = hookloop_processor::ProcessorConfig::read(&hookloop_aws::config::Env::new({
+    let config = hookloop_processor::ProcessorConfig::read(&hookloop_runtime::Env::new({
         let vars = env.env();
         move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
     }))
     .expect("processor configuration");
-    let p = hookloop_processor::Processor::new(&AwsClients::from_sdk_config(&sdk), config)
-        .expect("processor");
+    let p = hookloop_processor::Processor::new(
+        &AwsClients::from_sdk_config(&sdk, env.requests.clone()),
+        config,
+    )
+    .expect("processor");
     let mut batch: Vec<Envelope> = (0..30).map(|n| campaign(n, 10)).collect();
     let poison = campaign(99, 10);
     batch.insert(7, poison.clone());
@@ -195,8 +192,8 @@ async fn an_item_refused_for_good_fails_only_its_own_message() {
         .collect();
     let others: HashSet<String> = batch
         .iter()
-        .filter(|e| e.id != poison.id)
-        .map(|e| e.id.to_string())
+        .filter(|e| e.id() != poison.id())
+        .map(|e| e.id().to_string())
         .collect();
     assert_eq!(stored, others, "every other message stored");
 }

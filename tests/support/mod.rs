@@ -12,13 +12,15 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use hookloop_aws::dynamodb::{item_to_json, Table};
 use hookloop_aws::kinesis::Stream;
-use hookloop_aws::provision::{self, Provisioned, QueueSettings, ResourceNames};
 use hookloop_aws::s3::RawArchive;
 use hookloop_aws::sqs::Queue;
 use hookloop_aws::AwsClients;
+use hookloop_cli::provision::{self, Provisioned, QueueSettings, ResourceNames};
+use hookloop_runtime::Registry;
 use serde_json::{Map, Value};
 
 pub mod generators;
+pub mod naive;
 pub mod proxy;
 
 /// The repository root.
@@ -140,6 +142,9 @@ pub struct TestEnv {
     pub sdk: SdkConfig,
     pub clients: AwsClients,
     pub resources: Provisioned,
+    /// The requests this process sent through [`TestEnv::clients`] and the CleverTap client of
+    /// [`TestEnv::processor`] (not those of the binaries it runs); tests subtract two snapshots.
+    pub requests: Registry,
 }
 
 impl TestEnv {
@@ -161,7 +166,8 @@ impl TestEnv {
             ))
             .load()
             .await;
-        let clients = AwsClients::from_sdk_config(&sdk);
+        let requests = Registry::new();
+        let clients = AwsClients::from_sdk_config(&sdk, requests.clone());
         let prefix = format!("t{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
         let names = ResourceNames::from_prefix(&prefix[..20]).expect("valid prefix");
         let resources = provision::ensure(&clients, &names, settings)
@@ -172,6 +178,7 @@ impl TestEnv {
             sdk,
             clients,
             resources,
+            requests,
         }
     }
 
@@ -482,6 +489,26 @@ impl TestEnv {
     /// The processor the Lambda runs, in this process, configured from this environment plus
     /// `extra` (later entries win).
     pub fn processor(&self, extra: &[(String, String)]) -> hookloop_processor::Processor {
+        hookloop_processor::Processor::new(&self.clients, self.processor_config(extra))
+            .expect("processor")
+    }
+
+    /// The same processor sending every row and stream record in a request of its own: what
+    /// the batching figures are compared with.
+    pub fn naive_processor(
+        &self,
+        extra: &[(String, String)],
+    ) -> hookloop_processor::Processor<naive::Naive> {
+        hookloop_processor::Processor::on_aws(
+            &self.clients,
+            self.processor_config(extra),
+            naive::OneItemPerRequest,
+            naive::OneItemPerRequest,
+        )
+        .expect("processor")
+    }
+
+    fn processor_config(&self, extra: &[(String, String)]) -> hookloop_processor::ProcessorConfig {
         let mut vars = self.env();
         vars.extend(extra.iter().cloned());
         let lookup = move |k: &str| {
@@ -490,10 +517,8 @@ impl TestEnv {
                 .find(|(n, _)| n == k)
                 .map(|(_, v)| v.clone())
         };
-        let config =
-            hookloop_processor::ProcessorConfig::read(&hookloop_aws::config::Env::new(lookup))
-                .expect("processor configuration");
-        hookloop_processor::Processor::new(&self.clients, config).expect("processor")
+        hookloop_processor::ProcessorConfig::read(&hookloop_runtime::Env::new(lookup))
+            .expect("processor configuration")
     }
 }
 
@@ -507,7 +532,7 @@ pub fn sqs_event(
         .iter()
         .map(|e| {
             let mut m = aws_lambda_events::event::sqs::SqsMessage::default();
-            m.message_id = Some(format!("sqs-{}", e.id));
+            m.message_id = Some(format!("sqs-{}", e.id()));
             m.body = Some(e.encode());
             m.attributes
                 .insert("ApproximateReceiveCount".into(), receive_count.to_string());

@@ -5,11 +5,12 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use hookloop_aws::dedup::Claims;
-use hookloop_aws::provision::QueueSettings;
-use hookloop_aws::requests::{snapshot, RequestCounts};
+use hookloop_cli::provision::QueueSettings;
 use hookloop_domain::Envelope;
 use hookloop_ingest::{Auth, Ingest};
-use hookloop_processor::{handle, ArchiveMode, Batching};
+use hookloop_processor::{handle, ArchiveMode, Processor};
+use hookloop_runtime::RequestCounts;
+use hookloop_tests::naive::Naive;
 use hookloop_tests::{clevertap_env, example_rules, start_stub, TestEnv, TEST_TOKEN};
 
 use crate::{corpus, floor};
@@ -58,6 +59,12 @@ pub async fn all(corpus: &[corpus::Webhook]) -> Vec<Run> {
     runs
 }
 
+/// The processor a mode runs: the functions' own, or every item in a request of its own.
+enum Either {
+    Batched(Processor),
+    Naive(Processor<Naive>),
+}
+
 async fn run(corpus: &[corpus::Webhook], batch: usize, mode: Mode) -> Run {
     // Messages stay hidden while a batch of up to 1,000 is gathered and processed.
     let env = TestEnv::start_with(QueueSettings {
@@ -66,10 +73,14 @@ async fn run(corpus: &[corpus::Webhook], batch: usize, mode: Mode) -> Run {
     })
     .await;
     let stub = start_stub(Duration::ZERO).await;
-    let mut processor = env.processor(&clevertap_env(&stub, &example_rules()));
-    (processor.batching, processor.archive_mode) = match mode {
-        Mode::Batched => (Batching::FULL, ArchiveMode::Batch),
-        Mode::Naive => (Batching::NAIVE, ArchiveMode::Object),
+    let vars = clevertap_env(&stub, &example_rules());
+    let processor = match mode {
+        Mode::Batched => Either::Batched(env.processor(&vars)),
+        Mode::Naive => {
+            let mut p = env.naive_processor(&vars);
+            p.archive_mode = ArchiveMode::Object;
+            Either::Naive(p)
+        }
     };
     let ingest = Ingest {
         queue: env.queue(),
@@ -84,7 +95,7 @@ async fn run(corpus: &[corpus::Webhook], batch: usize, mode: Mode) -> Run {
     };
     let queue = env.queue();
     let started = Instant::now();
-    let before = snapshot();
+    let before = env.requests.snapshot();
 
     for w in corpus {
         let req = http::Request::post(w.source.route())
@@ -127,7 +138,10 @@ async fn run(corpus: &[corpus::Webhook], batch: usize, mode: Mode) -> Run {
             ));
             envelopes.push(Envelope::decode(m.body().unwrap_or_default()).expect("envelope"));
         }
-        let response = handle(&processor, event, None).await;
+        let response = match &processor {
+            Either::Batched(p) => handle(p, event, None).await,
+            Either::Naive(p) => handle(p, event, None).await,
+        };
         assert!(
             response.batch_item_failures.is_empty(),
             "a message failed: {:?}",
@@ -136,7 +150,7 @@ async fn run(corpus: &[corpus::Webhook], batch: usize, mode: Mode) -> Run {
         queue.delete(&handles).await.expect("delete");
         batches.push(envelopes);
     }
-    let requests = snapshot().since(&before);
+    let requests = env.requests.snapshot().since(&before);
     let seconds = started.elapsed().as_secs_f64();
     let received: usize = batches.iter().map(Vec::len).sum();
     assert_eq!(received, corpus.len(), "every webhook processed once");

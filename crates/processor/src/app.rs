@@ -1,6 +1,7 @@
 //! The composition root: the processor's parts, built once per process. [`Processor::new`]
 //! wires the AWS adapters from the environment's configuration; [`Processor::from_parts`] takes
-//! any implementation of the ports (the unit tests' in-memory ones).
+//! any implementation of the ports (the unit tests' in-memory ones); [`Processor::on_aws`] lets
+//! a caller wrap the row and event stores (the benchmark's one-item-per-request comparison).
 
 use hookloop_aws::dedup::Claims;
 use hookloop_aws::dynamodb::Table;
@@ -14,7 +15,6 @@ use crate::adapters::Aws;
 use crate::config::{ArchiveMode, ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
 use crate::loadback::Loadback;
 use crate::ports::Ports;
-use crate::stages::write::Batching;
 
 /// The processor's dependencies and settings.
 pub struct Processor<P: Ports = Aws> {
@@ -27,8 +27,6 @@ pub struct Processor<P: Ports = Aws> {
     pub(crate) loadback: Option<Loadback<P::Upload, P::Rows>>,
     /// Receives before SQS's redrive: on the last one a failing message is dead-lettered here.
     pub max_receive_count: u32,
-    /// Items per request in the write stage (the service limits; the benchmark compares).
-    pub batching: Batching,
     /// Raw archive: batch objects or one object per webhook.
     pub archive_mode: ArchiveMode,
 }
@@ -46,12 +44,28 @@ pub struct Parts<P: Ports> {
 impl Processor<Aws> {
     /// The functions' processor: S3, DynamoDB, Kinesis, SQS and (when configured) CleverTap.
     pub fn new(clients: &AwsClients, config: ProcessorConfig) -> Result<Self, UploadError> {
+        Processor::on_aws(clients, config, |table| table, |stream| stream)
+    }
+}
+
+impl<P> Processor<P>
+where
+    P: Ports<Objects = RawArchive, Ledger = Claims, DeadLetters = Queue, Upload = UploadClient>,
+{
+    /// The processor on AWS, its row store (load-back markers included) and event stream made
+    /// by `rows` and `events` from the AWS adapters.
+    pub fn on_aws(
+        clients: &AwsClients,
+        config: ProcessorConfig,
+        rows: impl Fn(Table) -> P::Rows,
+        events: impl FnOnce(Stream) -> P::Events,
+    ) -> Result<Self, UploadError> {
         let table = Table::new(clients.dynamodb.clone(), config.table_name.clone());
         let loadback = match config.loadback {
             Some(c) => Some(Loadback::new(
                 c.rules,
-                UploadClient::new(c.accounts, c.request_timeout)?,
-                table.clone(),
+                UploadClient::new(c.accounts, c.request_timeout, clients.requests.clone())?,
+                rows(table.clone()),
                 c.max_attempts,
                 c.marker_ttl,
             )),
@@ -64,8 +78,8 @@ impl Processor<Aws> {
                 config.table_name,
                 config.dedup_window,
             ),
-            rows: table,
-            events: Stream::new(clients.kinesis.clone(), config.geofence_stream),
+            rows: rows(table),
+            events: events(Stream::new(clients.kinesis.clone(), config.geofence_stream)),
             dead_letters: Queue::new(clients.sqs.clone(), config.dlq_url),
             loadback,
         };
@@ -77,7 +91,7 @@ impl Processor<Aws> {
 }
 
 impl<P: Ports> Processor<P> {
-    /// A processor over `parts`, with the defaults: full batching, batch archive objects,
+    /// A processor over `parts`, with the defaults: batch archive objects,
     /// [`DEFAULT_MAX_RECEIVE_COUNT`].
     pub fn from_parts(parts: Parts<P>) -> Self {
         Processor {
@@ -88,7 +102,6 @@ impl<P: Ports> Processor<P> {
             dead_letters: parts.dead_letters,
             loadback: parts.loadback,
             max_receive_count: DEFAULT_MAX_RECEIVE_COUNT,
-            batching: Batching::FULL,
             archive_mode: ArchiveMode::default(),
         }
     }

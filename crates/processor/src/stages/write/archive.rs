@@ -22,7 +22,7 @@ pub(super) async fn put<O: ObjectStore>(
         ArchiveMode::Object => {
             for (i, r) in ready.iter().enumerate() {
                 let Some(r) = r else { continue };
-                let key = raw_object_key(r.envelope.source, r.envelope.id);
+                let key = raw_object_key(r.envelope.source(), r.envelope.id());
                 let body = r.raw.clone();
                 puts.push(Either::Left(async move {
                     (vec![i], objects.put(&key, body, "application/json").await)
@@ -35,16 +35,17 @@ pub(super) async fn put<O: ObjectStore>(
             for (i, r) in ready.iter().enumerate() {
                 let Some(r) = r else { continue };
                 groups
-                    .entry(raw_partition(r.envelope.source, r.envelope.id))
+                    .entry(raw_partition(r.envelope.source(), r.envelope.id()))
                     .or_default()
-                    .push((r.envelope.id, i));
+                    .push((r.envelope.id(), i));
             }
             for (_, mut members) in groups {
                 members.sort();
                 let owners: Vec<usize> = members.iter().map(|(_, i)| *i).collect();
                 members.dedup_by_key(|(id, _)| *id);
                 let ids: Vec<MessageId> = members.iter().map(|(id, _)| *id).collect();
-                let key = ready[members[0].1].and_then(|r| raw_batch_key(r.envelope.source, &ids));
+                let key =
+                    ready[members[0].1].and_then(|r| raw_batch_key(r.envelope.source(), &ids));
                 let Some(key) = key else { continue };
                 let body = encode_batch(
                     members

@@ -1,17 +1,13 @@
 //! The geofence events of the whole batch, in requests within the record and byte limits.
 
-use hookloop_aws::kinesis::{chunk_by_limits, Record, MAX_PUT_RECORDS};
+use hookloop_aws::kinesis::{chunk_by_limits, Record};
 
 use super::isolate::{send_isolating, Group};
 use crate::bounded::bounded;
 use crate::ports::EventStream;
 use crate::state::Ready;
 
-pub(super) async fn put<E: EventStream>(
-    stream: &E,
-    per_request: usize,
-    ready: &[Option<&Ready>],
-) -> Vec<Group> {
+pub(super) async fn put<E: EventStream>(stream: &E, ready: &[Option<&Ready>]) -> Vec<Group> {
     // Each event encoded once: its bytes size the requests and are what is sent.
     let (records, owners): (Vec<Record>, Vec<usize>) = ready
         .iter()
@@ -33,16 +29,7 @@ pub(super) async fn put<E: EventStream>(
         .map(|(r, i)| (r, vec![i]))
         .collect();
     let sizes: Vec<usize> = records.iter().map(Record::size).collect();
-    let per_request = per_request.clamp(1, MAX_PUT_RECORDS);
-    let ranges: Vec<std::ops::Range<usize>> = chunk_by_limits(&sizes)
-        .into_iter()
-        .flat_map(|r| {
-            r.clone()
-                .step_by(per_request)
-                .map(move |s| s..(s + per_request).min(r.end))
-        })
-        .collect();
-    let puts: Vec<_> = ranges
+    let puts: Vec<_> = chunk_by_limits(&sizes)
         .into_iter()
         .map(|range| {
             send_isolating(&events[range], |batch: Vec<Record>| {

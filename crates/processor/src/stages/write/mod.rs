@@ -13,40 +13,12 @@ mod events;
 mod isolate;
 mod rows;
 
-use hookloop_aws::dynamodb::MAX_BATCH_WRITE_ITEMS;
-use hookloop_aws::kinesis::MAX_PUT_RECORDS;
 use tracing::{info, Span};
 
 use crate::app::Processor;
 use crate::failure::{Failure, Stage};
 use crate::ports::Ports;
 use crate::state::{Ready, State, Stored};
-
-/// How many items the write stage puts in one request. [`Batching::FULL`] is the service
-/// limits and what the functions run; [`Batching::NAIVE`] (one item per request) exists so the
-/// benchmark can measure what batching saves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Batching {
-    pub rows_per_request: usize,
-    pub records_per_request: usize,
-}
-
-impl Batching {
-    pub const FULL: Batching = Batching {
-        rows_per_request: MAX_BATCH_WRITE_ITEMS,
-        records_per_request: MAX_PUT_RECORDS,
-    };
-    pub const NAIVE: Batching = Batching {
-        rows_per_request: 1,
-        records_per_request: 1,
-    };
-}
-
-impl Default for Batching {
-    fn default() -> Self {
-        Batching::FULL
-    }
-}
 
 pub(crate) async fn write<P: Ports>(
     p: &Processor<P>,
@@ -58,8 +30,8 @@ pub(crate) async fn write<P: Ports>(
         let ready: Vec<Option<&Ready>> = states.iter().map(State::ready).collect();
         let (archived, rows, streamed) = tokio::join!(
             archive::put(&p.objects, p.archive_mode, &ready),
-            rows::put(&p.rows, p.batching.rows_per_request, &ready),
-            events::put(&p.events, p.batching.records_per_request, &ready),
+            rows::put(&p.rows, &ready),
+            events::put(&p.events, &ready),
         );
         let stored = archived.into_iter().chain(rows).map(|g| (Stage::Store, g));
         for (stage, (owners, result)) in
@@ -87,8 +59,8 @@ pub(crate) async fn write<P: Ports>(
                         "stored"
                     );
                     State::Stored(Stored {
-                        message_id: r.envelope.id.to_string(),
-                        source: r.envelope.source,
+                        message_id: r.envelope.id().to_string(),
+                        source: r.envelope.source(),
                         rows: r.normalized.rows,
                     })
                 }

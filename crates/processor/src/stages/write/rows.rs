@@ -1,4 +1,4 @@
-//! The rows of the whole batch, `per_request` per request.
+//! The rows of the whole batch, [`MAX_BATCH_WRITE_ITEMS`] per request.
 
 use std::collections::HashMap;
 
@@ -12,11 +12,7 @@ use crate::state::Ready;
 
 /// Two messages writing the same item (the same user's latest location) write it once, the
 /// later message's version; both depend on that request. A request may not name one item twice.
-pub(super) async fn put<R: RowStore>(
-    store: &R,
-    per_request: usize,
-    ready: &[Option<&Ready>],
-) -> Vec<Group> {
+pub(super) async fn put<R: RowStore>(store: &R, ready: &[Option<&Ready>]) -> Vec<Group> {
     let mut rows: Vec<(&Row, Vec<usize>)> = Vec::new();
     let mut at: HashMap<(&str, &str), usize> = HashMap::new();
     for (i, r) in ready.iter().enumerate() {
@@ -36,9 +32,8 @@ pub(super) async fn put<R: RowStore>(
             }
         }
     }
-    let per_request = per_request.clamp(1, MAX_BATCH_WRITE_ITEMS);
     let writes: Vec<_> = rows
-        .chunks(per_request)
+        .chunks(MAX_BATCH_WRITE_ITEMS)
         .map(|chunk| send_isolating(chunk, |batch| store.put_rows(batch)))
         .collect();
     bounded(writes).await.into_iter().flatten().collect()
