@@ -36,6 +36,13 @@ pub fn to_attribute_value(v: &Value) -> AttributeValue {
 /// DynamoDB's own text for a number: it stores numbers without trailing zeros, so `12.0` is read
 /// back as `12`. Writing the canonical form keeps emulators and DynamoDB in agreement.
 fn canonical_number(n: &Number) -> String {
+    // Integers are written as `Number` writes them, without going through its `Display`.
+    if let Some(u) = n.as_u64() {
+        return u.to_string();
+    }
+    if let Some(i) = n.as_i64() {
+        return i.to_string();
+    }
     match n.as_f64() {
         Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
             format!("{}", f as i64)
@@ -95,6 +102,9 @@ pub fn row_into_item(row: Row) -> Item {
 /// [`to_attribute_value`], moving strings instead of copying them.
 pub fn into_attribute_value(v: Value) -> AttributeValue {
     match v {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(b) => AttributeValue::Bool(b),
+        Value::Number(n) => AttributeValue::N(canonical_number(&n)),
         Value::String(s) => AttributeValue::S(s),
         Value::Array(a) => AttributeValue::L(a.into_iter().map(into_attribute_value).collect()),
         Value::Object(o) => AttributeValue::M(
@@ -102,7 +112,6 @@ pub fn into_attribute_value(v: Value) -> AttributeValue {
                 .map(|(k, v)| (k, into_attribute_value(v)))
                 .collect(),
         ),
-        other => to_attribute_value(&other),
     }
 }
 

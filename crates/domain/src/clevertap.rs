@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{join, ParseError};
+use crate::limits::MAX_TEXT_BYTES;
 use crate::primitives::{canonicalize_keys, from_value, kind_of, Id, Text};
 use crate::storable::{check_campaign_rows, storable_map, storable_value};
 
@@ -77,7 +78,8 @@ struct RawTop {
     is_test: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct RawProfile {
     #[serde(rename = "objectId", default)]
     object_id: Option<Id>,
@@ -114,12 +116,14 @@ pub(crate) fn parse(
 
     let single = profiles_value.is_object();
     let profiles = match profiles_value {
-        Value::Array(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| parse_profile(&join("/profiles", i), p))
-            .collect::<Result<Vec<_>, _>>()?,
-        obj @ Value::Object(_) => vec![parse_profile("/profiles", obj)?],
+        Value::Array(items) => {
+            let mut profiles = Vec::with_capacity(items.len());
+            for (i, p) in items.into_iter().enumerate() {
+                profiles.push(parse_profile(At::Item(i), p)?);
+            }
+            profiles
+        }
+        obj @ Value::Object(_) => vec![parse_profile(At::Single, obj)?],
         other => {
             return Err(ParseError::new(
                 "/profiles",
@@ -127,9 +131,18 @@ pub(crate) fn parse(
             ))
         }
     };
+    webhook(raw, profiles, single, body_len)
+}
 
+/// The webhook, once its top-level fields and every profile have been read.
+fn webhook(
+    raw: RawTop,
+    profiles: Vec<CampaignProfile>,
+    single: bool,
+    body_len: usize,
+) -> Result<CampaignWebhook, ParseError> {
     let mut key_values = raw.key_values.unwrap_or_default();
-    storable_map("/key_values", &mut key_values)?;
+    storable_map(|| "/key_values".to_owned(), &mut key_values)?;
     let webhook = CampaignWebhook {
         target_id: raw.target_id.0,
         key_values,
@@ -140,17 +153,43 @@ pub(crate) fn parse(
     Ok(webhook)
 }
 
-fn parse_profile(path: &str, value: Value) -> Result<CampaignProfile, ParseError> {
+/// Where a profile is: its pointer is only written out when it is refused.
+#[derive(Clone, Copy)]
+enum At {
+    /// `profiles` was one object.
+    Single,
+    /// `profiles` was an array.
+    Item(usize),
+}
+
+impl At {
+    fn path(self) -> String {
+        match self {
+            At::Single => "/profiles".to_owned(),
+            At::Item(i) => join("/profiles", i),
+        }
+    }
+}
+
+fn parse_profile(at: At, value: Value) -> Result<CampaignProfile, ParseError> {
     let map = match value {
         Value::Object(m) => canonicalize_keys(m, PROFILE_KEYS),
         other => {
             return Err(ParseError::new(
-                path,
+                at.path(),
                 format!("expected a profile object, got {}", kind_of(&other)),
             ))
         }
     };
-    let raw: RawProfile = from_value(path, Value::Object(map))?;
+    let raw = match RawProfile::take(map) {
+        Ok(raw) => raw,
+        Err(map) => from_value(&at.path(), Value::Object(map))?,
+    };
+    profile(at, raw)
+}
+
+/// A profile from its fields as read: keyed, and its free-form maps made storable.
+fn profile(at: At, raw: RawProfile) -> Result<CampaignProfile, ParseError> {
     let object_id = raw.object_id.map(|i| i.0);
     let identity = raw.identity.map(|i| i.0);
     let key = match (&object_id, &identity) {
@@ -158,7 +197,7 @@ fn parse_profile(path: &str, value: Value) -> Result<CampaignProfile, ParseError
         (None, Some(i)) => ProfileKey::Identity(i.clone()),
         (None, None) => {
             return Err(ParseError::new(
-                join(path, "objectId"),
+                join(&at.path(), "objectId"),
                 "missing required field: a profile needs an objectId or an identity",
             ))
         }
@@ -167,13 +206,14 @@ fn parse_profile(path: &str, value: Value) -> Result<CampaignProfile, ParseError
     let mut key_values = raw.key_values.unwrap_or_default();
     let mut event_properties = raw.event_properties;
     let mut all_identities = raw.all_identities;
-    storable_map(&join(path, "profileData"), &mut profile_data)?;
-    storable_map(&join(path, "key_values"), &mut key_values)?;
+    let below = |field: &str| join(&at.path(), field);
+    storable_map(|| below("profileData"), &mut profile_data)?;
+    storable_map(|| below("key_values"), &mut key_values)?;
     if let Some(m) = event_properties.as_mut() {
-        storable_map(&join(path, "event_properties"), m)?;
+        storable_map(|| below("event_properties"), m)?;
     }
     if let Some(v) = all_identities.as_mut() {
-        storable_value(&join(path, "all_identities"), v)?;
+        storable_value(|| below("all_identities"), v)?;
     }
     Ok(CampaignProfile {
         key,
@@ -188,6 +228,72 @@ fn parse_profile(path: &str, value: Value) -> Result<CampaignProfile, ParseError
         event_properties,
         all_identities,
     })
+}
+
+impl RawProfile {
+    /// What deserialising `map` as a `RawProfile` gives, moving its values out instead of
+    /// copying them, when that deserialisation would succeed; `Err(map)`, untouched, when it
+    /// would fail, for the slow path to name the field at fault. `map`'s structural keys must
+    /// already be canonical.
+    fn take(map: Map<String, Value>) -> Result<RawProfile, Map<String, Value>> {
+        let fits = |k: &str, v: &Value| match k {
+            "objectId" | "identity" | "phone" => v.is_null() || id_fits(v),
+            "email" | "name" | "push_token" => v.is_null() || text_fits(v),
+            "profileData" | "key_values" | "event_properties" => v.is_null() || v.is_object(),
+            _ => true, // `all_identities` takes any value, and unknown fields are ignored
+        };
+        if !map.iter().all(|(k, v)| fits(k, v)) {
+            return Err(map);
+        }
+        let object = |v: Value| match v {
+            Value::Object(m) => Some(m),
+            _ => None,
+        };
+        let mut raw = RawProfile::default();
+        for (k, v) in map {
+            if v.is_null() {
+                continue; // an absent field, as for serde's `Option`
+            }
+            match k.as_str() {
+                "objectId" => raw.object_id = Some(Id(owned_text(v))),
+                "identity" => raw.identity = Some(Id(owned_text(v))),
+                "phone" => raw.phone = Some(Id(owned_text(v))),
+                "email" => raw.email = Some(Text(owned_text(v))),
+                "name" => raw.name = Some(Text(owned_text(v))),
+                "push_token" => raw.push_token = Some(Text(owned_text(v))),
+                "profileData" => raw.profile_data = object(v),
+                "key_values" => raw.key_values = object(v),
+                "event_properties" => raw.event_properties = object(v),
+                "all_identities" => raw.all_identities = Some(v),
+                _ => {}
+            }
+        }
+        Ok(raw)
+    }
+}
+
+/// Whether deserialising `v` as an [`Id`] succeeds.
+fn id_fits(v: &Value) -> bool {
+    match v {
+        Value::String(s) => Id::refusal(s).is_none(),
+        Value::Number(n) => !n.is_f64(),
+        _ => false,
+    }
+}
+
+/// Whether deserialising `v` as a [`Text`] succeeds.
+fn text_fits(v: &Value) -> bool {
+    matches!(v, Value::String(s) if s.len() <= MAX_TEXT_BYTES)
+}
+
+/// The text of an id or text that fits: its string, moved, or its integer written out (as `Id`
+/// writes it).
+fn owned_text(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -321,5 +427,101 @@ mod tests {
     fn missing_fields_say_so() {
         let e = parse_json(json!({"profiles": []})).unwrap_err();
         assert_eq!(e.message, "missing required field");
+    }
+
+    mod fast_path {
+        //! `RawProfile::take` (and `canonicalize_keys`' early return) against serde.
+
+        use super::*;
+        use crate::limits::{MAX_ID_BYTES, MAX_TEXT_BYTES};
+        use proptest::prelude::*;
+
+        /// Structural keys in several casings, and keys that are not structural.
+        fn key() -> impl Strategy<Value = String> {
+            let spelled =
+                (prop::sample::select(PROFILE_KEYS), 0..4u8).prop_map(|(k, case)| match case {
+                    0 | 1 => k.to_owned(),
+                    2 => k.to_uppercase(),
+                    _ => k.to_lowercase(),
+                });
+            prop_oneof![4 => spelled, 1 => "[a-zA-Z_]{1,10}"]
+        }
+
+        /// Values of every kind, with strings at the edges of the id and text bounds.
+        fn value() -> impl Strategy<Value = Value> {
+            let string = prop_oneof![
+                "[a-z0-9@. -]{0,12}".prop_map(Value::String),
+                Just(Value::String(" ".into())),
+                Just(Value::String("a\u{1}b".into())),
+                Just(Value::String("i".repeat(MAX_ID_BYTES))),
+                Just(Value::String("i".repeat(MAX_ID_BYTES + 1))),
+                Just(Value::String("t".repeat(MAX_TEXT_BYTES))),
+                Just(Value::String("t".repeat(MAX_TEXT_BYTES + 1))),
+            ];
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<u64>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                (-1e6..1e6f64).prop_map(Value::from),
+                string,
+            ];
+            leaf.prop_recursive(2, 8, 3, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                    prop::collection::btree_map("[a-z]{1,3}", inner, 0..3)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        fn profile() -> impl Strategy<Value = Map<String, Value>> {
+            prop::collection::vec((key(), value()), 0..8).prop_map(|kv| kv.into_iter().collect())
+        }
+
+        /// What `canonicalize_keys` does, without its early return.
+        fn canonicalized_by_the_loop(map: Map<String, Value>) -> Map<String, Value> {
+            let mut out = Map::new();
+            for (k, v) in map {
+                match PROFILE_KEYS.iter().find(|c| c.eq_ignore_ascii_case(&k)) {
+                    Some(c) => {
+                        if !out.contains_key(*c) {
+                            out.insert((*c).to_owned(), v);
+                        }
+                    }
+                    None => {
+                        out.insert(k, v);
+                    }
+                }
+            }
+            out
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: 2_000, failure_persistence: None, ..ProptestConfig::default()
+            })]
+
+            #[test]
+            fn taking_a_profile_gives_what_deserialising_it_gives(map in profile()) {
+                let map = canonicalize_keys(map, PROFILE_KEYS);
+                let slow = from_value::<RawProfile>("", Value::Object(map.clone()));
+                match RawProfile::take(map.clone()) {
+                    Ok(fast) => prop_assert_eq!(Ok(fast), slow),
+                    Err(back) => {
+                        prop_assert_eq!(back, map);
+                        prop_assert!(slow.is_err(), "refused what serde accepts: {:?}", slow);
+                    }
+                }
+            }
+
+            #[test]
+            fn canonical_keys_are_those_the_loop_gives(map in profile()) {
+                prop_assert_eq!(
+                    canonicalize_keys(map.clone(), PROFILE_KEYS),
+                    canonicalized_by_the_loop(map)
+                );
+            }
+        }
     }
 }

@@ -14,16 +14,18 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 /// from U+F000 to U+FFFF: a candidate, looked at whole.
 const NONCHAR_LEAD: u8 = 0xEF;
 
-/// True when any of the eight bytes in `w` may need escaping: below 0x20, `"`, `\`, or the
-/// lead byte of U+FFFE / U+FFFF.
-fn needs_escape(w: u64) -> bool {
+/// The high bit of each of the eight bytes of `w` (little-endian) that may need escaping: below
+/// 0x20, `"`, `\`, or the lead byte of U+FFFE / U+FFFF. Bits above the lowest one may be
+/// false (a borrow carries into the next byte), but the lowest one is always exact: no borrow
+/// reaches the first byte that matches.
+fn escape_mask(w: u64) -> u64 {
     // Bytes below 0x20 (bytes of 0x80 and above, inside multi-byte characters, never match).
     let control = w.wrapping_sub(ONES * 0x20) & !w;
     let zero_at = |x: u64| x.wrapping_sub(ONES) & !x;
     let quote = zero_at(w ^ (ONES * u64::from(b'"')));
     let backslash = zero_at(w ^ (ONES * u64::from(b'\\')));
     let lead = zero_at(w ^ (ONES * u64::from(NONCHAR_LEAD)));
-    (control | quote | backslash | lead) & HIGHS != 0
+    (control | quote | backslash | lead) & HIGHS
 }
 
 fn must_escape(b: u8) -> bool {
@@ -32,13 +34,15 @@ fn must_escape(b: u8) -> bool {
 
 /// The position of the first byte to escape in `bytes`, or its length.
 fn next_escape(bytes: &[u8]) -> usize {
-    let mut chunks = bytes.chunks_exact(8);
     let mut at = 0;
-    for chunk in &mut chunks {
-        // `chunks_exact(8)` only yields eight bytes; were it not, 0 sends them the slow way.
-        let word = chunk.try_into().map(u64::from_le_bytes).unwrap_or(0);
-        if needs_escape(word) {
+    for chunk in bytes.chunks_exact(8) {
+        // `chunks_exact(8)` only yields eight bytes; were it not, the bytes go the slow way.
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
             break;
+        };
+        let mask = escape_mask(u64::from_le_bytes(word));
+        if mask != 0 {
+            return at + (mask.trailing_zeros() / 8) as usize;
         }
         at += 8;
     }
@@ -53,40 +57,44 @@ pub fn push_json_string(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();
-    let mut start = 0;
-    while start < bytes.len() {
-        let i = start + next_escape(&bytes[start..]);
-        // Every escaped byte is ASCII, so `start` and `i` are character boundaries.
-        out.push_str(&s[start..i]);
+    // `s[start..]` is still to be copied; bytes to escape are looked for from `from` on. Every
+    // escaped byte is ASCII, so both are character boundaries.
+    let (mut start, mut from) = (0, 0);
+    while from < bytes.len() {
+        let i = from + next_escape(&bytes[from..]);
         let Some(&b) = bytes.get(i) else { break };
-        if b == NONCHAR_LEAD {
-            // Always the first of three bytes in a `str`, so `i + 3` is a character boundary.
-            let end = (i + 3).min(bytes.len());
-            match &bytes[i..end] {
-                [_, 0xBF, 0xBE] => out.push_str("\\ufffe"),
-                [_, 0xBF, 0xBF] => out.push_str("\\uffff"),
-                _ => out.push_str(s.get(i..end).unwrap_or_default()),
-            }
-            start = end;
-            continue;
-        }
-        out.push('\\');
+        out.push_str(&s[start..i]);
+        from = i + 1;
+        start = from;
         match b {
-            b'"' => out.push('"'),
-            b'\\' => out.push('\\'),
-            b'\n' => out.push('n'),
-            b'\r' => out.push('r'),
-            b'\t' => out.push('t'),
-            0x08 => out.push('b'),
-            0x0c => out.push('f'),
+            // A backslash before it, and the byte itself copied with what follows.
+            b'"' | b'\\' => {
+                out.push('\\');
+                start = i;
+            }
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            NONCHAR_LEAD => {
+                // Always the first of three bytes in a `str`, so `i + 3` is a boundary.
+                let end = (i + 3).min(bytes.len());
+                match &bytes[i..end] {
+                    [_, 0xBF, 0xBE] => out.push_str("\\ufffe"),
+                    [_, 0xBF, 0xBF] => out.push_str("\\uffff"),
+                    _ => out.push_str(s.get(i..end).unwrap_or_default()),
+                }
+                (start, from) = (end, end);
+            }
             _ => {
-                out.push_str("u00");
+                out.push_str("\\u00");
                 out.push(char::from(HEX[usize::from(b >> 4)]));
                 out.push(char::from(HEX[usize::from(b & 0xf)]));
             }
         }
-        start = i + 1;
     }
+    out.push_str(&s[start..]);
     out.push('"');
 }
 

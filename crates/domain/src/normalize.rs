@@ -84,11 +84,14 @@ impl Normalized {
     pub fn from_webhook(webhook: &Webhook, env: &Envelope) -> Self {
         let mut out = Normalized::default();
         match webhook {
+            // One row per profile key: nothing to deduplicate.
             Webhook::Campaign(c) => campaign_rows(c, env, &mut out.rows),
             Webhook::ExportStatus(a) => out.rows.push(export_row(a, env)),
-            Webhook::Location(l) => location(l, env, &mut out),
+            Webhook::Location(l) => {
+                location(l, env, &mut out);
+                dedupe_rows(&mut out.rows);
+            }
         }
-        dedupe_rows(&mut out.rows);
         out
     }
 }
@@ -111,16 +114,26 @@ fn dedupe_rows(rows: &mut Vec<Row>) {
     }
 }
 
-pub(crate) fn base_attrs(kind: &str, env: &Envelope) -> Map<String, Value> {
-    base_attrs_with_id(kind, env, env.id.to_string())
+fn base_attrs(kind: &str, env: &Envelope) -> Map<String, Value> {
+    base_attrs_with_id(kind, env, env.id().to_string())
 }
 
-fn base_attrs_with_id(kind: &str, env: &Envelope, message_id: String) -> Map<String, Value> {
+pub(crate) fn base_attrs_with_id(
+    kind: &str,
+    env: &Envelope,
+    message_id: String,
+) -> Map<String, Value> {
     let mut m = Map::new();
-    m.insert("kind".into(), json!(kind));
+    m.insert("kind".into(), Value::String(kind.to_owned()));
     m.insert("message_id".into(), Value::String(message_id));
-    m.insert("source".into(), json!(env.source.as_str()));
-    m.insert("received_at".into(), json!(env.received_at));
+    m.insert(
+        "source".into(),
+        Value::String(env.source().as_str().to_owned()),
+    );
+    m.insert(
+        "received_at".into(),
+        Value::String(env.received_at().to_owned()),
+    );
     m
 }
 
@@ -147,7 +160,7 @@ fn export_row(x: &ExportStatusAlert, env: &Envelope) -> Row {
 }
 
 fn location(l: &LocationWebhook, env: &Envelope, out: &mut Normalized) {
-    let message_id = env.id.to_string();
+    let message_id = env.id().to_string();
     for e in &l.events {
         // The id a location event is known by: the sender's where it gave one, else the
         // message id (still deterministic across redeliveries).
@@ -229,7 +242,7 @@ mod tests {
     use time::macros::datetime;
 
     fn normalize(source: Source, body: &str) -> (Envelope, Normalized) {
-        let env = Envelope::new(
+        let env = Envelope::received(
             source,
             body.to_owned(),
             datetime!(2024-05-01 07:08:09.010 UTC),
@@ -264,8 +277,8 @@ mod tests {
         assert_eq!(
             keys(&n),
             vec![
-                ("CT#i2".to_owned(), format!("CAMPAIGN#99#{}", env.id)),
-                ("CT#o1".to_owned(), format!("CAMPAIGN#99#{}", env.id)),
+                ("CT#i2".to_owned(), format!("CAMPAIGN#99#{}", env.id())),
+                ("CT#o1".to_owned(), format!("CAMPAIGN#99#{}", env.id())),
             ],
             "duplicate profiles collapse to one row, the last one"
         );
@@ -323,7 +336,7 @@ mod tests {
             json!({"event_id": "e1", "type": "user.entered_geofence", "user_id": "u1",
                    "geofence_id": "g1", "geofence_tag": "store", "geofence_external_id": null,
                    "latitude": 40.74, "longitude": -73.98, "time": "2024-05-01T12:00:00.000Z",
-                   "message_id": env.id.to_string()})
+                   "message_id": env.id().to_string()})
         );
         assert_eq!(g.partition_key(), "u1");
     }
@@ -336,7 +349,7 @@ mod tests {
         );
         assert_eq!(
             n.rows[0].sk,
-            format!("LOC#2024-05-01T00:00:00.000Z#{}", env.id)
+            format!("LOC#2024-05-01T00:00:00.000Z#{}", env.id())
         );
     }
 

@@ -241,6 +241,25 @@ impl Visitor<'_> for LooseNumber {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Id(pub String);
 
+/// How an id over [`MAX_ID_BYTES`] is refused.
+const ID_TOO_LONG: &str = "must be at most 988 bytes long (ids go into table keys)";
+const _: () = assert!(MAX_ID_BYTES == 988, "update ID_TOO_LONG's words");
+
+impl Id {
+    /// Why `v` is refused as an id, in the refusal's words; `None` when it is an id.
+    pub(crate) fn refusal(v: &str) -> Option<&'static str> {
+        if v.trim().is_empty() {
+            Some("must not be empty")
+        } else if v.len() > MAX_ID_BYTES {
+            Some(ID_TOO_LONG)
+        } else if v.chars().any(char::is_control) {
+            Some("must not contain control characters")
+        } else {
+            None
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -250,16 +269,9 @@ impl<'de> Deserialize<'de> for Id {
                 f.write_str("a non-empty string or an integer")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Id, E> {
-                if v.trim().is_empty() {
-                    Err(E::custom("must not be empty"))
-                } else if v.len() > MAX_ID_BYTES {
-                    Err(E::custom(format_args!(
-                        "must be at most {MAX_ID_BYTES} bytes long (ids go into table keys)"
-                    )))
-                } else if v.chars().any(char::is_control) {
-                    Err(E::custom("must not contain control characters"))
-                } else {
-                    Ok(Id(v.to_owned()))
+                match Id::refusal(v) {
+                    Some(why) => Err(E::custom(why)),
+                    None => Ok(Id(v.to_owned())),
                 }
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Id, E> {
@@ -362,6 +374,15 @@ impl<'de> Deserialize<'de> for Flag {
 /// keys fold to the same canonical name, the one that sorts first (byte order) wins, so the
 /// outcome does not depend on the order the sender wrote them in.
 pub(crate) fn canonicalize_keys(map: Map<String, Value>, canonical: &[&str]) -> Map<String, Value> {
+    // Structural keys all spelled canonically (the usual case): the loop would rebuild `map`.
+    let folds = |k: &String| {
+        canonical
+            .iter()
+            .any(|c| c.len() == k.len() && *c != k && c.eq_ignore_ascii_case(k))
+    };
+    if !map.keys().any(folds) {
+        return map;
+    }
     let mut out = Map::with_capacity(map.len());
     for (k, v) in map {
         match canonical.iter().find(|c| c.eq_ignore_ascii_case(&k)) {

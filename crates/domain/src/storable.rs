@@ -7,13 +7,16 @@
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+#[cfg(doc)]
 use crate::campaign_rows::campaign_rows;
+use crate::campaign_rows::{occurrence, shared_attrs, Occurrences};
 use crate::clevertap::CampaignWebhook;
 use crate::envelope::Envelope;
 use crate::error::{join, ParseError};
 use crate::limits::{
     dynamodb_number_fits, DYNAMODB_MAX_ATTRIBUTE_NAME_BYTES, DYNAMODB_MAX_ITEM_BYTES,
 };
+#[cfg(test)]
 use crate::normalize::Row;
 use crate::source::Source;
 
@@ -28,20 +31,25 @@ use crate::limits::MAX_ID_BYTES;
 /// - a key DynamoDB cannot take as an attribute name (empty, or over
 ///   [`DYNAMODB_MAX_ATTRIBUTE_NAME_BYTES`]) is refused, naming it: there is no faithful way to
 ///   store it.
-pub(crate) fn storable_map(path: &str, map: &mut Map<String, Value>) -> Result<(), ParseError> {
-    map_ready(map).map_err(|tokens| refused_key(path, tokens))
+///
+/// `path` is only called for a refusal, so the pointer costs nothing on the way that succeeds.
+pub(crate) fn storable_map(
+    path: impl FnOnce() -> String,
+    map: &mut Map<String, Value>,
+) -> Result<(), ParseError> {
+    map_ready(map).map_err(|tokens| refused_key(path(), tokens))
 }
 
 /// [`storable_map`] for any value.
-pub(crate) fn storable_value(path: &str, v: &mut Value) -> Result<(), ParseError> {
-    ready(v).map_err(|tokens| refused_key(path, tokens))
+pub(crate) fn storable_value(
+    path: impl FnOnce() -> String,
+    v: &mut Value,
+) -> Result<(), ParseError> {
+    ready(v).map_err(|tokens| refused_key(path(), tokens))
 }
 
-fn refused_key(path: &str, tokens: Vec<String>) -> ParseError {
-    let pointer = tokens
-        .iter()
-        .rev()
-        .fold(path.to_owned(), |p, t| join(&p, t));
+fn refused_key(path: String, tokens: Vec<String>) -> ParseError {
+    let pointer = tokens.iter().rev().fold(path, |p, t| join(&p, t));
     ParseError::new(
         pointer,
         format!(
@@ -89,16 +97,9 @@ fn map_ready(map: &mut Map<String, Value>) -> Result<(), Vec<String>> {
 /// bytes, numbers one byte per two significant digits plus one, maps and lists three bytes plus
 /// one per element plus their elements and, for maps, their keys). Numbers are counted one byte
 /// high, so the figure never falls short of DynamoDB's.
+#[cfg(test)]
 pub(crate) fn item_size(row: &Row) -> usize {
-    "pk".len()
-        + row.pk.len()
-        + "sk".len()
-        + row.sk.len()
-        + row
-            .attrs
-            .iter()
-            .map(|(k, v)| k.len() + value_size(v))
-            .sum::<usize>()
+    "pk".len() + row.pk.len() + "sk".len() + row.sk.len() + entries_size(&row.attrs, 0)
 }
 
 fn value_size(v: &Value) -> usize {
@@ -116,17 +117,12 @@ fn value_size(v: &Value) -> usize {
             digits.div_ceil(2) + 2
         }
         Value::Array(items) => 3 + items.iter().map(|e| 1 + value_size(e)).sum::<usize>(),
-        Value::Object(map) => {
-            3 + map
-                .iter()
-                .map(|(k, e)| 1 + k.len() + value_size(e))
-                .sum::<usize>()
-        }
+        Value::Object(map) => 3 + entries_size(map, 1),
     }
 }
 
-/// Below this body size no campaign row can reach DynamoDB's item limit, so rows are only built
-/// and measured for larger bodies. A row holds the campaign's key-values and its profile (every
+/// Below this body size no campaign row can reach DynamoDB's item limit, so rows are only
+/// measured for larger bodies. A row holds the campaign's key-values and its profile (every
 /// occurrence of it); each is a distinct part of the body, and DynamoDB counts no value at more
 /// than twice its JSON text, so a row is at most about three times the body plus a few hundred
 /// bytes of attribute names: an eighth of the limit leaves a wide margin.
@@ -142,25 +138,14 @@ pub(crate) fn check_campaign_rows(
     if body_len <= MEASURE_ROWS_ABOVE_BYTES {
         return Ok(());
     }
-    // Message id and arrival time have fixed lengths, so any instant gives the same sizes.
-    let env = Envelope::new(
-        Source::ClevertapWebhook,
-        String::new(),
-        OffsetDateTime::UNIX_EPOCH,
-    );
-    let mut rows = Vec::with_capacity(c.profiles.len());
-    campaign_rows(c, &env, &mut rows);
-    for row in rows {
-        let size = item_size(&row);
+    for (i, size) in campaign_row_sizes(c) {
         if size <= DYNAMODB_MAX_ITEM_BYTES {
             continue;
         }
-        let key = row.pk.strip_prefix("CT#").unwrap_or(&row.pk);
-        let index = c.profiles.iter().rposition(|p| p.key.as_str() == key);
-        let path = match index {
-            Some(_) if single => "/profiles".to_owned(),
-            Some(i) => join("/profiles", i),
-            None => String::new(),
+        let path = if single {
+            "/profiles".to_owned()
+        } else {
+            join("/profiles", i)
         };
         return Err(ParseError::new(
             path,
@@ -171,6 +156,77 @@ pub(crate) fn check_campaign_rows(
         ));
     }
     Ok(())
+}
+
+/// The `item_size` of each row [`campaign_rows`] builds, in their order, with the index of the
+/// profile that makes it, worked out without building the rows (which would copy every value of
+/// the body once more).
+pub(crate) fn campaign_row_sizes(c: &CampaignWebhook) -> Vec<(usize, usize)> {
+    // Message id and arrival time have fixed lengths, so any instant gives the same sizes.
+    let env = Envelope::received(
+        Source::ClevertapWebhook,
+        String::new(),
+        OffsetDateTime::UNIX_EPOCH,
+    );
+    let (sk, shared) = shared_attrs(c, &env);
+    let fixed = "pk".len() + "CT#".len() + "sk".len() + sk.len() + entries_size(&shared, 0);
+    let campaign_key_values = entries_size(&c.key_values, 1);
+    let text = |name: &str, v: &Option<String>| v.as_ref().map_or(0, |s| name.len() + s.len());
+    let occurrences = Occurrences::of(c);
+    let mut sizes = Vec::with_capacity(occurrences.rows());
+    for (i, p) in c.profiles.iter().enumerate() {
+        if !occurrences.makes_row(i) {
+            continue;
+        }
+        // The campaign's key-values, less those the profile's own replace, plus the profile's.
+        let replaced: usize = p
+            .key_values
+            .keys()
+            .filter_map(|k| c.key_values.get_key_value(k))
+            .map(|(k, v)| 1 + k.len() + value_size(v))
+            .sum();
+        let key_values = 3 + campaign_key_values - replaced + entries_size(&p.key_values, 1);
+        let earlier = occurrences.earlier(i);
+        let earlier = if earlier.is_empty() {
+            0
+        } else {
+            "earlier_occurrences".len()
+                + 3
+                + earlier
+                    .iter()
+                    .map(|&j| 1 + value_size(&occurrence(&c.profiles[j])))
+                    .sum::<usize>()
+        };
+        let size = fixed
+            + p.key.as_str().len()
+            + text("object_id", &p.object_id)
+            + text("identity", &p.identity)
+            + text("email", &p.email)
+            + text("name", &p.name)
+            + text("phone", &p.phone)
+            + "key_values".len()
+            + key_values
+            + "profile_data".len()
+            + 3
+            + entries_size(&p.profile_data, 1)
+            + p.event_properties
+                .as_ref()
+                .map_or(0, |m| "event_properties".len() + 3 + entries_size(m, 1))
+            + p.all_identities
+                .as_ref()
+                .map_or(0, |v| "all_identities".len() + value_size(v))
+            + earlier;
+        sizes.push((i, size));
+    }
+    sizes
+}
+
+/// The size of `map`'s entries: `per_entry` bytes each (1 inside a map, 0 for an item's
+/// attributes), plus their names and values.
+fn entries_size(map: &Map<String, Value>, per_entry: usize) -> usize {
+    map.iter()
+        .map(|(k, v)| per_entry + k.len() + value_size(v))
+        .sum()
 }
 
 #[cfg(test)]
