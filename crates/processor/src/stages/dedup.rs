@@ -33,7 +33,17 @@ pub(crate) async fn skip_repeats<L: DedupLedger>(
     if keyed.is_empty() {
         return states;
     }
-    let owners = owners(ledger, &keyed).await;
+    // A key nobody holds is claimed for the batch's first message carrying it, marked or not
+    // (a marked message owns its key: its copies are the repeats).
+    let mut first: HashMap<String, String> = HashMap::new();
+    for e in states.iter().filter_map(State::pending) {
+        if let Some(key) = e.dedup_key() {
+            first
+                .entry(key.to_owned())
+                .or_insert_with(|| e.id().to_string());
+        }
+    }
+    let owners = owners(ledger, &keyed, &first).await;
     for (i, key, id) in keyed {
         match owners.get(&key) {
             Some(Ok(owner)) if *owner != id => {
@@ -48,11 +58,12 @@ pub(crate) async fn skip_repeats<L: DedupLedger>(
     states
 }
 
-/// The owner of each key once every unclaimed key is claimed by its first message: one read
+/// The owner of each key once every unclaimed key is claimed for its `first` message: one read
 /// for all keys, then one claim per key nobody holds.
 async fn owners<L: DedupLedger>(
     ledger: &L,
     keyed: &[(usize, String, String)],
+    first: &HashMap<String, String>,
 ) -> HashMap<String, Result<String, AwsError>> {
     let mut keys: Vec<String> = keyed.iter().map(|(_, k, _)| k.clone()).collect();
     keys.sort();
@@ -63,15 +74,11 @@ async fn owners<L: DedupLedger>(
     };
     let mut out: HashMap<String, Result<String, AwsError>> =
         held.into_iter().map(|(k, owner)| (k, Ok(owner))).collect();
-    let mut first: HashMap<&str, &str> = HashMap::new();
-    for (_, key, id) in keyed {
-        first.entry(key.as_str()).or_insert(id.as_str());
-    }
     let claiming: Vec<_> = keys
         .iter()
         .filter(|k| !out.contains_key(*k))
         .filter_map(|k| {
-            let id = *first.get(k.as_str())?;
+            let id = first.get(k)?.as_str();
             Some(async move {
                 let owner = ledger.claim(k, id).await.map(|c| c.owner(id));
                 (k.clone(), owner)

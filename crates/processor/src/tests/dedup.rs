@@ -83,6 +83,18 @@ async fn messages_that_claimed_before_sending_own_their_key_without_a_read() {
 }
 
 #[tokio::test]
+async fn a_marked_message_claims_its_unheld_key_and_its_unmarked_copy_is_skipped() {
+    let w = World::default();
+    let marked = keyed(Source::Location, RADAR_ENTRY, "k1").claimed_before_sending();
+    let copy = keyed(Source::Location, RADAR_ENTRY, "k1");
+    let r = run(&w.processor(), vec![message(&marked, 1), message(&copy, 1)]).await;
+    assert!(retried(&r).is_empty());
+    assert_eq!(w.ledger.lock().claims["k1"], marked.id().to_string());
+    assert_eq!(w.rows_of(&marked.id().to_string()), 2);
+    assert_eq!(w.rows_of(&copy.id().to_string()), 0, "stored once");
+}
+
+#[tokio::test]
 async fn an_unreachable_ledger_leaves_keyed_messages_for_redelivery_and_stores_the_rest() {
     let w = World::default();
     w.ledger.lock().fail = Some(throttled("dynamodb", "BatchGetItem"));
