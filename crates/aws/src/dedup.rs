@@ -19,27 +19,11 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::dynamodb::{item_to_json, Table};
+use crate::error::FromSdk;
 use crate::AwsError;
 use hookloop_domain::table::{claim_key, claimed_dedup_key, TTL_ATTRIBUTE};
 
-/// The outcome of [`Claims::claim`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// This message owns the key now (or already did).
-    Won,
-    /// Another message, known to be queued, owns it: this is a repeat of that one.
-    Duplicate { original: String },
-}
-
-impl Claim {
-    /// The message that owns the key once `claimant` has claimed it.
-    pub fn owner(self, claimant: &str) -> String {
-        match self {
-            Claim::Won => claimant.to_owned(),
-            Claim::Duplicate { original } => original,
-        }
-    }
-}
+pub use hookloop_domain::dedup::Claim;
 
 /// Set by versions before claims were taken after the send, on a claim whose message the ingest
 /// could not confirm as queued. Such a claim may name a message that was never queued, so it is
@@ -170,5 +154,15 @@ impl Claims {
         let (pk, sk) = claim_key(key);
         let item = self.table.get(&pk, &sk).await?;
         Ok(item.and_then(|i| holder(&item_to_json(&i))))
+    }
+}
+
+/// The table as the domain's deduplication ledger, for both functions.
+impl hookloop_domain::dedup::DedupLedger for Claims {
+    async fn owners(&self, keys: &[String]) -> Result<HashMap<String, String>, AwsError> {
+        Claims::owners(self, keys).await
+    }
+    async fn claim(&self, key: &str, message_id: &str) -> Result<Claim, AwsError> {
+        Claims::claim(self, key, message_id).await
     }
 }

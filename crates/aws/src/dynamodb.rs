@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, Wri
 use hookloop_domain::Row;
 use serde_json::{Map, Number, Value};
 
+use crate::error::FromSdk;
 use crate::retry::{resend_partial_failures, Backoff};
 use crate::AwsError;
 

@@ -1,36 +1,12 @@
-use std::fmt;
-
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use hookloop_domain::ServiceError;
 
-/// A failed AWS call, reduced to what the pipeline decides on: which call, the service's error
-/// code and message, and whether trying again later can help.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsError {
-    pub service: &'static str,
-    pub operation: &'static str,
-    pub code: String,
-    pub message: String,
-    pub retryable: bool,
-}
-
-impl fmt::Display for AwsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} failed: {}",
-            self.service, self.operation, self.code
-        )?;
-        if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for AwsError {}
+/// A failed AWS call, reduced to what the pipeline decides on: the domain's plain
+/// [`ServiceError`], built from the SDK's error by [`FromSdk::from_sdk`].
+pub type AwsError = ServiceError;
 
 /// How a call failed, independent of the SDK's types, for [`is_retryable`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,8 +57,20 @@ pub fn is_retryable(f: Failure<'_>) -> bool {
     }
 }
 
-impl AwsError {
-    pub fn from_sdk<E>(
+/// [`ServiceError`] from an SDK call's error: the one place that reads the SDK's failure kinds
+/// and decides, with [`is_retryable`], whether the call is worth another try.
+pub trait FromSdk {
+    fn from_sdk<E>(
+        service: &'static str,
+        operation: &'static str,
+        err: SdkError<E, HttpResponse>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static;
+}
+
+impl FromSdk for ServiceError {
+    fn from_sdk<E>(
         service: &'static str,
         operation: &'static str,
         err: SdkError<E, HttpResponse>,
@@ -108,29 +96,11 @@ impl AwsError {
             Some(m) => m.to_owned(),
             None => DisplayErrorContext(&err).to_string(),
         };
-        AwsError {
+        ServiceError {
             service,
             operation,
             code: code.to_owned(),
             message: truncate(message, 500),
-            retryable,
-        }
-    }
-
-    /// A failure the pipeline detected itself (partial failures that outlived their retries,
-    /// a request that could not be built).
-    pub fn local(
-        service: &'static str,
-        operation: &'static str,
-        code: &str,
-        message: impl Into<String>,
-        retryable: bool,
-    ) -> Self {
-        AwsError {
-            service,
-            operation,
-            code: code.to_owned(),
-            message: message.into(),
             retryable,
         }
     }

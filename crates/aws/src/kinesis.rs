@@ -4,6 +4,7 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use hookloop_domain::GeofenceEvent;
 
+use crate::error::FromSdk;
 use crate::retry::{resend_partial_failures, Backoff};
 use crate::AwsError;
 

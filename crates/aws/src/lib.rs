@@ -18,4 +18,4 @@ pub mod signing_ids;
 pub mod sqs;
 
 pub use clients::AwsClients;
-pub use error::{AwsError, Failure};
+pub use error::{AwsError, Failure, FromSdk};

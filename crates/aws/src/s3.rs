@@ -4,6 +4,7 @@
 use aws_sdk_s3::primitives::ByteStream;
 use hookloop_domain::{decode_batch, raw_object_key, raw_partition, MessageId, RawKey, Source};
 
+use crate::error::FromSdk;
 use crate::AwsError;
 
 #[derive(Clone, Debug)]
@@ -125,5 +126,23 @@ impl RawArchive {
             }
         }
         Ok(None)
+    }
+}
+
+/// The bucket as the domain's object store: the raw archive and claim-checked bodies.
+impl hookloop_domain::claim_check::ObjectStore for RawArchive {
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+    ) -> Result<(), AwsError> {
+        self.put_typed(key, body, content_type).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
+        RawArchive::get(self, key).await
+    }
+    fn locate(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket())
     }
 }

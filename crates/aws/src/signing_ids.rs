@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
 
+use crate::error::FromSdk;
 use crate::AwsError;
 use hookloop_domain::table::{signing_id_key, TTL_ATTRIBUTE};
 

@@ -7,6 +7,7 @@ use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
 };
 
+use crate::error::FromSdk;
 use crate::AwsError;
 
 /// SQS's maximum message size (body plus attributes), once the queue's `MaximumMessageSize` is

@@ -81,10 +81,10 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let claim_check = hookloop_ingest::ClaimCheck {
-        archive: archive.clone(),
-        threshold: hookloop_ingest::DEFAULT_CLAIM_CHECK_BYTES,
-    };
+    let claim_check = hookloop_ingest::ClaimCheck::new(
+        archive.clone(),
+        hookloop_ingest::DEFAULT_CLAIM_CHECK_BYTES,
+    );
     let bar = progress_bar(webhooks.len() as u64, "replaying");
     let mut replayed = 0;
     for (key, source, id, body) in webhooks {

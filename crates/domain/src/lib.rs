@@ -10,7 +10,8 @@ mod archive;
 pub mod attributes;
 mod campaign_rows;
 mod clevertap;
-mod dedup;
+pub mod claim_check;
+pub mod dedup;
 mod depth;
 mod envelope;
 mod error;
@@ -20,8 +21,11 @@ mod hostile_tests;
 mod json_string;
 pub mod limits;
 mod location;
+#[cfg(any(test, feature = "memory"))]
+pub mod memory;
 mod normalize;
 mod primitives;
+mod service_error;
 mod source;
 mod storable;
 pub mod table;
@@ -39,8 +43,10 @@ pub use export_status::ExportStatusAlert;
 pub use location::{
     GeofenceRef, LocationEvent, LocationShape, LocationWebhook, TripUpdate, UserUpdate,
 };
-pub use normalize::{claim_object_key, raw_object_key, GeofenceEvent, Normalized, Row};
+pub use claim_check::claim_object_key;
+pub use normalize::{raw_object_key, GeofenceEvent, Normalized, Row};
 pub use primitives::Coordinate;
+pub use service_error::ServiceError;
 pub use source::Source;
 pub use timestamp::Timestamp;
 

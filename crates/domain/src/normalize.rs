@@ -66,20 +66,6 @@ pub fn raw_object_key(source: Source, id: MessageId) -> String {
     )
 }
 
-/// `claims/dt=YYYY-MM-DD/<id>.json`: where the ingest puts a body too large for a queue message
-/// (the message carries this key as `body_ref`). Kept apart from `raw/` so a lifecycle rule can
-/// expire claims once the queue and DLQ can no longer hold their messages.
-pub fn claim_object_key(id: MessageId) -> String {
-    let t = id.received_at().as_offset_date_time();
-    format!(
-        "claims/dt={:04}-{:02}-{:02}/{}.json",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        id
-    )
-}
-
 impl Normalized {
     pub fn from_webhook(webhook: &Webhook, env: &Envelope) -> Self {
         let mut out = Normalized::default();

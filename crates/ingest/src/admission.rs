@@ -13,50 +13,15 @@
 //! SQS send, and costs nothing per webhook on the hot path: the claim was one request before
 //! and is one request now.
 
-use hookloop_aws::dedup::{Claim, Claims};
-use hookloop_aws::s3::RawArchive;
 use hookloop_aws::sqs::MAX_MESSAGE_BYTES;
-use hookloop_aws::AwsError;
-use hookloop_domain::{claim_object_key, Envelope};
+use hookloop_domain::claim_check::{ClaimCheck, ObjectStore};
+use hookloop_domain::dedup::admission::claim_queued;
+use hookloop_domain::dedup::{DedupLedger, Verdict};
+use hookloop_domain::Envelope;
 use tracing::{error, info, warn};
 
 use crate::queue::{MessageQueue, OutgoingMessage};
 use crate::rejection::Rejection;
-
-/// Claim check: a body above `threshold` bytes is written to S3 and the queue message carries
-/// its key (`body_ref`) instead.
-#[derive(Debug, Clone)]
-pub struct ClaimCheck {
-    pub archive: RawArchive,
-    pub threshold: usize,
-}
-
-impl ClaimCheck {
-    /// Moves a large body out of `envelope` into S3; small ones stay. On an error the envelope's
-    /// body is gone: the caller answers 503 and drops it.
-    pub async fn offload(&self, envelope: &mut Envelope) -> Result<(), AwsError> {
-        if envelope.body().len() <= self.threshold {
-            return Ok(());
-        }
-        // On failure the envelope is abandoned (503), so the body moves out without a copy.
-        let key = claim_object_key(envelope.id());
-        let body = envelope.check_body(key.clone()).into_bytes();
-        self.archive.put(&key, body).await?;
-        Ok(())
-    }
-}
-
-/// The deduplication ledger admission needs: take the claim on a key for a queued message, or
-/// name the message that holds it. [`Claims`] (DynamoDB) in the functions.
-pub(crate) trait ClaimLedger {
-    async fn claim(&self, key: &str, message_id: &str) -> Result<Claim, AwsError>;
-}
-
-impl ClaimLedger for Claims {
-    async fn claim(&self, key: &str, message_id: &str) -> Result<Claim, AwsError> {
-        Claims::claim(self, key, message_id).await
-    }
-}
 
 /// What became of an admitted webhook.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,9 +34,9 @@ pub(crate) enum Admitted {
 }
 
 /// Queues `envelope`, then claims `dedup_key` (when deduplication is on) for it.
-pub(crate) async fn admit<Q: MessageQueue, L: ClaimLedger>(
+pub(crate) async fn admit<Q: MessageQueue, O: ObjectStore, L: DedupLedger>(
     queue: &Q,
-    claim_check: Option<&ClaimCheck>,
+    claim_check: Option<&ClaimCheck<O>>,
     dedup: Option<&L>,
     envelope: Envelope,
     dedup_key: Option<String>,
@@ -85,17 +50,18 @@ pub(crate) async fn admit<Q: MessageQueue, L: ClaimLedger>(
         info!(message_id = %id, source = %envelope.source(), bytes, claim_check = envelope.body_ref().is_some(), "queued");
         return Ok(Admitted::Queued(id));
     };
-    match claims.claim(key, &id).await {
-        Ok(Claim::Won) => {
+    // The domain's admission state machine, the one the processor runs for its batches.
+    match claim_queued(claims, key, &id).await {
+        Verdict::Owner => {
             info!(message_id = %id, source = %envelope.source(), bytes, claim_check = envelope.body_ref().is_some(), "queued");
             Ok(Admitted::Queued(id))
         }
-        Ok(Claim::Duplicate { original }) => {
+        Verdict::Repeat { original } => {
             info!(message_id = %id, %original, source = %envelope.source(), "duplicate delivery; the processor skips this copy");
             Ok(Admitted::Duplicate(original))
         }
         // Queued, so answered as such; the processor takes the claim (or finds its owner).
-        Err(e) => {
+        Verdict::Undecided(e) => {
             warn!(message_id = %id, error = %e, "queued; deduplication unavailable, the processor decides");
             Ok(Admitted::Queued(id))
         }
@@ -103,9 +69,9 @@ pub(crate) async fn admit<Q: MessageQueue, L: ClaimLedger>(
 }
 
 /// Offloads a large body to S3 when configured, then queues the message.
-async fn queue_envelope<Q: MessageQueue>(
+async fn queue_envelope<Q: MessageQueue, O: ObjectStore>(
     queue: &Q,
-    claim_check: Option<&ClaimCheck>,
+    claim_check: Option<&ClaimCheck<O>>,
     envelope: &mut Envelope,
 ) -> Result<(), Rejection> {
     if let Some(claim_check) = claim_check {
@@ -133,38 +99,12 @@ async fn queue_envelope<Q: MessageQueue>(
 mod tests {
     use super::*;
     use crate::queue::MemoryQueue as Queue;
-    use hookloop_domain::Source;
-    use std::collections::HashMap;
-    use std::sync::Mutex;
+    use hookloop_aws::s3::RawArchive;
+    use hookloop_domain::memory::{Ledger as Claims, Shared};
+
+    type Ledger = Shared<Claims>;
+    use hookloop_domain::{ServiceError, Source};
     use time::OffsetDateTime;
-
-    /// Claims by key, first writer wins; or unreachable.
-    #[derive(Default)]
-    struct Ledger {
-        claims: Mutex<HashMap<String, String>>,
-        down: bool,
-    }
-
-    impl ClaimLedger for Ledger {
-        async fn claim(&self, key: &str, message_id: &str) -> Result<Claim, AwsError> {
-            if self.down {
-                return Err(AwsError::local(
-                    "dynamodb", "PutItem", "Timeout", "late", true,
-                ));
-            }
-            let mut claims = self.claims.lock().unwrap();
-            let holder = claims
-                .entry(key.to_owned())
-                .or_insert(message_id.to_owned());
-            Ok(if holder == message_id {
-                Claim::Won
-            } else {
-                Claim::Duplicate {
-                    original: holder.clone(),
-                }
-            })
-        }
-    }
 
     fn envelope() -> Envelope {
         Envelope::received(Source::Location, "{}".to_owned(), OffsetDateTime::now_utc())
@@ -173,7 +113,10 @@ mod tests {
     async fn admit_one(q: &Queue, l: &Ledger, key: &str) -> (Result<Admitted, Rejection>, String) {
         let e = envelope();
         let id = e.id().to_string();
-        (admit(q, None, Some(l), e, Some(key.to_owned())).await, id)
+        (
+            admit::<_, RawArchive, _>(q, None, Some(l), e, Some(key.to_owned())).await,
+            id,
+        )
     }
 
     #[tokio::test]
@@ -181,7 +124,7 @@ mod tests {
         let (q, l) = (Queue::default(), Ledger::default());
         let (admitted, id) = admit_one(&q, &l, "k").await;
         assert_eq!(admitted, Ok(Admitted::Queued(id.clone())));
-        assert_eq!(l.claims.lock().unwrap().get("k"), Some(&id));
+        assert_eq!(l.lock().claims.get("k"), Some(&id));
         let sent = q.envelopes();
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].dedup_key(), Some("k"), "the key travels with it");
@@ -194,7 +137,7 @@ mod tests {
         let l = Ledger::default();
         let (admitted, _) = admit_one(&q, &l, "k").await;
         assert_eq!(admitted, Err(Rejection::QueueUnavailable));
-        assert!(l.claims.lock().unwrap().is_empty());
+        assert!(l.lock().claims.is_empty());
     }
 
     #[tokio::test]
@@ -205,16 +148,18 @@ mod tests {
         assert_eq!(admitted, Ok(Admitted::Duplicate(first.clone())));
         let sent: Vec<String> = q.envelopes().iter().map(|e| e.id().to_string()).collect();
         assert_eq!(sent, [first.clone(), second]);
-        assert_eq!(l.claims.lock().unwrap().get("k"), Some(&first));
+        assert_eq!(l.lock().claims.get("k"), Some(&first));
     }
 
     #[tokio::test]
     async fn an_unreachable_ledger_leaves_the_claim_to_the_processor() {
         let q = Queue::default();
-        let l = Ledger {
-            down: true,
+        let l = Shared::new(Claims {
+            fail: Some(ServiceError::local(
+                "dynamodb", "PutItem", "Timeout", "late", true,
+            )),
             ..Default::default()
-        };
+        });
         let (admitted, id) = admit_one(&q, &l, "k").await;
         assert_eq!(admitted, Ok(Admitted::Queued(id)));
         assert_eq!(q.envelopes()[0].dedup_key(), Some("k"));
@@ -225,7 +170,7 @@ mod tests {
         let q = Queue::default();
         let e = envelope();
         let id = e.id().to_string();
-        let admitted = admit::<_, Ledger>(&q, None, None, e, None).await;
+        let admitted = admit::<_, RawArchive, Ledger>(&q, None, None, e, None).await;
         assert_eq!(admitted, Ok(Admitted::Queued(id)));
         assert_eq!(q.envelopes()[0].dedup_key(), None);
     }

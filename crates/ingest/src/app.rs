@@ -4,8 +4,8 @@ use hookloop_aws::dedup::Claims;
 use hookloop_aws::s3::RawArchive;
 use tracing::warn;
 
-use crate::admission::ClaimCheck;
 use crate::auth::Auth;
+use hookloop_domain::claim_check::ClaimCheck;
 
 /// The ingest function's dependencies, built once per process.
 #[derive(Debug)]
@@ -14,7 +14,7 @@ pub struct Ingest<Q> {
     pub auth: Auth,
     pub max_body_bytes: usize,
     /// Bodies too large for a queue message go to S3 first; `None`: they are refused.
-    pub claim_check: Option<ClaimCheck>,
+    pub claim_check: Option<ClaimCheck<RawArchive>>,
     /// Repeated deliveries are answered with the original message id; `None`: off.
     pub dedup: Option<Claims>,
 }
@@ -40,9 +40,11 @@ impl Ingest<hookloop_aws::sqs::Queue> {
                 None => config.auth,
             },
             max_body_bytes: config.max_body_bytes,
-            claim_check: config.claim_bucket.map(|bucket| ClaimCheck {
-                archive: RawArchive::new(clients.s3.clone(), bucket),
-                threshold: config.claim_check_bytes,
+            claim_check: config.claim_bucket.map(|bucket| {
+                ClaimCheck::new(
+                    RawArchive::new(clients.s3.clone(), bucket),
+                    config.claim_check_bytes,
+                )
             }),
             dedup: config
                 .dedup_table

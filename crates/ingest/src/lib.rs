@@ -13,7 +13,7 @@ mod queue;
 mod rejection;
 mod routes;
 
-pub use admission::ClaimCheck;
+pub use hookloop_domain::claim_check::ClaimCheck;
 pub use app::Ingest;
 pub use auth::{ledger, Auth, AuthFailure, BasicCredential, Scheme, Secret};
 pub use config::{

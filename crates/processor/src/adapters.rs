@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use hookloop_aws::dedup::{Claim, Claims};
+use hookloop_aws::dedup::Claims;
 use hookloop_aws::dynamodb::Table;
 use hookloop_aws::kinesis::{Record, Stream};
 use hookloop_aws::s3::RawArchive;
@@ -30,23 +30,6 @@ impl Ports for Aws {
     type Upload = UploadClient;
 }
 
-impl ObjectStore for RawArchive {
-    async fn put(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        content_type: &'static str,
-    ) -> Result<(), AwsError> {
-        self.put_typed(key, body, content_type).await
-    }
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
-        RawArchive::get(self, key).await
-    }
-    fn locate(&self, key: &str) -> String {
-        format!("s3://{}/{key}", self.bucket())
-    }
-}
-
 impl RowStore for Table {
     async fn put_rows(&self, rows: Vec<Row>) -> Result<(), AwsError> {
         Table::put_rows(self, rows).await
@@ -59,15 +42,6 @@ impl RowStore for Table {
 impl EventStream for Stream {
     async fn put_records(&self, records: Vec<Record>) -> Result<(), AwsError> {
         Stream::put_records(self, records).await
-    }
-}
-
-impl DedupLedger for Claims {
-    async fn owners(&self, keys: &[String]) -> Result<HashMap<String, String>, AwsError> {
-        Claims::owners(self, keys).await
-    }
-    async fn claim(&self, key: &str, message_id: &str) -> Result<Claim, AwsError> {
-        Claims::claim(self, key, message_id).await
     }
 }
 

@@ -2,10 +2,8 @@
 //! keeps what it was given, counts its requests, and can be told to fail.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use hookloop_aws::dedup::Claim;
 use hookloop_aws::kinesis::Record;
 use hookloop_aws::AwsError;
 use hookloop_clevertap::client::Unprocessed;
@@ -27,29 +25,7 @@ impl Ports for Memory {
     type Upload = Shared<Upload>;
 }
 
-/// A store shared by the processor and the test that inspects it.
-#[derive(Debug, Default)]
-pub struct Shared<T>(Arc<Mutex<T>>);
-
-impl<T> Clone for Shared<T> {
-    fn clone(&self) -> Self {
-        Shared(self.0.clone())
-    }
-}
-
-impl<T> Shared<T> {
-    pub fn lock(&self) -> MutexGuard<'_, T> {
-        match self.0.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        }
-    }
-}
-
-/// A throttling error: retryable.
-pub fn throttled(service: &'static str, operation: &'static str) -> AwsError {
-    AwsError::local(service, operation, "ThrottlingException", "slow down", true)
-}
+pub use hookloop_domain::memory::{throttled, Ledger, Objects, Shared};
 
 /// A validation error: refused for good.
 pub fn invalid(service: &'static str, operation: &'static str) -> AwsError {
@@ -60,41 +36,6 @@ pub fn invalid(service: &'static str, operation: &'static str) -> AwsError {
         "item refused",
         false,
     )
-}
-
-#[derive(Debug, Default)]
-pub struct Objects {
-    pub objects: BTreeMap<String, (Vec<u8>, &'static str)>,
-    pub puts: usize,
-    pub fail_puts: Option<AwsError>,
-    pub fail_gets: Option<AwsError>,
-}
-
-impl ObjectStore for Shared<Objects> {
-    async fn put(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        content_type: &'static str,
-    ) -> Result<(), AwsError> {
-        let mut s = self.lock();
-        s.puts += 1;
-        if let Some(e) = &s.fail_puts {
-            return Err(e.clone());
-        }
-        s.objects.insert(key.to_owned(), (body, content_type));
-        Ok(())
-    }
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
-        let s = self.lock();
-        if let Some(e) = &s.fail_gets {
-            return Err(e.clone());
-        }
-        Ok(s.objects.get(key).map(|(b, _)| b.clone()))
-    }
-    fn locate(&self, key: &str) -> String {
-        format!("memory://{key}")
-    }
 }
 
 #[derive(Debug, Default)]
@@ -162,45 +103,6 @@ impl EventStream for Shared<Events> {
         }
         s.records.extend(records);
         Ok(())
-    }
-}
-
-#[derive(Debug, Default)]
-pub struct Ledger {
-    /// Key to owning message id.
-    pub claims: HashMap<String, String>,
-    pub reads: usize,
-    pub claims_taken: usize,
-    pub fail: Option<AwsError>,
-}
-
-impl DedupLedger for Shared<Ledger> {
-    async fn owners(&self, keys: &[String]) -> Result<HashMap<String, String>, AwsError> {
-        let mut s = self.lock();
-        s.reads += 1;
-        if let Some(e) = &s.fail {
-            return Err(e.clone());
-        }
-        Ok(keys
-            .iter()
-            .filter_map(|k| Some((k.clone(), s.claims.get(k)?.clone())))
-            .collect())
-    }
-    async fn claim(&self, key: &str, message_id: &str) -> Result<Claim, AwsError> {
-        let mut s = self.lock();
-        if let Some(e) = &s.fail {
-            return Err(e.clone());
-        }
-        s.claims_taken += 1;
-        match s.claims.get(key) {
-            Some(owner) if owner != message_id => Ok(Claim::Duplicate {
-                original: owner.clone(),
-            }),
-            _ => {
-                s.claims.insert(key.to_owned(), message_id.to_owned());
-                Ok(Claim::Won)
-            }
-        }
     }
 }
 

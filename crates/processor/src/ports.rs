@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use hookloop_aws::dedup::Claim;
 use hookloop_aws::kinesis::Record;
 use hookloop_aws::AwsError;
 use hookloop_clevertap::{UploadError, UploadResponse};
@@ -20,20 +19,10 @@ pub type ItemKey = (String, String);
 /// A table item read back, as JSON.
 pub type Item = Map<String, Value>;
 
-/// Objects by key: the raw archive and claim-checked bodies (S3).
-pub trait ObjectStore: Send + Sync {
-    /// Writes `body` at `key`; keys are deterministic, so a retry overwrites.
-    fn put(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        content_type: &'static str,
-    ) -> impl Future<Output = Result<(), AwsError>> + Send;
-    /// Reads an object; `Ok(None)` when there is none.
-    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, AwsError>> + Send;
-    /// Where an object lives, for a reason naming it (`s3://bucket/key`).
-    fn locate(&self, key: &str) -> String;
-}
+/// Objects by key (the raw archive, claim-checked bodies) and the deduplication ledger: ports
+/// the ingest uses too, so the domain owns them.
+pub use hookloop_domain::claim_check::ObjectStore;
+pub use hookloop_domain::dedup::DedupLedger;
 
 /// Rows and markers (DynamoDB).
 pub trait RowStore: Send + Sync {
@@ -53,21 +42,6 @@ pub trait EventStream: Send + Sync {
         &self,
         records: Vec<Record>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
-}
-
-/// Deduplication claims: which message owns a webhook's key.
-pub trait DedupLedger: Send + Sync {
-    /// The owners of the live claims among `keys`.
-    fn owners(
-        &self,
-        keys: &[String],
-    ) -> impl Future<Output = Result<HashMap<String, String>, AwsError>> + Send;
-    /// Claims `key` for `message_id`, or names the message that holds it.
-    fn claim(
-        &self,
-        key: &str,
-        message_id: &str,
-    ) -> impl Future<Output = Result<Claim, AwsError>> + Send;
 }
 
 /// The dead-letter queue: a failed message's body with attributes saying why.

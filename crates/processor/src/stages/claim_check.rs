@@ -1,7 +1,8 @@
 //! Claim check: bodies the ingest put in the object store (too large for a queue message) are
-//! read back before parsing, all of the batch's at once.
+//! read back before parsing, all of the batch's at once, with the domain's
+//! [`hookloop_domain::claim_check::fetch`], the other half of the ingest's offload.
 
-use hookloop_aws::AwsError;
+use hookloop_domain::claim_check::{fetch, Unclaimable};
 
 use crate::bounded::bounded;
 use crate::failure::{Failure, Stage};
@@ -22,47 +23,31 @@ pub(crate) async fn fetch_bodies<O: ObjectStore>(
     }
     let fetching: Vec<_> = wanted
         .into_iter()
-        .map(|(i, key)| async move {
-            let got = objects.get(&key).await;
-            (i, key, got)
-        })
+        .map(|(i, key)| async move { (i, fetch(objects, &key).await) })
         .collect();
-    for (i, key, got) in bounded(fetching).await {
-        match claimed_body(objects, &key, got) {
+    for (i, got) in bounded(fetching).await {
+        match got {
             Ok(body) => {
                 if let State::Pending(e) = &mut states[i] {
                     e.restore_body(body);
                 }
             }
-            Err(f) => states[i] = State::Failed(f),
+            Err(why) => states[i] = State::Failed(failure(why)),
         }
     }
     states
 }
 
-/// A fetched body, or why the message cannot have it: a missing object or a body that is not
-/// UTF-8 will never be there; a failed read may pass later.
-fn claimed_body<O: ObjectStore>(
-    objects: &O,
-    key: &str,
-    got: Result<Option<Vec<u8>>, AwsError>,
-) -> Result<String, Failure> {
-    match got {
-        Err(e) => Err(Failure::from_aws(Stage::Store, &e)),
-        Ok(None) => Err(Failure::permanent(
-            Stage::Parse,
-            "claim_missing",
-            format!(
-                "the body's claim check {} does not exist",
-                objects.locate(key)
-            ),
-        )),
-        Ok(Some(bytes)) => String::from_utf8(bytes).map_err(|_| {
-            Failure::permanent(
-                Stage::Parse,
-                "payload_invalid",
-                "the claimed body is not UTF-8",
-            )
-        }),
+/// A missing object or a body that is not UTF-8 will never be there; a failed read may pass
+/// later.
+fn failure(why: Unclaimable) -> Failure {
+    match why {
+        Unclaimable::Unreachable(e) => Failure::from_aws(Stage::Store, &e),
+        Unclaimable::Missing(_) => {
+            Failure::permanent(Stage::Parse, "claim_missing", why.to_string())
+        }
+        Unclaimable::NotUtf8 => {
+            Failure::permanent(Stage::Parse, "payload_invalid", why.to_string())
+        }
     }
 }
