@@ -1,10 +1,11 @@
 //! In-process throughput of what the pipeline does per webhook on the CPU: parse and validate
-//! (`parse_webhook`), normalise (`Normalized::from_webhook`) and serialise (rows to DynamoDB
-//! items, geofence events to Kinesis record bytes, the envelope to its queue message), for
-//! 1 KB and 10 KB bodies. Criterion reports webhooks per second on one core.
+//! (`parse_webhook`), normalise (`Normalized::from_webhook`) and serialise (rows to the DynamoDB
+//! JSON items `Table::put_rows` sends, geofence events to Kinesis record bytes, the envelope to
+//! its queue message), for 1 KB and 10 KB bodies. Criterion reports webhooks per second on one
+//! core.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use hookloop_aws::dynamodb::row_into_item;
+use hookloop_aws::dynamodb::encode::encode_row;
 use hookloop_domain::{parse_webhook, Envelope, Normalized, Source};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -60,7 +61,7 @@ fn pipeline_cpu(source: Source, body: &str) -> usize {
     let items: usize = normalized
         .rows
         .into_iter()
-        .map(|r| row_into_item(r).len())
+        .map(|r| encode_row(&r).len())
         .sum();
     items + records + envelope.encode().len()
 }

@@ -1,8 +1,13 @@
-//! DynamoDB: the single table of structured rows (`pk`, `sk` strings).
+//! DynamoDB: the single table of structured rows (`pk`, `sk` strings). Rows are written as
+//! DynamoDB JSON encoded here ([`encode`], sent by [`Table::put_rows`]); reads go through the
+//! SDK's types.
+
+mod batch_write;
+pub mod encode;
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use hookloop_domain::Row;
 use serde_json::{Map, Number, Value};
 
@@ -37,19 +42,9 @@ pub fn to_attribute_value(v: &Value) -> AttributeValue {
 /// DynamoDB's own text for a number: it stores numbers without trailing zeros, so `12.0` is read
 /// back as `12`. Writing the canonical form keeps emulators and DynamoDB in agreement.
 fn canonical_number(n: &Number) -> String {
-    // Integers are written as `Number` writes them, without going through its `Display`.
-    if let Some(u) = n.as_u64() {
-        return u.to_string();
-    }
-    if let Some(i) = n.as_i64() {
-        return i.to_string();
-    }
-    match n.as_f64() {
-        Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
-            format!("{}", f as i64)
-        }
-        _ => n.to_string(),
-    }
+    let mut s = String::new();
+    encode::write_canonical_number(n, &mut s);
+    s
 }
 
 /// DynamoDB to JSON, the inverse of [`to_attribute_value`] for the types it writes.
@@ -134,57 +129,6 @@ impl Table {
 
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    /// Writes rows with `BatchWriteItem`, 25 per request, re-sending `UnprocessedItems` with
-    /// backoff. Rows left unprocessed after the last attempt are a retryable failure.
-    pub async fn put_rows(&self, rows: Vec<Row>) -> Result<(), AwsError> {
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let pending: Vec<WriteRequest> = rows
-                .by_ref()
-                .take(MAX_BATCH_WRITE_ITEMS)
-                .map(|r| {
-                    let put = PutRequest::builder()
-                        .set_item(Some(row_into_item(r)))
-                        .build()
-                        .map_err(|e| {
-                            AwsError::local(
-                                "dynamodb",
-                                "BatchWriteItem",
-                                "BuildRequest",
-                                e.to_string(),
-                                false,
-                            )
-                        })?;
-                    Ok(WriteRequest::builder().put_request(put).build())
-                })
-                .collect::<Result<_, AwsError>>()?;
-            let sent = resend_partial_failures(&self.backoff, pending, |batch| async move {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.name, batch)
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from_sdk("dynamodb", "BatchWriteItem", e))?;
-                Ok(out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.name))
-                    .unwrap_or_default())
-            })
-            .await;
-            sent.map_err(|u| {
-                u.into_error(
-                    "dynamodb",
-                    "BatchWriteItem",
-                    "UnprocessedItems",
-                    "items",
-                    "",
-                )
-            })?;
-        }
-        Ok(())
     }
 
     /// Reads items by key with `BatchGetItem` (strongly consistent), 100 keys per request,
