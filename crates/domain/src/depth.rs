@@ -17,7 +17,7 @@ pub(crate) const TOO_DEEP: &str = "nested too deep: at most 32 levels of objects
 
 const _: () = assert!(MAX_NESTING_DEPTH == 32, "update TOO_DEEP's words");
 
-fn too_deep<E: de::Error>(level: usize) -> Result<(), E> {
+pub(crate) fn too_deep<E: de::Error>(level: usize) -> Result<(), E> {
     if level > MAX_NESTING_DEPTH {
         Err(E::custom(TOO_DEEP))
     } else {

@@ -71,10 +71,7 @@ impl Webhook {
 /// (`/profiles/0/objectId`, `/events/2/location/coordinates/1`, `` for the whole body).
 pub fn parse_webhook(source: Source, body: &[u8]) -> Result<Webhook, ParseError> {
     match source {
-        Source::ClevertapWebhook => {
-            clevertap::parse(primitives::parse_json_object(body)?, body.len())
-                .map(Webhook::Campaign)
-        }
+        Source::ClevertapWebhook => clevertap::parse(body).map(Webhook::Campaign),
         Source::ClevertapExportStatus => {
             export_status::parse(primitives::parse_json_object(body)?).map(Webhook::ExportStatus)
         }

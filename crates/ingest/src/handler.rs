@@ -47,6 +47,8 @@ async fn accept<Q: MessageQueue>(
         Route::Health => return Ok(json_ok(json!({"status": "ok"}))),
         Route::Webhook(source) => source,
     };
+    // The body parsed once, when the credential needs it (kept for the parse below).
+    let mut parsed = None;
     let verified = match ingest
         .auth
         .check_headers(source, req.headers())
@@ -55,12 +57,16 @@ async fn accept<Q: MessageQueue>(
         HeaderCheck::Verified(v) => v,
         // The older Radar form signs an event `_id` inside the body: a body over the limit is
         // refused unread, so an unauthenticated request cannot make the ingest parse more.
+        // The `_id` comes from the webhook the body is parsed into, which is then kept.
         HeaderCheck::NeedsBody(pending) => {
             within_limit(req.body(), ingest.max_body_bytes)?;
-            ingest
+            let webhook = parse_webhook(source, req.body());
+            let verified = ingest
                 .auth
-                .check_body(pending, req.body())
-                .map_err(Rejection::Unauthorized)?
+                .check_parsed(pending, req.body(), &webhook)
+                .map_err(Rejection::Unauthorized)?;
+            parsed = Some(webhook);
+            verified
         }
     };
     is_json(req.headers())?;
@@ -70,7 +76,7 @@ async fn accept<Q: MessageQueue>(
     // sender's retry and goes on to deduplication); recorded once the request is in size.
     ingest.auth.record_use(&verified, &body).await?;
 
-    let webhook = match parse_webhook(source, &body) {
+    let webhook = match parsed.unwrap_or_else(|| parse_webhook(source, &body)) {
         Ok(w) => w,
         // CleverTap saves a webhook only if its test call gets a 200, whatever sample it sends.
         Err(_) if source == Source::ClevertapWebhook && is_clevertap_test_call(&body) => {

@@ -13,47 +13,47 @@ use crate::primitives::{Flag, Id, Latitude, Longitude, Text, Timestamp, UserId};
 
 #[derive(Deserialize)]
 pub(super) struct PPayload {
-    id: Option<Id>,
+    pub(super) id: Option<Id>,
     #[serde(rename = "_id")]
-    underscore_id: Option<Id>,
+    pub(super) underscore_id: Option<Id>,
     #[serde(rename = "MMUserId")]
-    user_id: UserId,
-    created_at: Timestamp,
+    pub(super) user_id: UserId,
+    pub(super) created_at: Timestamp,
     #[serde(rename = "type")]
-    event_type: Option<Text>,
-    live: Option<Flag>,
-    location: Option<PLocation>,
-    trip: Option<PTrip>,
-    geofence: Option<RGeofence>,
+    pub(super) event_type: Option<Text>,
+    pub(super) live: Option<Flag>,
+    pub(super) location: Option<PLocation>,
+    pub(super) trip: Option<PTrip>,
+    pub(super) geofence: Option<RGeofence>,
 }
 
 #[derive(Deserialize)]
-struct PLocation {
-    coordinates: PCoordinates,
+pub(super) struct PLocation {
+    pub(super) coordinates: PCoordinates,
 }
 
 #[derive(Deserialize)]
-struct PCoordinates {
-    longitude: Longitude,
-    latitude: Latitude,
+pub(super) struct PCoordinates {
+    pub(super) longitude: Longitude,
+    pub(super) latitude: Latitude,
 }
 
 #[derive(Deserialize)]
-struct PTrip {
+pub(super) struct PTrip {
     #[serde(rename = "_id")]
-    id: Id,
+    pub(super) id: Id,
     #[serde(rename = "externalId")]
-    external_id: Option<Id>,
+    pub(super) external_id: Option<Id>,
     #[serde(rename = "MMUserId")]
-    user_id: Option<Id>,
-    status: Option<Text>,
+    pub(super) user_id: Option<Id>,
+    pub(super) status: Option<Text>,
     #[serde(rename = "createdAt")]
-    created_at: Option<Timestamp>,
+    pub(super) created_at: Option<Timestamp>,
     #[serde(rename = "updatedAt")]
-    updated_at: Option<Timestamp>,
+    pub(super) updated_at: Option<Timestamp>,
     #[serde(rename = "startedAt")]
-    started_at: Option<Timestamp>,
-    metadata: Option<PTripMetadata>,
+    pub(super) started_at: Option<Timestamp>,
+    pub(super) metadata: Option<PTripMetadata>,
 }
 
 pub(super) fn platform(p: PPayload) -> Result<LocationWebhook, ParseError> {

@@ -12,44 +12,44 @@ use crate::primitives::{Flag, Id, Latitude, Longitude, StoredNumber, Text, Times
 
 #[derive(Deserialize)]
 pub(super) struct RPayload {
-    event: Option<REvent>,
-    events: Option<Vec<REvent>>,
-    user: Option<RUser>,
+    pub(super) event: Option<REvent>,
+    pub(super) events: Option<Vec<REvent>>,
+    pub(super) user: Option<RUser>,
 }
 
 #[derive(Deserialize)]
-struct REvent {
+pub(super) struct REvent {
     #[serde(rename = "_id")]
-    id: Id,
+    pub(super) id: Id,
     #[serde(rename = "createdAt")]
-    created_at: Timestamp,
+    pub(super) created_at: Timestamp,
     #[serde(rename = "type")]
-    event_type: Text,
-    live: Option<Flag>,
-    location: GeoPoint,
+    pub(super) event_type: Text,
+    pub(super) live: Option<Flag>,
+    pub(super) location: GeoPoint,
     #[serde(rename = "locationAccuracy")]
-    accuracy: Option<StoredNumber>,
-    user: Option<RUser>,
-    geofence: Option<RGeofence>,
-    trip: Option<RTrip>,
+    pub(super) accuracy: Option<StoredNumber>,
+    pub(super) user: Option<RUser>,
+    pub(super) geofence: Option<RGeofence>,
+    pub(super) trip: Option<RTrip>,
 }
 
 #[derive(Deserialize)]
-struct GeoPoint {
+pub(super) struct GeoPoint {
     /// GeoJSON order: longitude first.
-    coordinates: (Longitude, Latitude),
+    pub(super) coordinates: (Longitude, Latitude),
 }
 
 #[derive(Deserialize, Clone)]
-struct RUser {
+pub(super) struct RUser {
     #[serde(rename = "_id")]
-    id: Option<UserId>,
+    pub(super) id: Option<UserId>,
     #[serde(rename = "userId")]
-    user_id: Option<UserId>,
+    pub(super) user_id: Option<UserId>,
     #[serde(rename = "deviceId")]
-    device_id: Option<Id>,
-    live: Option<Flag>,
-    trip: Option<RTrip>,
+    pub(super) device_id: Option<Id>,
+    pub(super) live: Option<Flag>,
+    pub(super) trip: Option<RTrip>,
 }
 
 impl RUser {
@@ -63,19 +63,19 @@ impl RUser {
 }
 
 #[derive(Deserialize, Clone)]
-struct RTrip {
+pub(super) struct RTrip {
     #[serde(rename = "_id")]
-    id: Option<Id>,
+    pub(super) id: Option<Id>,
     #[serde(rename = "externalId")]
-    external_id: Option<Id>,
-    status: Option<Text>,
+    pub(super) external_id: Option<Id>,
+    pub(super) status: Option<Text>,
     #[serde(rename = "createdAt")]
-    created_at: Option<Timestamp>,
+    pub(super) created_at: Option<Timestamp>,
     #[serde(rename = "updatedAt")]
-    updated_at: Option<Timestamp>,
+    pub(super) updated_at: Option<Timestamp>,
     #[serde(rename = "startedAt")]
-    started_at: Option<Timestamp>,
-    metadata: Option<PTripMetadata>,
+    pub(super) started_at: Option<Timestamp>,
+    pub(super) metadata: Option<PTripMetadata>,
 }
 
 /// `present` is the pointer of the `event`/`events` key the body has (both may be null).

@@ -11,41 +11,41 @@ use crate::primitives::{Flag, Id, Latitude, Longitude, StoredNumber, Text, Times
 
 #[derive(Deserialize)]
 pub(super) struct SPayload {
-    location: Option<SLocation>,
-    trip: Option<STrip>,
-    user: Option<SUser>,
+    pub(super) location: Option<SLocation>,
+    pub(super) trip: Option<STrip>,
+    pub(super) user: Option<SUser>,
 }
 
 #[derive(Deserialize)]
-struct SLocation {
-    user_id: UserId,
-    latitude: Latitude,
-    longitude: Longitude,
-    created_at: Timestamp,
-    event_type: Option<Text>,
-    geofence_id: Option<Id>,
-    geofence_tag: Option<Text>,
-    accuracy: Option<StoredNumber>,
+pub(super) struct SLocation {
+    pub(super) user_id: UserId,
+    pub(super) latitude: Latitude,
+    pub(super) longitude: Longitude,
+    pub(super) created_at: Timestamp,
+    pub(super) event_type: Option<Text>,
+    pub(super) geofence_id: Option<Id>,
+    pub(super) geofence_tag: Option<Text>,
+    pub(super) accuracy: Option<StoredNumber>,
 }
 
 #[derive(Deserialize)]
-struct STrip {
-    trip_id: Id,
-    external_id: Option<Id>,
-    user_id: Option<Id>,
-    status: Option<Text>,
-    created_at: Option<Timestamp>,
-    updated_at: Option<Timestamp>,
-    started_at: Option<Timestamp>,
-    route_session_type: Option<Text>,
+pub(super) struct STrip {
+    pub(super) trip_id: Id,
+    pub(super) external_id: Option<Id>,
+    pub(super) user_id: Option<Id>,
+    pub(super) status: Option<Text>,
+    pub(super) created_at: Option<Timestamp>,
+    pub(super) updated_at: Option<Timestamp>,
+    pub(super) started_at: Option<Timestamp>,
+    pub(super) route_session_type: Option<Text>,
 }
 
 #[derive(Deserialize)]
-struct SUser {
-    user_id: UserId,
-    event_id: Option<Id>,
-    created_at: Option<Timestamp>,
-    live: Option<Flag>,
+pub(super) struct SUser {
+    pub(super) user_id: UserId,
+    pub(super) event_id: Option<Id>,
+    pub(super) created_at: Option<Timestamp>,
+    pub(super) live: Option<Flag>,
 }
 
 pub(super) fn structured(p: SPayload) -> Result<LocationWebhook, ParseError> {

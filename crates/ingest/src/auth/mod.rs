@@ -15,7 +15,7 @@ mod scheme;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hookloop_domain::Source;
+use hookloop_domain::{ParseError, Source, Webhook};
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -220,13 +220,43 @@ impl Auth {
     /// Checks an older-form Radar signature: valid only over the one `_id` that every event in
     /// `body` carries. One read of the body, one HMAC per key. The caller bounds `body`'s size.
     pub fn check_body(&self, pending: PendingRadar, body: &[u8]) -> Result<Verified, AuthFailure> {
+        self.check_event_id(pending, radar::sole_event_id(body))
+    }
+
+    /// [`Auth::check_body`] for a body the caller has already parsed (`parsed` is what
+    /// `parse_webhook` gave for `body`): the signed `_id` is read from the typed webhook, so a
+    /// valid delivery is read once. Gives exactly what [`Auth::check_body`] gives: where the
+    /// webhook cannot tell (a parse failure, an id that may have been a JSON integer), the body
+    /// is probed as [`Auth::check_body`] probes it.
+    pub fn check_parsed(
+        &self,
+        pending: PendingRadar,
+        body: &[u8],
+        parsed: &Result<Webhook, ParseError>,
+    ) -> Result<Verified, AuthFailure> {
+        let id = match parsed {
+            Ok(webhook) => match radar::parsed_event_id(webhook) {
+                radar::ParsedId::Known(id) => id.map(str::to_owned),
+                radar::ParsedId::Unsure => radar::sole_event_id(body),
+            },
+            Err(_) => radar::sole_event_id(body),
+        };
+        self.check_event_id(pending, id)
+    }
+
+    /// Checks an older-form Radar signature over `id`, the one event `_id` of the body.
+    fn check_event_id(
+        &self,
+        pending: PendingRadar,
+        id: Option<String>,
+    ) -> Result<Verified, AuthFailure> {
         let refused = || {
             pending
                 .otherwise
                 .clone()
                 .unwrap_or(AuthFailure::Wrong(Scheme::Radar))
         };
-        let id = radar::sole_event_id(body).ok_or_else(refused)?;
+        let id = id.ok_or_else(refused)?;
         if self
             .tokens
             .iter()

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use hookloop_domain::{LocationShape, Webhook};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -42,6 +43,48 @@ pub(super) fn sole_event_id(body: &[u8]) -> Option<String> {
         (Some(id), None) | (None, Some(id)) => Some(id),
         (None, None) => None,
     }
+}
+
+/// What a parsed webhook says of the one event `_id` an older Radar delivery signed.
+pub(super) enum ParsedId<'a> {
+    /// What [`sole_event_id`] gives for the body the webhook was parsed from.
+    Known(Option<&'a str>),
+    /// The webhook cannot tell: an `_id` may have been a JSON integer (which [`sole_event_id`]
+    /// refuses and the parser accepts as text), so the body must be probed.
+    Unsure,
+}
+
+/// [`sole_event_id`]'s answer, read from the webhook parsed from the same body. A parsed Radar
+/// delivery has `event` or a non-empty `events` (not both), every event with an `_id`; any other
+/// webhook has neither, which [`sole_event_id`] answers `None`.
+pub(super) fn parsed_event_id(webhook: &Webhook) -> ParsedId<'_> {
+    let Webhook::Location(l) = webhook else {
+        return ParsedId::Known(None);
+    };
+    if l.shape != LocationShape::Radar {
+        return ParsedId::Known(None);
+    }
+    let mut ids = l.events.iter().map(|e| e.event_id.as_deref());
+    let Some(Some(first)) = ids.next() else {
+        return ParsedId::Unsure;
+    };
+    // An integer `_id` is written out as `-?[0-9]+`: only such ids can have been integers.
+    let integer_like = |id: &str| {
+        let digits = id.strip_prefix('-').unwrap_or(id);
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    };
+    let mut same = true;
+    for id in ids {
+        match id {
+            Some(id) if integer_like(id) => return ParsedId::Unsure,
+            Some(id) => same &= id == first,
+            None => return ParsedId::Unsure,
+        }
+    }
+    if integer_like(first) {
+        return ParsedId::Unsure;
+    }
+    ParsedId::Known(same.then_some(first))
 }
 
 /// The fields of a Radar body that the older signature covers; everything else is skipped.
@@ -117,6 +160,64 @@ mod tests {
                 None,
                 "{}",
                 String::from_utf8_lossy(unsigned)
+            );
+        }
+    }
+
+    /// What the handler signs with: the `_id` read from the webhook it parsed, or the probe.
+    fn via_webhook(body: &[u8]) -> Option<String> {
+        match hookloop_domain::parse_webhook(hookloop_domain::Source::Location, body) {
+            Ok(w) => match parsed_event_id(&w) {
+                ParsedId::Known(id) => id.map(str::to_owned),
+                ParsedId::Unsure => sole_event_id(body),
+            },
+            Err(_) => sole_event_id(body),
+        }
+    }
+
+    #[test]
+    fn the_parsed_webhook_gives_the_id_the_probe_gives() {
+        let event = |id: &str| {
+            format!(
+                r#"{{"_id":{id},"createdAt":"2024-05-01T12:00:00Z","type":"user.entered_geofence","location":{{"coordinates":[1,2]}}}}"#
+            )
+        };
+        let ids = [
+            r#""e1""#, r#""e2""#, "7", r#""7""#, "-3", r#""-3""#, r#""""#, "1.5",
+        ];
+        let mut bodies = vec![
+            br#"{"id":"p","MMUserId":"m","created_at":"2024-05-01T12:00:00Z"}"#.to_vec(),
+            br#"{"trip":{"trip_id":"t"}}"#.to_vec(),
+            b"not json".to_vec(),
+        ];
+        for a in ids {
+            bodies
+                .push(format!(r#"{{"event":{},"user":{{"userId":"u"}}}}"#, event(a)).into_bytes());
+            for b in ids {
+                bodies.push(
+                    format!(
+                        r#"{{"events":[{},{}],"user":{{"userId":"u"}}}}"#,
+                        event(a),
+                        event(b)
+                    )
+                    .into_bytes(),
+                );
+                bodies.push(
+                    format!(
+                        r#"{{"event":{},"events":[{}],"user":{{"userId":"u"}}}}"#,
+                        event(a),
+                        event(b)
+                    )
+                    .into_bytes(),
+                );
+            }
+        }
+        for body in &bodies {
+            assert_eq!(
+                via_webhook(body),
+                sole_event_id(body),
+                "{}",
+                String::from_utf8_lossy(body)
             );
         }
     }
