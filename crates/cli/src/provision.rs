@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_kinesis::types::StreamStatus;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
-use hookloop_aws::FromSdk;
 use hookloop_aws::sqs::{Queue, MAX_MESSAGE_BYTES};
+use hookloop_aws::FromSdk;
 use hookloop_aws::{AwsClients, AwsError};
 use hookloop_domain::table::TTL_ATTRIBUTE;
 

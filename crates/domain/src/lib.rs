@@ -9,8 +9,8 @@
 mod archive;
 pub mod attributes;
 mod campaign_rows;
-mod clevertap;
 pub mod claim_check;
+mod clevertap;
 pub mod dedup;
 mod depth;
 mod envelope;
@@ -35,6 +35,7 @@ pub use archive::{
     decode_batch, encode_batch, raw_batch_key, raw_partition, ArchiveError, ArchivedWebhook,
     RawKey, BATCH_SUFFIX, OBJECT_SUFFIX,
 };
+pub use claim_check::claim_object_key;
 pub use clevertap::{CampaignProfile, CampaignWebhook, ProfileKey};
 pub use dedup::dedup_key;
 pub use envelope::{Envelope, EnvelopeError, MessageId, ENVELOPE_VERSION};
@@ -43,7 +44,6 @@ pub use export_status::ExportStatusAlert;
 pub use location::{
     GeofenceRef, LocationEvent, LocationShape, LocationWebhook, TripUpdate, UserUpdate,
 };
-pub use claim_check::claim_object_key;
 pub use normalize::{raw_object_key, GeofenceEvent, Normalized, Row};
 pub use primitives::Coordinate;
 pub use service_error::ServiceError;

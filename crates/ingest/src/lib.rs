@@ -13,7 +13,6 @@ mod queue;
 mod rejection;
 mod routes;
 
-pub use hookloop_domain::claim_check::ClaimCheck;
 pub use app::Ingest;
 pub use auth::{ledger, Auth, AuthFailure, BasicCredential, Scheme, Secret};
 pub use config::{
@@ -21,6 +20,7 @@ pub use config::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_SEND_TIMEOUT, MAX_INGEST_BODY_BYTES,
 };
 pub use handler::handle;
+pub use hookloop_domain::claim_check::ClaimCheck;
 pub use hookloop_runtime::config::ConfigError;
 pub use lambda::handle_lambda;
 pub use queue::{MessageQueue, OutgoingMessage, QueueError};
