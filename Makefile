@@ -132,11 +132,14 @@ test: setup build-local
 #   2. requests per 1,000 webhooks by service at batch sizes 10, 100, 1,000, batched and one item
 #      per request, next to the floor, and the modelled cost (on moto; bench/requests.{md,json,svg});
 #   3. cold start of both release binaries and the processor's peak memory on 1,000 x 2 KB;
+#      the processor's CPU per message end to end, and where it goes (perf on the profiling
+#      build: the release build with symbols);
 #   4. end to end through hookloop serve: ingest rate, p50/p99 latency, time to drain;
 #   5. the zipped arm64 bootstrap of each function (make build).
 bench: setup build
 	cargo bench --locked -p hookloop-bench --bench throughput
 	cargo build --locked --release -p hookloop-ingest -p hookloop-processor -p hookloop-cli -p hookloop-bench
+	cargo build --locked --profile profiling -p hookloop-processor
 	$(CARGO_TARGET_DIR)/release/hookloop-bench .
 	@for f in ingest processor; do $(VENV)/bin/python -c 'import os, sys, zipfile; \
 		b, z = sys.argv[1], sys.argv[2]; \

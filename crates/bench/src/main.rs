@@ -10,10 +10,12 @@
 //! `bench/requests.md` and `bench/requests.svg` under the directory given (default `.`).
 
 mod corpus;
+mod cpu;
 mod end_to_end;
 mod floor;
 mod plot;
 mod prices;
+mod profile;
 mod report;
 mod runs;
 mod runtime_api;
@@ -43,6 +45,11 @@ async fn main() {
         println!("{}", startup_report().await);
         return;
     }
+    // `hookloop-bench <dir> cpu`: only the processor's CPU per message and its profile, printed.
+    if std::env::args().nth(2).as_deref() == Some("cpu") {
+        println!("{}", cpu_and_profile().await);
+        return;
+    }
     // Cold start first, on a quiet machine: the request runs leave emulators shutting down.
     eprintln!("== cold start and peak memory of the release binaries");
     let startup = startup_report().await;
@@ -65,4 +72,18 @@ async fn main() {
         }
         eprintln!("wrote {}", path.display());
     }
+}
+
+/// The processor's CPU per message (the release build) and where it goes (the profiling build,
+/// `target/profiling/`, beside `target/release/`).
+async fn cpu_and_profile() -> String {
+    let processor = startup::release_bin("hookloop-processor");
+    let profiling = processor
+        .parent()
+        .and_then(|release| release.parent())
+        .map(|target| target.join("profiling").join("hookloop-processor"))
+        .unwrap_or_default();
+    let mut s = cpu::cpu_report(&processor).await;
+    s.push_str(&profile::profile_report(&profiling).await);
+    s
 }

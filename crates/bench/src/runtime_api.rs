@@ -2,7 +2,9 @@
 //!
 //! - **cold start**: from spawning the process to its first `GET /2018-06-01/runtime/invocation/next`
 //!   (everything `main` does before it can take an event: logging, configuration, SDK clients);
-//! - **peak memory**: the processor's peak resident set (`VmHWM`) after it answered one event.
+//! - **peak memory**: the processor's peak resident set (`VmHWM`) after it answered one event;
+//! - **CPU per event**: the on-CPU time of all the process's threads (`/proc/<pid>/task/*/
+//!   schedstat`, nanoseconds) from its first request for an event to its answer.
 //!
 //! It speaks just enough HTTP/1.1 for the runtime client: one request at a time per connection,
 //! `Content-Length` bodies, keep-alive.
@@ -73,13 +75,17 @@ impl Drop for Function {
 fn spawn(bin: &Path, env: &[(String, String)]) -> std::io::Result<Function> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
-    let child = Command::new(bin)
+    let mut command = Command::new(bin);
+    // Quiet unless the caller's environment sets the log level (as Lambda does).
+    if !env.iter().any(|(k, _)| k == "AWS_LAMBDA_LOG_LEVEL") {
+        command.env("RUST_LOG", "warn");
+    }
+    let child = command
         .envs(env.iter().cloned())
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -114,15 +120,37 @@ pub fn cold_starts(
     Ok(out)
 }
 
-/// Hands `event` to the function as one invocation, waits for its answer, and returns the answer
-/// and the process's peak resident set in bytes (Linux `VmHWM`).
+/// What one invocation of a function took.
+pub struct Invocation {
+    /// The function's answer.
+    pub answer: Vec<u8>,
+    /// The process's peak resident set in bytes (Linux `VmHWM`).
+    pub peak: u64,
+    /// On-CPU time of all its threads from its request for the event to its answer.
+    pub cpu: Duration,
+}
+
+/// Hands `event` to the function as one invocation and waits for its answer.
 pub fn invoke_once(
     bin: &Path,
     env: &[(String, String)],
     event: &[u8],
     timeout: Duration,
-) -> std::io::Result<(Vec<u8>, u64)> {
+) -> std::io::Result<Invocation> {
+    invoke_profiled(bin, env, event, timeout, None)
+}
+
+/// [`invoke_once`], with `perf record` attached to the function for the invocation alone (from
+/// its request for the event to its answer) when `profile` names where to write the samples.
+pub fn invoke_profiled(
+    bin: &Path,
+    env: &[(String, String)],
+    event: &[u8],
+    timeout: Duration,
+    profile: Option<&Path>,
+) -> std::io::Result<Invocation> {
     let f = spawn(bin, env)?;
+    let mut perf: Option<Child> = None;
     let (stream, _) = f.listener.accept()?;
     stream.set_read_timeout(Some(timeout))?;
     let mut writer = stream.try_clone()?;
@@ -130,12 +158,17 @@ pub fn invoke_once(
     let deadline_ms =
         time::OffsetDateTime::now_utc().unix_timestamp() * 1000 + timeout.as_millis() as i64;
     let mut served = false;
+    let mut cpu_at_start = Duration::ZERO;
     loop {
         let Some(req) = read_request(&mut reader) else {
             return Err(std::io::Error::other("the function closed the connection"));
         };
         if req.line.starts_with(NEXT) && !served {
             served = true;
+            if let Some(out) = profile {
+                perf = Some(attach_perf(f.child.id(), out)?);
+            }
+            cpu_at_start = cpu_time(f.child.id()).unwrap_or_default();
             respond(
                 &mut writer,
                 "200 OK",
@@ -157,6 +190,12 @@ pub fn invoke_once(
         } else if req.line.contains("/invocation/bench-1/response")
             || req.line.contains("/invocation/bench-1/error")
         {
+            let cpu = cpu_time(f.child.id())
+                .unwrap_or_default()
+                .saturating_sub(cpu_at_start);
+            if let Some(perf) = perf.take() {
+                stop_perf(perf)?;
+            }
             respond(&mut writer, "202 Accepted", &[], b"{}");
             let peak = peak_rss(f.child.id()).unwrap_or(0);
             if req.line.contains("/error") {
@@ -165,7 +204,11 @@ pub fn invoke_once(
                     String::from_utf8_lossy(&req.body)
                 )));
             }
-            return Ok((req.body, peak));
+            return Ok(Invocation {
+                answer: req.body,
+                peak,
+                cpu,
+            });
         } else {
             return Err(std::io::Error::other(format!(
                 "unexpected request {}",
@@ -180,4 +223,44 @@ fn peak_rss(pid: u32) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// On-CPU time of all of `pid`'s threads so far: the first field of each thread's
+/// `/proc/<pid>/task/<tid>/schedstat`, in nanoseconds (finer than `/proc/<pid>/stat`'s ticks).
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let path = task.ok()?.path().join("schedstat");
+        if let Ok(s) = std::fs::read_to_string(path) {
+            total += s
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Some(Duration::from_nanos(total))
+}
+
+/// `perf record` sampling `pid`'s user-space code into `out`, once it has attached.
+fn attach_perf(pid: u32, out: &Path) -> std::io::Result<Child> {
+    let perf = Command::new("perf")
+        .args(["record", "-q", "-F", "19999", "-p", &pid.to_string(), "-o"])
+        .arg(out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    // perf gives no signal that it is recording; it attaches within a few milliseconds.
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(perf)
+}
+
+/// Stops `perf record` as Ctrl-C does, so it writes its samples out, and waits for it.
+fn stop_perf(mut perf: Child) -> std::io::Result<()> {
+    Command::new("kill")
+        .args(["-INT", &perf.id().to_string()])
+        .status()?;
+    perf.wait()?;
+    Ok(())
 }

@@ -12,11 +12,11 @@ use crate::runtime_api;
 /// Cold start of both release binaries and the processor's peak memory on a batch of 1,000
 /// messages of 2 KB, through the loopback runtime API.
 pub async fn startup_report() -> String {
-    let dir = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(PathBuf::from))
-        .unwrap_or_default();
-    let (ingest, processor) = (dir.join("hookloop-ingest"), dir.join("hookloop-processor"));
+    let (ingest, processor) = (
+        release_bin("hookloop-ingest"),
+        release_bin("hookloop-processor"),
+    );
+    let dir = processor.parent().map(PathBuf::from).unwrap_or_default();
     if !ingest.exists() || !processor.exists() {
         return format!(
             "\n(cold start skipped: build the release binaries into {} first; make bench does)\n",
@@ -90,12 +90,21 @@ pub async fn startup_report() -> String {
         "\n### Processor peak memory (one batch of 1,000 messages of 2 KB, release build)\n\n",
     );
     match answer {
-        Ok((body, peak)) => s.push_str(&format!(
+        Ok(run) => s.push_str(&format!(
             "Peak resident set (VmHWM): **{:.1} MiB**; answer `{}`\n",
-            peak as f64 / (1024.0 * 1024.0),
-            String::from_utf8_lossy(&body)
+            run.peak as f64 / (1024.0 * 1024.0),
+            String::from_utf8_lossy(&run.answer)
         )),
         Err(e) => s.push_str(&format!("failed: {e}\n")),
     }
+    s.push_str(&crate::cpu_and_profile().await);
     s
+}
+
+/// A release binary built beside this one (`make bench` builds them).
+pub fn release_bin(name: &str) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(name)))
+        .unwrap_or_else(|| PathBuf::from(name))
 }
