@@ -5,7 +5,9 @@ use hookloop_ingest::{handle_lambda, Ingest, IngestConfig};
 use hookloop_runtime::{logging, with_request_metrics, Registry};
 use lambda_http::{run, service_fn, Error, Request};
 
-#[tokio::main]
+// One thread: one request per invocation, and a fraction of a vCPU; worker threads would only
+// add start-up work and context switches.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
     let config = IngestConfig::from_env()?;
