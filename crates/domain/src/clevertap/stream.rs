@@ -8,16 +8,14 @@
 //! oracle decides which one wins). So every refusal keeps its words and path, and a body this
 //! reader accepts gives what the oracle gives (`stream_tests` holds the two to it).
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{RawProfile, RawTop, PROFILE_KEYS, TOP_LEVEL_KEYS};
 use crate::depth::{too_deep, Skip, Tree};
-use crate::primitives::Id;
+use crate::primitives::{Id, Key};
 
 /// A campaign body as read: its top-level fields and its profiles, in order.
 pub(super) struct Read {
@@ -53,28 +51,6 @@ fn first_sighting<E: de::Error>(seen: &mut u16, i: usize) -> Result<(), E> {
     }
     *seen |= bit;
     Ok(())
-}
-
-/// A key, borrowed from the body unless it holds escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(V)
-    }
 }
 
 /// A value at nesting `level` read as a depth-bounded tree: `None` for null, as serde's
