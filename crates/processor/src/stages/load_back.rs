@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use tracing::{debug, Span};
+use tracing::{info, Span};
 
 use crate::loadback::{Loadback, Loaded};
 use crate::ports::{RowStore, Uploader};
@@ -29,8 +29,7 @@ pub(crate) async fn load_back<U: Uploader, R: RowStore>(
     for (i, l) in indexes.into_iter().zip(loaded) {
         let _entered = spans[i].enter();
         match l {
-            // Per message at debug; the batch's load-back is one line at INFO.
-            Loaded::Done { sent, skipped } => debug!(sent, skipped, "loaded back to CleverTap"),
+            Loaded::Done { sent, skipped } => info!(sent, skipped, "loaded back to CleverTap"),
             Loaded::Failed(f) => states[i] = State::Failed(f),
         }
     }

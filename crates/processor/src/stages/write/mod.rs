@@ -13,7 +13,7 @@ mod events;
 mod isolate;
 mod rows;
 
-use tracing::{debug, Span};
+use tracing::{info, Span};
 
 use crate::app::Processor;
 use crate::failure::{Failure, Stage};
@@ -53,8 +53,7 @@ pub(crate) async fn write<P: Ports>(
                 Some(f) => State::Failed(f),
                 None => {
                     let _entered = span.enter();
-                    // Per message at debug: at INFO the batch's counts are one line (settle).
-                    debug!(
+                    info!(
                         rows = r.normalized.rows.len(),
                         geofence_events = r.normalized.geofence_events.len(),
                         "stored"
