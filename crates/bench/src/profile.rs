@@ -126,7 +126,7 @@ pub async fn profile_report(profiling_bin: &Path) -> String {
     );
     if !profiling_bin.exists() {
         s.push_str(&format!(
-            "skipped: build {} first (`cargo build --release --profile profiling -p \
+            "skipped: build {} first (`cargo build --profile profiling -p \
              hookloop-processor`; make bench does)\n",
             profiling_bin.display()
         ));

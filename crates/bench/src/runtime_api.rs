@@ -225,7 +225,8 @@ fn peak_rss(pid: u32) -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// On-CPU time of all of `pid`'s threads so far: the first field of each thread's
+/// On-CPU time of all of `pid`'s live threads so far (a thread that exited is no longer listed:
+/// the functions run on one thread, and tokio's blocking pool keeps its threads for 10 s idle): the first field of each thread's
 /// `/proc/<pid>/task/<tid>/schedstat`, in nanoseconds (finer than `/proc/<pid>/stat`'s ticks).
 fn cpu_time(pid: u32) -> Option<Duration> {
     let mut total = 0u64;
@@ -242,7 +243,8 @@ fn cpu_time(pid: u32) -> Option<Duration> {
     Some(Duration::from_nanos(total))
 }
 
-/// `perf record` sampling `pid`'s user-space code into `out`, once it has attached.
+/// `perf record` sampling `pid` (its code and the kernel's work for it) into `out`, once it has
+/// attached.
 fn attach_perf(pid: u32, out: &Path) -> std::io::Result<Child> {
     let perf = Command::new("perf")
         .args(["record", "-q", "-F", "19999", "-p", &pid.to_string(), "-o"])

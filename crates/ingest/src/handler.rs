@@ -56,8 +56,9 @@ async fn accept<Q: MessageQueue>(
     {
         HeaderCheck::Verified(v) => v,
         // The older Radar form signs an event `_id` inside the body: a body over the limit is
-        // refused unread, so an unauthenticated request cannot make the ingest parse more.
-        // The `_id` comes from the webhook the body is parsed into, which is then kept.
+        // refused unread, so what an unauthenticated request can make the ingest parse is
+        // bounded by the limit. The `_id` comes from the webhook the body is parsed into, which
+        // is then kept (one read for a valid delivery).
         HeaderCheck::NeedsBody(pending) => {
             within_limit(req.body(), ingest.max_body_bytes)?;
             let webhook = parse_webhook(source, req.body());

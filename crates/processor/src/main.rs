@@ -10,7 +10,7 @@ use hookloop_runtime::{logging, with_request_metrics, Registry};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 // One thread: a Lambda function gets a fraction of a vCPU, so worker threads only add context
-// switches (make bench: 133 -> 110 us of CPU per message end to end); the batch's requests
+// switches (make bench: 133 -> 109 us of CPU per message end to end); the batch's requests
 // still run concurrently on it.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

@@ -55,11 +55,13 @@ pub(super) enum ParsedId<'a> {
 }
 
 /// [`sole_event_id`]'s answer, read from the webhook parsed from the same body. A parsed Radar
-/// delivery has `event` or a non-empty `events` (not both), every event with an `_id`; any other
-/// webhook has neither, which [`sole_event_id`] answers `None`.
+/// delivery has `event` or a non-empty `events` (not both), every event with an `_id`; another
+/// location shape has neither, which [`sole_event_id`] answers `None`. Any other webhook (a
+/// route configured for Radar signatures that is not the location route) may carry `event`
+/// among fields its type ignores: the body is probed.
 pub(super) fn parsed_event_id(webhook: &Webhook) -> ParsedId<'_> {
     let Webhook::Location(l) = webhook else {
-        return ParsedId::Known(None);
+        return ParsedId::Unsure;
     };
     if l.shape != LocationShape::Radar {
         return ParsedId::Known(None);
@@ -166,7 +168,11 @@ mod tests {
 
     /// What the handler signs with: the `_id` read from the webhook it parsed, or the probe.
     fn via_webhook(body: &[u8]) -> Option<String> {
-        match hookloop_domain::parse_webhook(hookloop_domain::Source::Location, body) {
+        via_webhook_on(hookloop_domain::Source::Location, body)
+    }
+
+    fn via_webhook_on(source: hookloop_domain::Source, body: &[u8]) -> Option<String> {
+        match hookloop_domain::parse_webhook(source, body) {
             Ok(w) => match parsed_event_id(&w) {
                 ParsedId::Known(id) => id.map(str::to_owned),
                 ParsedId::Unsure => sole_event_id(body),
@@ -220,5 +226,17 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
+    }
+
+    #[test]
+    fn a_campaign_on_a_route_signed_the_radar_way_is_probed_as_before() {
+        // AUTH_CLEVERTAP_WEBHOOK=radar: a campaign body carrying an event `_id` the campaign
+        // type ignores. The older form signs that `_id`, as the probe has always read it.
+        let body = br#"{"targetId":1,"profiles":[{"objectId":"o"}],"event":{"_id":"e9"}}"#;
+        assert_eq!(
+            via_webhook_on(hookloop_domain::Source::ClevertapWebhook, body).as_deref(),
+            Some("e9")
+        );
+        assert_eq!(sole_event_id(body).as_deref(), Some("e9"));
     }
 }
