@@ -65,7 +65,7 @@ impl MessageQueue for LostAnswers {
 fn ingest<Q: MessageQueue>(queue: Q, clients: &AwsClients, env: &TestEnv) -> Ingest<Q> {
     Ingest {
         queue,
-        auth: Auth::token("t"),
+        auth: hookloop_runtime::Live::fixed(Auth::token("t")),
         max_body_bytes: 1 << 20,
         claim_check: None,
         dedup: Some(Claims::new(

@@ -223,6 +223,11 @@ fn each_function_may_do_only_what_it_does_on_exactly_its_resources() {
             ),
             grant("dynamodb:PutItem", table(), &dedup_only),
             grant("dynamodb:GetItem", table(), &dedup_only),
+            grant(
+                "secretsmanager:GetSecretValue",
+                r#ref("IngestSecret"),
+                &none
+            ),
         ])
     );
     assert_eq!(
@@ -236,6 +241,16 @@ fn each_function_may_do_only_what_it_does_on_exactly_its_resources() {
             grant(
                 "s3:GetObject",
                 json!({"Fn::Sub": "${RawBucket.Arn}/claims/*"}),
+                &none
+            ),
+            grant(
+                "s3:GetObject",
+                json!({"Fn::Sub": "${RawBucket.Arn}/config/loadback.json"}),
+                &none
+            ),
+            grant(
+                "secretsmanager:GetSecretValue",
+                r#ref("ProcessorSecret"),
                 &none
             ),
             grant("dynamodb:BatchWriteItem", table(), &none),
@@ -428,18 +443,44 @@ fn the_api_serves_exactly_the_ingest_routes_and_the_token_stays_secret() {
         get_att("ApiAccessLogs", "Arn")
     );
 
-    for secret in ["WebhookToken", "WebhookBasicAuth"] {
-        assert_eq!(t["Parameters"][secret]["NoEcho"], true, "{secret}");
+    // Secrets live in Secrets Manager, one per function: no parameter carries one, no
+    // function's environment holds one, each function may read its own secret only.
+    for (function, secret) in [
+        ("IngestFunction", "IngestSecret"),
+        ("ProcessorFunction", "ProcessorSecret"),
+    ] {
+        assert_eq!(resource(&t, secret)["Type"], "AWS::SecretsManager::Secret");
         assert_eq!(
             resources_using(&t, secret),
-            ["IngestFunction"],
-            "only the ingest sees {secret}"
+            [function],
+            "only {function} sees {secret}"
         );
+        let env = &props(&t, function)["Environment"]["Variables"];
+        assert_eq!(env["SECRET_ARN"], r#ref(secret), "{function}");
+        assert_eq!(env["SECRETS_TTL_SECONDS"], r#ref("SecretsTtlSeconds"));
+        for var in [
+            "WEBHOOK_TOKEN",
+            "WEBHOOK_BASIC_AUTH",
+            "CLEVERTAP_PASSCODE",
+            "CLEVERTAP_ACCOUNTS",
+        ] {
+            assert!(
+                env.get(var).is_none(),
+                "{function} has {var} in its environment"
+            );
+        }
+    }
+    assert_eq!(t["Parameters"]["SecretsTtlSeconds"]["Default"], 300);
+    let params = t["Parameters"].as_object().unwrap();
+    for (name, p) in params {
         assert!(
-            !t["Outputs"].to_string().contains(secret),
-            "no output shows {secret}"
+            p.get("NoEcho").is_none(),
+            "{name}: no secret goes through a parameter"
         );
     }
+    let token = &props(&t, "IngestSecret")["GenerateSecretString"];
+    assert_eq!(token["GenerateStringKey"], "WEBHOOK_TOKEN");
+    assert!(token["PasswordLength"].as_u64().unwrap() >= 32);
 }
 
 #[test]
@@ -447,24 +488,36 @@ fn load_back_is_configured_on_the_processor_only_and_stays_within_clevertaps_con
     let t = template();
     let env = &props(&t, "ProcessorFunction")["Environment"]["Variables"];
     for (var, param) in [
-        ("CLEVERTAP_ACCOUNTS", "ClevertapAccounts"),
-        ("CLEVERTAP_ACCOUNT_ID", "ClevertapAccountId"),
-        ("CLEVERTAP_PASSCODE", "ClevertapPasscode"),
-        ("CLEVERTAP_REGION", "ClevertapRegion"),
-        ("LOADBACK_RULES", "LoadbackRules"),
         ("CLEVERTAP_MAX_CONCURRENCY", "ClevertapMaxConcurrency"),
         ("CLEVERTAP_TIMEOUT_MS", "ClevertapTimeoutMs"),
     ] {
         assert_eq!(env[var], r#ref(param), "{var}");
     }
-    for secret in ["ClevertapAccounts", "ClevertapPasscode"] {
-        assert_eq!(t["Parameters"][secret]["NoEcho"], true, "{secret}");
-        assert_eq!(
-            resources_using(&t, secret),
-            ["ProcessorFunction"],
-            "only the processor sees {secret}"
-        );
-        assert!(!t["Outputs"].to_string().contains(secret));
+    // Accounts and rules come from the document in the stack's bucket, not from parameters
+    // (SAM's parameter parser cuts JSON at its first quote).
+    assert_eq!(
+        env["LOADBACK_CONFIG"],
+        json!({"Fn::Sub": "s3://${RawBucket}/config/loadback.json"})
+    );
+    for gone in [
+        "CLEVERTAP_ACCOUNTS",
+        "CLEVERTAP_ACCOUNT_ID",
+        "LOADBACK_RULES",
+    ] {
+        assert!(env.get(gone).is_none(), "{gone}");
+    }
+    assert_eq!(
+        resources_using(&t, "IngestSecret").len() + resources_using(&t, "ProcessorSecret").len(),
+        2
+    );
+    let params = t["Parameters"].to_string();
+    for gone in [
+        "LoadbackRules",
+        "ClevertapAccounts",
+        "ClevertapPasscode",
+        "WebhookToken",
+    ] {
+        assert!(!params.contains(gone), "parameter {gone} is gone");
     }
     // Instances x requests per instance must stay within CleverTap's 15 per account.
     let number = |p: &str| t["Parameters"][p]["Default"].as_u64().unwrap();
@@ -475,9 +528,6 @@ fn load_back_is_configured_on_the_processor_only_and_stays_within_clevertaps_con
     );
     assert!(number("ProcessorMaxConcurrency") * per_instance <= 15);
     assert_eq!(t["Parameters"]["ClevertapMaxConcurrency"]["MaxValue"], 15);
-    // Off unless configured.
-    assert_eq!(t["Parameters"]["ClevertapAccounts"]["Default"], "");
-    assert_eq!(t["Parameters"]["ClevertapAccountId"]["Default"], "");
 }
 
 #[test]
@@ -494,6 +544,7 @@ fn alarms_watch_the_dlq_queue_age_errors_throttles_and_5xx() {
             let target = dim["Ref"]
                 .as_str()
                 .or_else(|| dim["Fn::GetAtt"][0].as_str())
+                .or_else(|| dim.as_str())
                 .unwrap_or_default()
                 .to_owned();
             (
@@ -515,6 +566,8 @@ fn alarms_watch_the_dlq_queue_age_errors_throttles_and_5xx() {
         ("AWS/Lambda", "Errors", "ProcessorFunction"),
         ("AWS/Lambda", "Throttles", "ProcessorFunction"),
         ("AWS/ApiGateway", "5xx", "WebhookApi"),
+        // The processor's own EMF metric (namespace hookloop, Function dimension).
+        ("hookloop", "LoadbackConfigRejected", "processor"),
     ] {
         let want = (want.0.to_owned(), want.1.to_owned(), want.2.to_owned());
         assert!(alarms.contains(&want), "missing alarm {want:?}");

@@ -20,6 +20,7 @@ pub struct AwsClients {
     pub sqs: aws_sdk_sqs::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub kinesis: aws_sdk_kinesis::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
     /// Where every one of these clients counts its requests.
     pub requests: Registry,
 }
@@ -106,7 +107,21 @@ impl AwsClients {
                     .interceptor(count("kinesis"))
                     .build(),
             ),
+            secrets: secrets_client(cfg, &requests),
             requests,
         }
     }
+}
+
+/// A Secrets Manager client alone: the functions read their secret before the rest of their
+/// configuration (which the secret completes) decides how the other clients are built.
+pub fn secrets_client(cfg: &SdkConfig, requests: &Registry) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(cfg)
+            .interceptor(CountRequests {
+                service: "secretsmanager",
+                registry: requests.clone(),
+            })
+            .build(),
+    )
 }

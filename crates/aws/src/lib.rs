@@ -11,11 +11,14 @@ pub mod dedup;
 pub mod dynamodb;
 mod error;
 pub mod kinesis;
+pub mod lambda;
 pub mod requests;
 pub mod retry;
 pub mod s3;
+pub mod secrets;
 pub mod signing_ids;
 pub mod sqs;
+pub mod stack;
 
 pub use clients::AwsClients;
 pub use error::{AwsError, Failure, FromSdk};

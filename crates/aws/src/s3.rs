@@ -70,6 +70,37 @@ impl RawArchive {
         }
     }
 
+    /// Reads an object unless its ETag is still `etag` (a conditional GET: S3 answers 304
+    /// without the body). `Ok(Changed::Same)` when unchanged, `Ok(Changed::Gone)` when there is
+    /// no object at `key`.
+    pub async fn get_if_changed(&self, key: &str, etag: Option<&str>) -> Result<Changed, AwsError> {
+        let result = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_if_none_match(etag.map(str::to_owned))
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let etag = out.e_tag().map(str::to_owned);
+                let bytes = out.body.collect().await.map_err(|e| {
+                    AwsError::local("s3", "GetObject", "ReadBody", e.to_string(), true)
+                })?;
+                Ok(Changed::New {
+                    body: bytes.into_bytes().to_vec(),
+                    etag,
+                })
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(Changed::Gone),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 304) => {
+                Ok(Changed::Same)
+            }
+            Err(e) => Err(AwsError::from_sdk("s3", "GetObject", e)),
+        }
+    }
+
     /// Lists keys under `prefix`, all pages.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
         let mut keys = Vec::new();
@@ -145,4 +176,15 @@ impl hookloop_domain::claim_check::ObjectStore for RawArchive {
     fn locate(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket())
     }
+}
+
+/// What a conditional read found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// The object is as it was.
+    Same,
+    /// There is no object at the key.
+    Gone,
+    /// A new version (or the first read).
+    New { body: Vec<u8>, etag: Option<String> },
 }

@@ -84,7 +84,7 @@ async fn run(corpus: &[corpus::Webhook], batch: usize, mode: Mode) -> Run {
     };
     let ingest = Ingest {
         queue: env.queue(),
-        auth: Auth::token(TEST_TOKEN),
+        auth: hookloop_runtime::Live::fixed(Auth::token(TEST_TOKEN)),
         max_body_bytes: 1 << 20,
         claim_check: None,
         dedup: Some(Claims::new(

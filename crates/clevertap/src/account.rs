@@ -137,6 +137,11 @@ impl Accounts {
         })
     }
 
+    /// Accounts already checked one by one; `None` when there is none.
+    pub(crate) fn from_checked(accounts: BTreeMap<String, Account>) -> Option<Self> {
+        (!accounts.is_empty()).then_some(Accounts { accounts })
+    }
+
     pub fn get(&self, name: &str) -> Option<&Account> {
         self.accounts.get(name)
     }
@@ -171,7 +176,7 @@ pub fn region_base_url(region: &str) -> Option<String> {
 }
 
 impl Account {
-    fn new(
+    pub(crate) fn new(
         name: &str,
         account_id: String,
         passcode: String,

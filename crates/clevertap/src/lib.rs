@@ -9,6 +9,7 @@
 
 pub mod account;
 pub mod client;
+pub mod document;
 pub mod record;
 pub mod rules;
 #[cfg(feature = "stub")]

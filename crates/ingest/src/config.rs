@@ -62,12 +62,7 @@ impl IngestConfig {
 
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let queue_url = env.required("QUEUE_URL")?;
-        let signing_id_hours = env.number(
-            "RADAR_SIGNING_ID_WINDOW_HOURS",
-            1..=MAX_SIGNING_ID_WINDOW_HOURS,
-            DEFAULT_SIGNING_ID_WINDOW_HOURS,
-        )?;
-        let signing_id_window = Duration::from_secs(signing_id_hours * 3600);
+        let signing_id_window = read_signing_id_window(env)?;
         let auth = read_auth(env, signing_id_window)?;
         let claim_bucket = env.optional("RAW_BUCKET");
         let inline_limit = DEFAULT_MAX_BODY_BYTES;
@@ -102,6 +97,23 @@ impl IngestConfig {
             signing_id_window,
         })
     }
+}
+
+/// The credentials alone: what a rotation of the function's secret changes. Read again from the
+/// secret's document over the environment each time the secret is re-read.
+pub fn read_credentials<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Auth, ConfigError> {
+    read_auth(env, read_signing_id_window(env)?)
+}
+
+fn read_signing_id_window<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Duration, ConfigError> {
+    let hours = env.number(
+        "RADAR_SIGNING_ID_WINDOW_HOURS",
+        1..=MAX_SIGNING_ID_WINDOW_HOURS,
+        DEFAULT_SIGNING_ID_WINDOW_HOURS,
+    )?;
+    Ok(Duration::from_secs(hours * 3600))
 }
 
 /// The variable naming the methods a route accepts.

@@ -49,8 +49,9 @@ async fn accept<Q: MessageQueue>(
     };
     // The body parsed once, when the credential needs it (kept for the parse below).
     let mut parsed = None;
-    let verified = match ingest
-        .auth
+    // The credentials in force (re-read from the function's secret when its TTL has passed).
+    let auth = ingest.auth.get().await;
+    let verified = match auth
         .check_headers(source, req.headers())
         .map_err(Rejection::Unauthorized)?
     {
@@ -62,8 +63,7 @@ async fn accept<Q: MessageQueue>(
         HeaderCheck::NeedsBody(pending) => {
             within_limit(req.body(), ingest.max_body_bytes)?;
             let webhook = parse_webhook(source, req.body());
-            let verified = ingest
-                .auth
+            let verified = auth
                 .check_parsed(pending, req.body(), &webhook)
                 .map_err(Rejection::Unauthorized)?;
             parsed = Some(webhook);
@@ -75,7 +75,7 @@ async fn accept<Q: MessageQueue>(
     within_limit(&body, ingest.max_body_bytes)?;
     // A Radar signature authenticates its first body only (the same body again is the
     // sender's retry and goes on to deduplication); recorded once the request is in size.
-    ingest.auth.record_use(&verified, &body).await?;
+    auth.record_use(&verified, &body).await?;
 
     let webhook = match parsed.unwrap_or_else(|| parse_webhook(source, &body)) {
         Ok(w) => w,
@@ -130,7 +130,7 @@ mod tests {
             } else {
                 MemoryQueue::default()
             },
-            auth: Auth::token("zq-s3cr3t"),
+            auth: hookloop_runtime::Live::fixed(Auth::token("zq-s3cr3t")),
             claim_check: None,
             dedup: None,
             max_body_bytes: 10_000,

@@ -34,6 +34,7 @@ impl<Q> Ingest<Q> {
         };
         match self
             .auth
+            .now()
             .check_headers(source, headers)
             .map_err(Rejection::Unauthorized)?
         {

@@ -13,8 +13,10 @@ use hookloop_clevertap::{UploadClient, UploadError};
 
 use crate::adapters::Aws;
 use crate::config::{ArchiveMode, ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
-use crate::loadback::Loadback;
+use crate::loadback::{live, Loadback};
 use crate::ports::Ports;
+use hookloop_aws::secrets::Secret;
+use hookloop_runtime::live::Live;
 
 /// The processor's dependencies and settings.
 pub struct Processor<P: Ports = Aws> {
@@ -23,8 +25,8 @@ pub struct Processor<P: Ports = Aws> {
     pub(crate) events: P::Events,
     pub(crate) ledger: P::Ledger,
     pub(crate) dead_letters: P::DeadLetters,
-    /// `None` when load-back to CleverTap is not configured.
-    pub(crate) loadback: Option<Loadback<P::Upload, P::Rows>>,
+    /// The load-back in force; `None` when load-back to CleverTap is not configured.
+    pub(crate) loadback: Live<Option<Loadback<P::Upload, P::Rows>>>,
     /// Receives before SQS's redrive: on the last one a failing message is dead-lettered here.
     pub max_receive_count: u32,
     /// Raw archive: batch objects or one object per webhook.
@@ -51,6 +53,7 @@ impl Processor<Aws> {
 impl<P> Processor<P>
 where
     P: Ports<Objects = RawArchive, Ledger = Claims, DeadLetters = Queue, Upload = UploadClient>,
+    P::Rows: Clone + Send + Sync + 'static,
 {
     /// The processor on AWS, its row store (load-back markers included) and event stream made
     /// by `rows` and `events` from the AWS adapters.
@@ -71,6 +74,22 @@ where
             )),
             None => None,
         };
+        // Or the stack's document, read when the first batch needs it, then every 60 s.
+        let document = config.loadback_document.map(|doc| {
+            let every = doc.check_every;
+            let secret = doc
+                .secret
+                .as_ref()
+                .map(|s| Secret::new(clients.secrets.clone(), s.arn.clone()));
+            let reload = live::from_document(
+                RawArchive::new(clients.s3.clone(), doc.bucket.clone()),
+                secret,
+                doc,
+                rows(table.clone()),
+                clients.requests.clone(),
+            );
+            (every, reload)
+        });
         let parts = Parts {
             objects: RawArchive::new(clients.s3.clone(), config.raw_bucket),
             ledger: Claims::new(
@@ -84,6 +103,9 @@ where
             loadback,
         };
         let mut p = Processor::from_parts(parts);
+        if let Some((every, reload)) = document {
+            p.loadback = Live::loading(None, every, reload);
+        }
         p.max_receive_count = config.max_receive_count;
         p.archive_mode = config.raw_archive;
         Ok(p)
@@ -100,7 +122,7 @@ impl<P: Ports> Processor<P> {
             events: parts.events,
             ledger: parts.ledger,
             dead_letters: parts.dead_letters,
-            loadback: parts.loadback,
+            loadback: Live::fixed(parts.loadback),
             max_receive_count: DEFAULT_MAX_RECEIVE_COUNT,
             archive_mode: ArchiveMode::default(),
         }

@@ -2,6 +2,8 @@ use std::time::Duration;
 
 use hookloop_clevertap::{Accounts, Rules, DEFAULT_MAX_CONCURRENCY};
 use hookloop_runtime::config::{process_env, ConfigError, Env};
+use hookloop_runtime::live::CONFIG_DOCUMENT_PERIOD;
+use hookloop_runtime::secret::SecretSettings;
 
 /// Receives before SQS's redrive policy moves a message to the DLQ; `hookloop init` sets the
 /// same number on the queue. On the last receive the processor dead-letters a failing message
@@ -15,8 +17,12 @@ pub struct ProcessorConfig {
     pub geofence_stream: String,
     pub dlq_url: String,
     pub max_receive_count: u32,
-    /// `None` when no CleverTap account is configured: load-back is off.
+    /// Load-back configured by the environment (local runs); `None` when no CleverTap account
+    /// is configured there.
     pub loadback: Option<LoadbackConfig>,
+    /// Load-back configured by the stack's document (`LOADBACK_CONFIG`), re-read at most every
+    /// 60 s; the passcodes come from the function's secret (`SECRET_ARN`).
+    pub loadback_document: Option<DocumentConfig>,
     /// How long a deduplication claim the processor takes lasts (`DEDUP_WINDOW_HOURS`, the
     /// ingest's setting).
     pub dedup_window: Duration,
@@ -48,6 +54,103 @@ pub struct LoadbackConfig {
     pub marker_ttl: Duration,
 }
 
+/// Load-back by the stack's document: where it is, and how uploads are made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentConfig {
+    pub bucket: String,
+    pub key: String,
+    /// Where the passcodes are (`SECRET_ARN`) and how often they are re-read.
+    pub secret: Option<SecretSettings>,
+    /// How often the document is checked for a change (`LOADBACK_CONFIG_CHECK_SECONDS`).
+    pub check_every: Duration,
+    /// Requests in flight per account when the document does not say.
+    pub default_concurrency: usize,
+    pub request_timeout: Duration,
+    pub max_attempts: u32,
+    pub marker_ttl: Duration,
+}
+
+impl DocumentConfig {
+    /// `LOADBACK_CONFIG` (`s3://bucket/key`), `LOADBACK_CONFIG_CHECK_SECONDS`, `SECRET_ARN`,
+    /// `SECRETS_TTL_SECONDS` and the same
+    /// upload settings as [`LoadbackConfig::read`]. Unset: `None`. Set together with the
+    /// environment's accounts or rules: an error, since only one of them can be in force.
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Option<Self>, ConfigError> {
+        let Some(uri) = env.optional("LOADBACK_CONFIG") else {
+            return Ok(None);
+        };
+        for var in [
+            "CLEVERTAP_ACCOUNTS",
+            "CLEVERTAP_ACCOUNT_ID",
+            "LOADBACK_RULES",
+        ] {
+            if env.optional(var).is_some() {
+                return Err(ConfigError::Invalid {
+                    var: "LOADBACK_CONFIG",
+                    reason: format!("is set, and so is {var}: set one of them"),
+                });
+            }
+        }
+        let (bucket, key) = uri
+            .strip_prefix("s3://")
+            .and_then(|rest| rest.split_once('/'))
+            .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+            .ok_or_else(|| ConfigError::Invalid {
+                var: "LOADBACK_CONFIG",
+                reason: format!("{uri:?}: expected s3://bucket/key"),
+            })?;
+        let (request_timeout, max_attempts, marker_ttl) = read_upload_settings(env)?;
+        Ok(Some(DocumentConfig {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            secret: SecretSettings::read(env)?,
+            check_every: Duration::from_secs(env.number(
+                "LOADBACK_CONFIG_CHECK_SECONDS",
+                1..=3600,
+                CONFIG_DOCUMENT_PERIOD.as_secs(),
+            )?),
+            default_concurrency: read_concurrency(env)?,
+            request_timeout,
+            max_attempts,
+            marker_ttl,
+        }))
+    }
+}
+
+fn read_concurrency<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<usize, ConfigError> {
+    env.number(
+        "CLEVERTAP_MAX_CONCURRENCY",
+        1..=hookloop_clevertap::account::CLEVERTAP_MAX_CONCURRENT_REQUESTS,
+        DEFAULT_MAX_CONCURRENCY,
+    )
+}
+
+/// `CLEVERTAP_TIMEOUT_MS`, `CLEVERTAP_MAX_ATTEMPTS`, `LOADBACK_MARKER_TTL_DAYS`.
+fn read_upload_settings<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<(Duration, u32, Duration), ConfigError> {
+    Ok((
+        Duration::from_millis(env.number(
+            "CLEVERTAP_TIMEOUT_MS",
+            100..=60_000,
+            DEFAULT_CLEVERTAP_TIMEOUT_MS,
+        )?),
+        env.number(
+            "CLEVERTAP_MAX_ATTEMPTS",
+            1..=20,
+            DEFAULT_CLEVERTAP_MAX_ATTEMPTS,
+        )?,
+        Duration::from_secs(
+            86_400
+                * env.number(
+                    "LOADBACK_MARKER_TTL_DAYS",
+                    1..=365,
+                    DEFAULT_LOADBACK_MARKER_TTL_DAYS,
+                )?,
+        ),
+    ))
+}
+
 pub const DEFAULT_CLEVERTAP_TIMEOUT_MS: u64 = 5_000;
 pub const DEFAULT_CLEVERTAP_MAX_ATTEMPTS: u32 = 5;
 pub const DEFAULT_LOADBACK_MARKER_TTL_DAYS: u64 = 15;
@@ -72,11 +175,7 @@ impl LoadbackConfig {
                 }),
             };
         }
-        let concurrency = env.number(
-            "CLEVERTAP_MAX_CONCURRENCY",
-            1..=hookloop_clevertap::account::CLEVERTAP_MAX_CONCURRENT_REQUESTS,
-            DEFAULT_MAX_CONCURRENCY,
-        )?;
+        let concurrency = read_concurrency(env)?;
         let accounts = match (several, single) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError::Invalid {
@@ -113,34 +212,21 @@ impl LoadbackConfig {
             var: "LOADBACK_RULES",
             reason: e.to_string(),
         })?;
+        let (request_timeout, max_attempts, marker_ttl) = read_upload_settings(env)?;
         Ok(Some(LoadbackConfig {
             accounts,
             rules,
-            request_timeout: Duration::from_millis(env.number(
-                "CLEVERTAP_TIMEOUT_MS",
-                100..=60_000,
-                DEFAULT_CLEVERTAP_TIMEOUT_MS,
-            )?),
-            max_attempts: env.number(
-                "CLEVERTAP_MAX_ATTEMPTS",
-                1..=20,
-                DEFAULT_CLEVERTAP_MAX_ATTEMPTS,
-            )?,
-            marker_ttl: Duration::from_secs(
-                86_400
-                    * env.number(
-                        "LOADBACK_MARKER_TTL_DAYS",
-                        1..=365,
-                        DEFAULT_LOADBACK_MARKER_TTL_DAYS,
-                    )?,
-            ),
+            request_timeout,
+            max_attempts,
+            marker_ttl,
         }))
     }
 }
 
 impl ProcessorConfig {
     /// Reads `RAW_BUCKET`, `TABLE_NAME`, `GEOFENCE_STREAM`, `DLQ_URL`, `MAX_RECEIVE_COUNT`,
-    /// `DEDUP_WINDOW_HOURS`, `RAW_ARCHIVE` and the load-back settings.
+    /// `DEDUP_WINDOW_HOURS`, `RAW_ARCHIVE` and the load-back settings (the environment's, or
+    /// `LOADBACK_CONFIG`'s document with the passcodes of `SECRET_ARN`).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::read(&process_env())
     }
@@ -156,6 +242,7 @@ impl ProcessorConfig {
                 1..=1000,
                 DEFAULT_MAX_RECEIVE_COUNT,
             )?,
+            loadback_document: DocumentConfig::read(env)?,
             loadback: LoadbackConfig::read(env)?,
             dedup_window: Duration::from_secs(
                 3600 * env.number("DEDUP_WINDOW_HOURS", 1..=720, 24)?,
@@ -175,176 +262,4 @@ impl ProcessorConfig {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_raw_archive_is_batched_unless_told_otherwise() {
-        let base = [
-            ("RAW_BUCKET", "b"),
-            ("TABLE_NAME", "t"),
-            ("GEOFENCE_STREAM", "s"),
-            ("DLQ_URL", "d"),
-        ];
-        let read = |extra: Option<&'static str>| {
-            let vars: Vec<(&str, &str)> = base
-                .iter()
-                .copied()
-                .chain(extra.map(|v| ("RAW_ARCHIVE", v)))
-                .collect();
-            ProcessorConfig::read(&Env::new(move |k: &str| {
-                vars.iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }))
-        };
-        assert_eq!(read(None).unwrap().raw_archive, ArchiveMode::Batch);
-        assert_eq!(
-            read(Some("object")).unwrap().raw_archive,
-            ArchiveMode::Object
-        );
-        let err = read(Some("daily")).unwrap_err().to_string();
-        assert!(err.contains("RAW_ARCHIVE"), "{err}");
-    }
-
-    #[test]
-    fn every_store_is_required_and_receive_count_defaults() {
-        let all = [
-            ("RAW_BUCKET", "b"),
-            ("TABLE_NAME", "t"),
-            ("GEOFENCE_STREAM", "s"),
-            ("DLQ_URL", "d"),
-        ];
-        let get = |skip: &str, extra: Option<(&str, &str)>| {
-            let m: Vec<(String, String)> = all
-                .iter()
-                .chain(extra.iter())
-                .filter(|(k, _)| *k != skip)
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            ProcessorConfig::read(&Env::new(move |k| {
-                m.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-            }))
-        };
-        assert_eq!(
-            get("", None).unwrap().max_receive_count,
-            DEFAULT_MAX_RECEIVE_COUNT
-        );
-        for (k, _) in all {
-            assert_eq!(get(k, None).unwrap_err(), ConfigError::Missing(k));
-        }
-        assert_eq!(
-            get("", Some(("MAX_RECEIVE_COUNT", "3")))
-                .unwrap()
-                .max_receive_count,
-            3
-        );
-        assert!(get("", Some(("MAX_RECEIVE_COUNT", "0"))).is_err());
-        assert_eq!(
-            get("", None).unwrap().loadback,
-            None,
-            "no CleverTap configuration: load-back off"
-        );
-    }
-
-    fn loadback(pairs: &[(&str, &str)]) -> Result<Option<LoadbackConfig>, ConfigError> {
-        let m: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        LoadbackConfig::read(&Env::new(move |k| {
-            m.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-        }))
-    }
-
-    const RULES: &str = r#"{"rules": [{"name": "e", "source": "clevertap.webhook", "type": "event", "event_name": "E"}]}"#;
-
-    #[test]
-    fn load_back_needs_accounts_and_rules_and_names_what_is_wrong() {
-        let on = loadback(&[
-            ("CLEVERTAP_ACCOUNT_ID", "A"),
-            ("CLEVERTAP_PASSCODE", "secret-pass"),
-            ("CLEVERTAP_REGION", "in1"),
-            ("LOADBACK_RULES", RULES),
-        ])
-        .unwrap()
-        .unwrap();
-        assert_eq!(on.rules.len(), 1);
-        assert_eq!(on.accounts.get("default").unwrap().max_concurrency, 3);
-        assert_eq!(on.max_attempts, DEFAULT_CLEVERTAP_MAX_ATTEMPTS);
-
-        let var = |r: Result<Option<LoadbackConfig>, ConfigError>| match r {
-            Err(ConfigError::Invalid { var, .. }) | Err(ConfigError::Missing(var)) => var,
-            other => panic!("expected an error, got {other:?}"),
-        };
-        assert_eq!(
-            var(loadback(&[("LOADBACK_RULES", RULES)])),
-            "LOADBACK_RULES"
-        );
-        assert_eq!(
-            var(loadback(&[
-                ("CLEVERTAP_ACCOUNT_ID", "A"),
-                ("CLEVERTAP_PASSCODE", "p"),
-                ("CLEVERTAP_REGION", "in1")
-            ])),
-            "LOADBACK_RULES"
-        );
-        assert_eq!(
-            var(loadback(&[
-                ("CLEVERTAP_ACCOUNT_ID", "A"),
-                ("CLEVERTAP_REGION", "in1"),
-                ("LOADBACK_RULES", RULES)
-            ])),
-            "CLEVERTAP_PASSCODE"
-        );
-        assert_eq!(
-            var(loadback(&[
-                ("CLEVERTAP_ACCOUNT_ID", "A"),
-                ("CLEVERTAP_PASSCODE", "p"),
-                ("CLEVERTAP_REGION", "moon base"),
-                ("LOADBACK_RULES", RULES)
-            ])),
-            "CLEVERTAP_REGION"
-        );
-        assert_eq!(
-            var(loadback(&[
-                ("CLEVERTAP_ACCOUNT_ID", "A"),
-                ("CLEVERTAP_PASSCODE", "p"),
-                ("CLEVERTAP_REGION", "in1"),
-                ("LOADBACK_RULES", "{\"rules\": 1}")
-            ])),
-            "LOADBACK_RULES"
-        );
-        assert_eq!(
-            var(loadback(&[
-                ("CLEVERTAP_ACCOUNT_ID", "A"),
-                ("CLEVERTAP_PASSCODE", "p"),
-                ("CLEVERTAP_REGION", "in1"),
-                ("LOADBACK_RULES", "/no/such/rules.json")
-            ])),
-            "LOADBACK_RULES"
-        );
-        assert_eq!(
-            var(loadback(&[
-                ("CLEVERTAP_ACCOUNT_ID", "A"),
-                ("CLEVERTAP_PASSCODE", "p"),
-                ("CLEVERTAP_REGION", "in1"),
-                ("LOADBACK_RULES", RULES),
-                ("CLEVERTAP_MAX_CONCURRENCY", "16")
-            ])),
-            "CLEVERTAP_MAX_CONCURRENCY"
-        );
-        let e = loadback(&[
-            (
-                "CLEVERTAP_ACCOUNTS",
-                r#"{"main": {"account_id": "A", "passcode": "secret-pass"}}"#,
-            ),
-            ("LOADBACK_RULES", RULES),
-        ])
-        .unwrap_err();
-        assert!(
-            e.to_string().contains("CLEVERTAP_ACCOUNTS") && !e.to_string().contains("secret-pass"),
-            "{e}"
-        );
-    }
-}
+mod tests;

@@ -26,7 +26,9 @@ pub async fn handle<P: Ports>(
     let states = claim_check::fetch_bodies(&p.objects, states).await;
     let states = parse::parse(states);
     let states = write::write(p, states, &spans).await;
-    let states = match &p.loadback {
+    // The load-back in force (re-read from the stack's document when its period has passed).
+    let loadback = p.loadback.get().await;
+    let states = match &*loadback {
         Some(loadback) => load_back::load_back(loadback, states, &spans, deadline).await,
         None => states,
     };

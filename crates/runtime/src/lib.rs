@@ -5,9 +5,13 @@
 
 pub mod backoff;
 pub mod config;
+pub mod live;
 pub mod logging;
 pub mod metrics;
+pub mod secret;
 
 pub use backoff::Backoff;
 pub use config::{process_env, ConfigError, Env};
+pub use live::Live;
 pub use metrics::{with_request_metrics, Registry, RequestCounts};
+pub use secret::SecretDocument;

@@ -139,12 +139,44 @@ pub async fn with_request_metrics<F: Future>(
     if emf_enabled() {
         let counts = registry.snapshot().since(&before);
         if !counts.0.is_empty() {
-            let now_ms =
-                (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-            println!("{}", counts.emf(METRICS_NAMESPACE, function, now_ms));
+            println!("{}", counts.emf(METRICS_NAMESPACE, function, now_ms()));
         }
     }
     out
+}
+
+/// One CloudWatch embedded-metric-format count of 1 for `metric` (namespace `hookloop`,
+/// dimension `Function`), with `fields` as properties of the line (the reason, never a secret).
+/// Printed where request metrics are (in Lambda, or with `EMF_METRICS=true`).
+pub fn count_event(function: &str, metric: &str, fields: &[(&str, &str)]) {
+    if emf_enabled() {
+        println!("{}", event_emf(function, metric, fields, now_ms()));
+    }
+}
+
+fn event_emf(function: &str, metric: &str, fields: &[(&str, &str)], ts: i64) -> serde_json::Value {
+    let mut doc = serde_json::Map::new();
+    doc.insert(
+        "_aws".into(),
+        serde_json::json!({
+            "Timestamp": ts,
+            "CloudWatchMetrics": [{
+                "Namespace": METRICS_NAMESPACE,
+                "Dimensions": [["Function"]],
+                "Metrics": [{"Name": metric, "Unit": "Count"}],
+            }],
+        }),
+    );
+    for (k, v) in fields {
+        doc.insert((*k).into(), (*v).into());
+    }
+    doc.insert("Function".into(), function.into());
+    doc.insert(metric.into(), 1.into());
+    serde_json::Value::Object(doc)
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn emf_enabled() -> bool {
@@ -181,6 +213,23 @@ mod tests {
             processor.snapshot().to_string(),
             "dynamodb:BatchWriteItem=1"
         );
+    }
+
+    #[test]
+    fn an_event_is_one_declared_count_with_its_reason() {
+        let doc = event_emf(
+            "processor",
+            "LoadbackConfigRejected",
+            &[("Reason", "/rules/0/type: bad")],
+            1,
+        );
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "LoadbackConfigRejected"
+        );
+        assert_eq!(doc["LoadbackConfigRejected"], 1);
+        assert_eq!(doc["Reason"], "/rules/0/type: bad");
+        assert_eq!(doc["Function"], "processor");
     }
 
     #[test]

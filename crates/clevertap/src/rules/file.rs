@@ -106,28 +106,54 @@ impl Rules {
             field: "-".into(),
             message: format!("not JSON: {e}"),
         })?;
-        let raw: RawFile = serde_path_to_error::deserialize(&doc).map_err(|e| {
+        Self::check(&doc, accounts).map_err(|mut all| all.swap_remove(0).1)
+    }
+
+    /// The rules of `doc` (`{"description"?, "rules": [...]}`), or every problem found: each
+    /// with the index of its rule where it is in one. Serde's first error stops the reading
+    /// (the document's shape is wrong); past that, each rule is checked on its own.
+    pub fn check(
+        doc: &Value,
+        accounts: &Accounts,
+    ) -> Result<Self, Vec<(Option<usize>, RulesError)>> {
+        let raw: RawFile = serde_path_to_error::deserialize(doc).map_err(|e| {
             let path = e.path().to_string();
-            let (rule, field) = locate(&doc, &path);
-            RulesError {
-                rule,
-                field,
-                message: e.inner().to_string(),
-            }
+            let index = path
+                .strip_prefix("rules[")
+                .and_then(|r| r.split_once(']'))
+                .and_then(|(i, _)| i.parse().ok());
+            let (rule, field) = locate(doc, &path);
+            vec![(
+                index,
+                RulesError {
+                    rule,
+                    field,
+                    message: e.inner().to_string(),
+                },
+            )]
         })?;
         let names: Vec<String> = accounts.iter().map(|a| a.name.clone()).collect();
         let default_account = accounts.default_account().map(str::to_owned);
         let mut rules = Vec::new();
+        let mut problems = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (i, r) in raw.rules.into_iter().enumerate() {
             let label = format!("{:?} (rules[{i}])", r.name);
             if !seen.insert(r.name.clone()) {
-                return Err(rule_err(&label, "name", "another rule has this name"));
+                problems.push((
+                    Some(i),
+                    rule_err(&label, "name", "another rule has this name"),
+                ));
+                continue;
             }
-            let rule = compile(&label, r, &names, default_account.as_deref())?;
-            if let Some(rule) = rule {
-                rules.push(rule);
+            match compile(&label, r, &names, default_account.as_deref()) {
+                Ok(Some(rule)) => rules.push(rule),
+                Ok(None) => {}
+                Err(e) => problems.push((Some(i), e)),
             }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
         }
         Ok(Rules {
             rules,

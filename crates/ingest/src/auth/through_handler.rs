@@ -14,7 +14,7 @@ const TOKEN: &str = "radar-key-51";
 fn ingest() -> Ingest<MemoryQueue> {
     Ingest {
         queue: MemoryQueue::default(),
-        auth: Auth::token(TOKEN),
+        auth: hookloop_runtime::Live::fixed(Auth::token(TOKEN)),
         claim_check: None,
         dedup: None,
         max_body_bytes: 10_000,

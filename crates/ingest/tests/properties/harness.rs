@@ -170,7 +170,7 @@ pub struct Exchange {
 pub fn deliver(case: &Case, v: &mut Vec<Violation>) -> Option<Exchange> {
     let ingest = Ingest {
         queue: MemoryQueue::default(),
-        auth: Auth::token(TOKEN),
+        auth: hookloop_runtime::Live::fixed(Auth::token(TOKEN)),
         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         claim_check: None,
         dedup: None,

@@ -3,6 +3,7 @@
 //! invocation's remaining time, and remembered per message so a redelivery does not upload
 //! accepted records again.
 
+pub mod live;
 mod markers;
 mod plan;
 mod upload;

@@ -1,0 +1,166 @@
+//! Configuration that changes without a redeploy: a value a process holds and re-reads at most
+//! once per period (a secret every `SECRETS_TTL_SECONDS`, the load-back document every 60 s).
+//!
+//! [`Live::get`] answers the value in force. When the period has passed, the first caller to
+//! notice runs the reload while every other caller keeps answering the value in force, so a
+//! slow or failing reload never holds a request up for more than its own time. A reload that
+//! answers `None` (nothing changed, or what it read was refused) leaves the value in force.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Default period of a secret's re-read (`SECRETS_TTL_SECONDS`).
+pub const DEFAULT_SECRETS_TTL: Duration = Duration::from_secs(300);
+/// The load-back document is checked for a change at most this often.
+pub const CONFIG_DOCUMENT_PERIOD: Duration = Duration::from_secs(60);
+
+/// A reload: the new value, or `None` to keep the one in force.
+pub type Reload<T> =
+    Box<dyn Fn() -> Pin<Box<dyn Future<Output = Option<T>> + Send + 'static>> + Send + Sync>;
+
+pub struct Live<T> {
+    current: Mutex<Arc<T>>,
+    next_check: Mutex<Instant>,
+    period: Duration,
+    reload: Option<Reload<T>>,
+}
+
+impl<T> std::fmt::Debug for Live<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live")
+            .field("period", &self.period)
+            .field("reloads", &self.reload.is_some())
+            .finish()
+    }
+}
+
+impl<T> Live<T> {
+    /// A value that never changes (local runs: the environment is read once).
+    pub fn fixed(value: T) -> Self {
+        Live {
+            current: Mutex::new(Arc::new(value)),
+            next_check: Mutex::new(Instant::now()),
+            period: Duration::MAX,
+            reload: None,
+        }
+    }
+
+    /// `value` now, re-read by `reload` at most once per `period`.
+    pub fn reloading(value: T, period: Duration, reload: Reload<T>) -> Self {
+        Live {
+            current: Mutex::new(Arc::new(value)),
+            next_check: Mutex::new(Instant::now() + period),
+            period,
+            reload: Some(reload),
+        }
+    }
+
+    /// `initial` until the first [`Live::get`], which loads; then re-read at most once per
+    /// `period` (a document read when the first request needs it, not at start).
+    pub fn loading(initial: T, period: Duration, reload: Reload<T>) -> Self {
+        let live = Live::reloading(initial, period, reload);
+        *live
+            .next_check
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Instant::now();
+        live
+    }
+
+    /// The value in force, reloaded first when the period has passed.
+    pub async fn get(&self) -> Arc<T> {
+        if let Some(reload) = &self.reload {
+            if self.claim(Instant::now()) {
+                if let Some(new) = reload().await {
+                    *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(new);
+                }
+            }
+        }
+        self.now()
+    }
+
+    /// The value in force, without checking for a change.
+    pub fn now(&self) -> Arc<T> {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// True for the one caller that should reload now; moves the next check a period on.
+    fn claim(&self, now: Instant) -> bool {
+        let mut next = self
+            .next_check
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if now < *next {
+            return false;
+        }
+        *next = now.checked_add(self.period).unwrap_or(now);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn counting(answers: Vec<Option<u32>>) -> (Reload<u32>, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = calls.clone();
+        let answers = Arc::new(answers);
+        let reload: Reload<u32> = Box::new(move || {
+            let i = seen.fetch_add(1, Ordering::SeqCst);
+            let answer = answers.get(i).copied().flatten();
+            Box::pin(async move { answer })
+        });
+        (reload, calls)
+    }
+
+    #[tokio::test]
+    async fn a_value_is_reloaded_at_most_once_per_period() {
+        let (reload, calls) = counting(vec![Some(2)]);
+        let live = Live::reloading(1, Duration::from_secs(60), reload);
+        assert_eq!(*live.get().await, 1, "within the period: the first value");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            0,
+            "no reload before the period"
+        );
+        let start = Instant::now();
+        assert!(live.claim(start + Duration::from_secs(61)));
+        assert!(
+            !live.claim(start + Duration::from_secs(62)),
+            "one caller reloads per period"
+        );
+        assert!(live.claim(start + Duration::from_secs(122)));
+    }
+
+    #[tokio::test]
+    async fn a_reload_that_answers_none_keeps_the_value_in_force() {
+        let (reload, calls) = counting(vec![None, Some(7)]);
+        let live = Live::reloading(1, Duration::ZERO, reload);
+        assert_eq!(*live.get().await, 1, "refused: the last good value stays");
+        assert_eq!(*live.get().await, 7, "a good value replaces it");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(*live.now(), 7);
+    }
+
+    #[tokio::test]
+    async fn a_loading_value_is_read_at_the_first_get() {
+        let (reload, calls) = counting(vec![Some(5)]);
+        let live = Live::loading(0, Duration::from_secs(60), reload);
+        assert_eq!(*live.now(), 0);
+        assert_eq!(*live.get().await, 5);
+        assert_eq!(*live.get().await, 5, "then once per period");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_fixed_value_never_reloads() {
+        let live = Live::fixed("env");
+        assert_eq!(*live.get().await, "env");
+    }
+}
