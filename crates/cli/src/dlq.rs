@@ -5,14 +5,13 @@ use std::collections::HashSet;
 use std::process::ExitCode;
 
 use hookloop_aws::sqs::{Message, Queue};
-use hookloop_aws::AwsClients;
 use hookloop_domain::attributes as attr;
-use hookloop_runtime::Registry;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
+use crate::target::{Deployed, Resource, Target};
 use crate::{progress_bar, CliError};
 
 /// How long a listed message stays hidden while the listing goes on (then it is released).
@@ -28,6 +27,8 @@ pub enum Command {
 
 #[derive(clap::Args)]
 pub struct ListArgs {
+    #[command(flatten)]
+    target: Target,
     /// Print JSON (one array, with each message's body) instead of a table.
     #[arg(long)]
     json: bool,
@@ -38,6 +39,8 @@ pub struct ListArgs {
 
 #[derive(clap::Args)]
 pub struct RedriveArgs {
+    #[command(flatten)]
+    target: Target,
     /// Only messages whose attribute matches, e.g. `stage=store`, `source=location`,
     /// `error_code=payload_invalid`. Repeat to require several.
     #[arg(long = "filter", value_name = "NAME=VALUE")]
@@ -48,13 +51,24 @@ pub struct RedriveArgs {
 }
 
 /// A DLQ message with the attributes the processor wrote.
-struct Entry {
+pub(crate) struct Entry {
     message: Message,
 }
 
 impl Entry {
-    fn attr(&self, name: &str) -> Option<&str> {
+    pub(crate) fn attr(&self, name: &str) -> Option<&str> {
         self.message.message_attributes()?.get(name)?.string_value()
+    }
+
+    /// When SQS received it (into the queue it first went to), from `SentTimestamp`.
+    pub(crate) fn sent_at(&self) -> Option<OffsetDateTime> {
+        let ms: i128 = self
+            .message
+            .attributes()?
+            .get(&aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp)?
+            .parse()
+            .ok()?;
+        OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok()
     }
 
     fn age(&self, now: OffsetDateTime) -> String {
@@ -94,17 +108,9 @@ impl Entry {
     }
 }
 
-/// The queue whose URL is in `var`.
-pub fn queue_from_env(clients: &AwsClients, var: &'static str) -> Result<Queue, CliError> {
-    let url = std::env::var(var).ok().filter(|v| !v.is_empty()).ok_or_else(|| {
-        CliError::Usage(format!("{var} is not set (eval the output of `hookloop init`, or take it from the stack outputs)"))
-    })?;
-    Ok(Queue::new(clients.sqs.clone(), url))
-}
-
 /// Receives everything currently in `dlq` (up to `max`), each message once, holding them hidden
 /// until the caller releases or deletes them.
-async fn take_all(dlq: &Queue, max: usize) -> Result<Vec<Entry>, CliError> {
+pub(crate) async fn take_all(dlq: &Queue, max: usize) -> Result<Vec<Entry>, CliError> {
     let mut seen = HashSet::new();
     let mut entries = Vec::new();
     let mut empty_receives = 0;
@@ -123,7 +129,7 @@ async fn take_all(dlq: &Queue, max: usize) -> Result<Vec<Entry>, CliError> {
     Ok(entries)
 }
 
-fn handles(entries: &[Entry]) -> Vec<String> {
+pub(crate) fn handles(entries: &[Entry]) -> Vec<String> {
     entries
         .iter()
         .filter_map(|e| e.message.receipt_handle().map(str::to_owned))
@@ -131,15 +137,14 @@ fn handles(entries: &[Entry]) -> Vec<String> {
 }
 
 pub async fn run(command: Command) -> Result<ExitCode, CliError> {
-    let clients = AwsClients::from_env(Registry::new()).await;
     match command {
-        Command::List(a) => list(&clients, a).await,
-        Command::Redrive(a) => redrive(&clients, a).await,
+        Command::List(a) => list(&a.target.connect().await?, a).await,
+        Command::Redrive(a) => redrive(&a.target.connect().await?, a).await,
     }
 }
 
-async fn list(clients: &AwsClients, args: ListArgs) -> Result<ExitCode, CliError> {
-    let dlq = queue_from_env(clients, "DLQ_URL")?;
+async fn list(target: &Deployed, args: ListArgs) -> Result<ExitCode, CliError> {
+    let dlq = target.queue(Resource::DeadLetterQueue)?;
     let entries = take_all(&dlq, args.max).await?;
     dlq.release(&handles(&entries)).await?;
     if args.json {
@@ -187,10 +192,10 @@ fn parse_filters(raw: &[String]) -> Result<Vec<(String, String)>, CliError> {
         .collect()
 }
 
-async fn redrive(clients: &AwsClients, args: RedriveArgs) -> Result<ExitCode, CliError> {
+async fn redrive(target: &Deployed, args: RedriveArgs) -> Result<ExitCode, CliError> {
     let filters = parse_filters(&args.filters)?;
-    let dlq = queue_from_env(clients, "DLQ_URL")?;
-    let main = queue_from_env(clients, "QUEUE_URL")?;
+    let dlq = target.queue(Resource::DeadLetterQueue)?;
+    let main = target.queue(Resource::Queue)?;
 
     // Everything, for real: let SQS move it in the background where it can.
     if filters.is_empty() && !args.dry_run {

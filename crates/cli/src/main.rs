@@ -5,17 +5,21 @@
 
 mod dlq;
 mod init;
+mod last_processed;
 mod poller;
 mod replay;
+mod rules;
 mod send;
 mod serve;
+mod status;
+mod target;
 mod trace;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +46,17 @@ enum Command {
     Dlq(dlq::Command),
     /// Re-queue archived raw webhooks from S3 (backfills).
     Replay(replay::Args),
+    /// Check, try and upload the load-back document (CleverTap accounts and rules).
+    #[command(subcommand)]
+    Rules(rules::Command),
+    /// Queue depth, DLQ by stage and error code, last processed time, event source mapping.
+    Status(status::Args),
+    /// Print a shell completion script, e.g. `hookloop completions bash >
+    /// ~/.local/share/bash-completion/completions/hookloop`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[tokio::main]
@@ -54,6 +69,17 @@ async fn main() -> ExitCode {
         Command::Send(a) => send::run(a).await,
         Command::Dlq(c) => dlq::run(c).await,
         Command::Replay(a) => replay::run(a).await,
+        Command::Status(a) => status::run(a).await,
+        Command::Rules(c) => rules::run(c).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "hookloop",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
@@ -81,6 +107,8 @@ pub fn progress_bar(len: u64, what: &'static str) -> indicatif::ProgressBar {
 pub enum CliError {
     #[error(transparent)]
     Aws(#[from] hookloop_aws::AwsError),
+    #[error(transparent)]
+    Stack(#[from] hookloop_aws::stack::MissingOutput),
     #[error(transparent)]
     Prefix(#[from] hookloop_cli::provision::InvalidPrefix),
     #[error("configuration: {0}")]

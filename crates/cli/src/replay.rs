@@ -1,21 +1,20 @@
 //! `hookloop replay`: put archived raw webhooks back on the queue, e.g. to backfill after a change
 //! in processing. Each keeps its original message id, so the processor rewrites the same items.
 
+use std::collections::HashSet;
 use std::process::ExitCode;
 
 use hookloop_aws::s3::RawArchive;
-use hookloop_aws::AwsClients;
-use std::collections::HashSet;
-
 use hookloop_domain::{decode_batch, Envelope, MessageId, RawKey, Source};
 use hookloop_ingest::{MessageQueue, OutgoingMessage};
-use hookloop_runtime::Registry;
 
-use crate::dlq::queue_from_env;
+use crate::target::{Resource, Target};
 use crate::{progress_bar, CliError};
 
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    target: Target,
     /// Key prefix in the raw bucket, e.g. `raw/source=location/dt=2026-11-22` or `raw/`.
     #[arg(long)]
     from: String,
@@ -25,13 +24,9 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> Result<ExitCode, CliError> {
-    let clients = AwsClients::from_env(Registry::new()).await;
-    let bucket = std::env::var("RAW_BUCKET")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| CliError::Usage("RAW_BUCKET is not set".into()))?;
-    let archive = RawArchive::new(clients.s3.clone(), bucket);
-    let queue = queue_from_env(&clients, "QUEUE_URL")?;
+    let target = args.target.connect().await?;
+    let archive = RawArchive::new(target.clients.s3.clone(), target.get(Resource::RawBucket)?);
+    let queue = target.queue(Resource::Queue)?;
     if !args.from.starts_with("raw/") {
         return Err(CliError::Usage(format!(
             "--from {:?}: raw keys start with raw/, e.g. raw/source=location/dt=2026-11-22",

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use hookloop_domain::{MessageId, Source};
 
+use crate::target::Target;
 use crate::trace::{self, Sent};
 use crate::CliError;
 
@@ -25,9 +26,13 @@ pub struct Args {
     #[arg(long)]
     route: Option<String>,
     /// Wait until each queued webhook is in every store it belongs in and print where
-    /// (needs RAW_BUCKET, TABLE_NAME and GEOFENCE_STREAM, as printed by `hookloop init`).
+    /// (the stack's, with --stack; else RAW_BUCKET, TABLE_NAME and GEOFENCE_STREAM, as printed
+    /// by `hookloop init`).
     #[arg(long)]
     trace: bool,
+    // --stack, --region, --profile: where --trace looks.
+    #[command(flatten)]
+    target: Target,
     /// How long --trace waits for a webhook to land.
     #[arg(long, default_value_t = 30)]
     trace_timeout_secs: u64,
@@ -92,7 +97,12 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
         }
     }
     if args.trace && !sent.is_empty() {
-        ok &= trace::run(&sent, Duration::from_secs(args.trace_timeout_secs)).await?;
+        ok &= trace::run(
+            &sent,
+            Duration::from_secs(args.trace_timeout_secs),
+            &args.target,
+        )
+        .await?;
     }
     Ok(if ok {
         ExitCode::SUCCESS

@@ -264,7 +264,7 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
     let queue_url = ingest_config.queue_url.clone();
     let ingest_clients =
         AwsClients::with_deadline(&sdk, ingest_config.queue_send_timeout, Registry::new());
-    let ingest = Arc::new(Ingest::from_config(ingest_config, &ingest_clients));
+    let ingest = Arc::new(Ingest::from_config(ingest_config, &ingest_clients, None));
     let processor = Arc::new(
         Processor::new(&clients, processor_config)
             .map_err(|e| CliError::Usage(format!("CleverTap client: {e}")))?,

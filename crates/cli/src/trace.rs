@@ -7,11 +7,10 @@ use std::time::Duration;
 use hookloop_aws::dynamodb::Table;
 use hookloop_aws::kinesis::Stream;
 use hookloop_aws::s3::RawArchive;
-use hookloop_aws::AwsClients;
 use hookloop_domain::{parse_webhook, Envelope, MessageId, Normalized, Source};
-use hookloop_runtime::Registry;
 use tokio::time::Instant;
 
+use crate::target::{Resource, Target};
 use crate::CliError;
 
 pub struct Sent {
@@ -21,23 +20,16 @@ pub struct Sent {
     pub body: Vec<u8>,
 }
 
-fn env_var(name: &'static str) -> Result<String, CliError> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "--trace needs {name} (eval the output of `hookloop init`)"
-            ))
-        })
-}
-
 /// Returns whether every webhook landed everywhere before the timeout.
-pub async fn run(sent: &[Sent], timeout: Duration) -> Result<bool, CliError> {
-    let clients = AwsClients::from_env(Registry::new()).await;
-    let archive = RawArchive::new(clients.s3.clone(), env_var("RAW_BUCKET")?);
-    let table = Table::new(clients.dynamodb.clone(), env_var("TABLE_NAME")?);
-    let stream = Stream::new(clients.kinesis.clone(), env_var("GEOFENCE_STREAM")?);
+pub async fn run(sent: &[Sent], timeout: Duration, target: &Target) -> Result<bool, CliError> {
+    let target = target.connect().await?;
+    let clients = &target.clients;
+    let archive = RawArchive::new(clients.s3.clone(), target.get(Resource::RawBucket)?);
+    let table = Table::new(clients.dynamodb.clone(), target.get(Resource::Table)?);
+    let stream = Stream::new(
+        clients.kinesis.clone(),
+        target.get(Resource::GeofenceStream)?,
+    );
 
     let mut all_landed = true;
     for s in sent {
