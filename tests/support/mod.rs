@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 pub mod generators;
 pub mod naive;
 pub mod proxy;
+pub mod samples;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -103,6 +104,12 @@ pub struct Moto {
 
 impl Moto {
     pub async fn start() -> Moto {
+        Self::start_with_env(&[]).await
+    }
+
+    /// moto with extra environment variables (`infra/local/moto_server.py` documents the ones
+    /// it reads, e.g. `HOOKLOOP_IAM_AUDIT`).
+    pub async fn start_with_env(vars: &[(&str, &str)]) -> Moto {
         // moto through `infra/local/moto_server.py`, which makes its Kinesis shards safe for
         // concurrent writes (moto alone can lose a record under concurrent PutRecords).
         let python = venv_bin("python");
@@ -115,6 +122,7 @@ impl Moto {
         let child = Command::new(&python)
             .arg(repo_root().join("infra/local/moto_server.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

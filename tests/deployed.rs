@@ -1,0 +1,340 @@
+//! Deployed as `sam deploy` deploys it, with least privilege enforced. The template, turned into
+//! CloudFormation by SAM's own translator, is created as a stack on the emulator
+//! (`infra/local/deploy_stack.py`); each function's environment and role are read back from the
+//! stack; both real Lambda binaries (under `cargo lambda watch`) then run with exactly that
+//! environment and with credentials holding exactly their role's policies, on an emulator that
+//! enforces IAM. The sample webhooks must land in the stack's own bucket, table and stream: a
+//! wrong variable name or resource reference in the template, or a missing permission, fails it.
+//! The emulator's audit of its IAM decisions (infra/local/moto_server.py) shows that nothing
+//! either function did was refused, and which permissions the run exercised (printed).
+//! Last, a static check: every action a function's policy grants is called by its code.
+
+#[path = "deployed/stack.rs"]
+mod stack;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Instant;
+
+use hookloop_aws::AwsClients;
+use hookloop_runtime::Registry;
+use hookloop_tests::*;
+use serde_json::{json, Value};
+use stack::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deployed_stack_runs_both_functions_under_their_own_role_policies() {
+    let started = Instant::now();
+    let dir = std::env::temp_dir().join(format!("hookloop-deployed-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let audit = Audit(dir.join("iam-audit.ndjson"));
+    let audit_path = audit.0.display().to_string();
+    let moto = Moto::start_with_env(&[("HOOKLOOP_IAM_AUDIT", &audit_path)]).await;
+    let stack = format!(
+        "hl{}",
+        &ulid::Ulid::new().to_string().to_ascii_lowercase()[..8]
+    );
+    let d = deploy(&moto, &stack);
+    enforce_iam(&moto).await;
+    let ingest_sdk = sdk_as(&moto, d.key(d.function(INGEST))).await;
+    let processor_sdk = sdk_as(&moto, d.key(d.function(PROCESSOR))).await;
+    let ingest_vars = lambda_env(&d, INGEST, &moto);
+    let processor_vars = lambda_env(&d, PROCESSOR, &moto);
+    let env = admin_env(moto, &d).await;
+
+    // The environment names the stack's own resources, as its outputs do.
+    let (ingest, processor) = (d.env(INGEST), d.env(PROCESSOR));
+    assert_eq!(ingest["QUEUE_URL"], env.resources.queue_url);
+    assert_eq!(processor["DLQ_URL"], env.resources.dlq_url);
+    for vars in [&ingest, &processor] {
+        assert_eq!(vars["RAW_BUCKET"], env.resources.bucket);
+        assert_eq!(vars["TABLE_NAME"], env.resources.table);
+    }
+    assert_eq!(processor["GEOFENCE_STREAM"], env.resources.stream);
+    assert_eq!(ingest["SECRET_ARN"], d.output("IngestSecretArn"));
+    assert_eq!(processor["SECRET_ARN"], d.output("ProcessorSecretArn"));
+    assert_eq!(processor["LOADBACK_CONFIG"], d.output("LoadbackConfigUri"));
+    for (id, vars) in [(INGEST, &ingest), (PROCESSOR, &processor)] {
+        let secretish = ["TOKEN", "PASSCODE", "BASIC_AUTH", "PASSWORD"];
+        let leaked: Vec<&String> = vars
+            .keys()
+            .filter(|k| secretish.iter().any(|s| k.contains(s)))
+            .collect();
+        assert!(
+            leaked.is_empty(),
+            "{id}: a secret in the environment: {leaked:?}"
+        );
+    }
+
+    // Least privilege, enforced: what a role does not grant is refused.
+    let (ingest_aws, processor_aws) = (
+        AwsClients::from_sdk_config(&ingest_sdk, Registry::new()),
+        AwsClients::from_sdk_config(&processor_sdk, Registry::new()),
+    );
+    let row = |pk: &str| {
+        aws_sdk_dynamodb::types::WriteRequest::builder()
+            .put_request(
+                aws_sdk_dynamodb::types::PutRequest::builder()
+                    .item("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.into()))
+                    .item("sk", aws_sdk_dynamodb::types::AttributeValue::S("x".into()))
+                    .build()
+                    .expect("a put request"),
+            )
+            .build()
+    };
+    let table = env.resources.table.clone();
+    let refusals = [
+        (
+            "ingest: dynamodb:BatchWriteItem on the table",
+            denied(
+                ingest_aws
+                    .dynamodb
+                    .batch_write_item()
+                    .request_items(&table, vec![row("USER#x")])
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "ingest: sqs:ReceiveMessage on the DLQ",
+            denied(
+                ingest_aws
+                    .sqs
+                    .receive_message()
+                    .queue_url(&env.resources.dlq_url)
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "ingest: s3:PutObject under raw/",
+            denied(
+                ingest_aws
+                    .s3
+                    .put_object()
+                    .bucket(&env.resources.bucket)
+                    .key("raw/x")
+                    .body(b"x".to_vec().into())
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "processor: sqs:SendMessage to the webhook queue",
+            denied(
+                processor_aws
+                    .sqs
+                    .send_message()
+                    .queue_url(&env.resources.queue_url)
+                    .message_body("x")
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "processor: dynamodb:Scan of the table",
+            denied(
+                processor_aws
+                    .dynamodb
+                    .scan()
+                    .table_name(&table)
+                    .send()
+                    .await,
+            ),
+        ),
+    ];
+    for (what, refused) in &refusals {
+        assert!(refused, "not refused: {what}");
+    }
+
+    // The webhook token: the one the stack generated into the ingest's secret, which the ingest
+    // reads through SECRET_ARN.
+    let token = d.secret(INGEST)["WEBHOOK_TOKEN"]
+        .as_str()
+        .expect("the ingest's secret holds a generated WEBHOOK_TOKEN")
+        .to_owned();
+    assert!(
+        token.len() >= 32 && token.chars().all(|c| c.is_ascii_alphanumeric()),
+        "generated token"
+    );
+
+    let before_run = audit.len();
+    let ingest_watch = Watch::start(&ingest_vars, &dir, "ingest").await;
+    let processor_watch = Watch::start(&processor_vars, &dir, "processor").await;
+
+    // Ingest: the sample webhooks are accepted into the stack's queue under the ingest's role.
+    let mut queued = BTreeSet::new();
+    for (file, status) in INGEST_EVENTS {
+        let event = with_token(file, &token, &dir);
+        let resp = ingest_watch.invoke("hookloop-ingest", &event).await;
+        assert_eq!(
+            resp["statusCode"],
+            status,
+            "{file}: {resp}\n{}",
+            ingest_watch.log()
+        );
+        let body: Value =
+            serde_json::from_str(resp["body"].as_str().unwrap_or("null")).unwrap_or_default();
+        if body["status"] == "queued" {
+            queued.insert(body["id"].as_str().expect("queued id").to_owned());
+        }
+    }
+    assert_eq!(queued.len(), 4, "the four sample webhooks are queued");
+
+    // Processor: the queued messages, as the event source mapping delivers them.
+    let event = dir.join("sqs-event.json");
+    let batch = sqs_event_from_queue(&env, queued.len()).await;
+    std::fs::write(&event, batch.to_string()).expect("write SQS event");
+    let resp = processor_watch.invoke("hookloop-processor", &event).await;
+    assert_eq!(
+        resp,
+        json!({"batchItemFailures": []}),
+        "{}",
+        processor_watch.log()
+    );
+
+    // Everything landed in the stack's own bucket, table and stream.
+    assert_eq!(
+        env.archived_ids()
+            .await
+            .into_iter()
+            .collect::<BTreeSet<_>>(),
+        queued,
+        "every queued webhook archived"
+    );
+    let rows = env.scan_rows().await;
+    let row_ids: BTreeSet<String> = rows
+        .iter()
+        .filter_map(|r| r["message_id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(row_ids, queued, "every queued webhook has its rows");
+    let records = env.stream_records().await;
+    assert_eq!(
+        records.len(),
+        1,
+        "one geofence event on the stream: {records:?}"
+    );
+    assert_eq!(records[0].1["event_id"], "66329c1e5f8a2b0019e4a001");
+    assert!(
+        env.dlq_messages_now().await.is_empty(),
+        "nothing dead-lettered"
+    );
+
+    // Under enforcement, nothing either function did was refused: no permission is missing.
+    let mut report = Vec::new();
+    for id in [INGEST, PROCESSOR] {
+        let (key, _) = d.key(d.function(id));
+        let decisions = audit.decisions(&key, before_run);
+        let refused: Vec<&Decision> = decisions.iter().filter(|(_, _, ok)| !ok).collect();
+        assert!(refused.is_empty(), "{id} was refused: {refused:#?}");
+        assert!(
+            !decisions.is_empty(),
+            "{id} made no AWS request under its key"
+        );
+        report.push(format!("{id}: {:#?}", exercised(&decisions)));
+    }
+    assert!(
+        !ingest_watch.log().contains(&token),
+        "the token reached the logs"
+    );
+    println!(
+        "permissions the run exercised, with their resources:\n{}",
+        report.join("\n")
+    );
+    println!(
+        "refused as they should be: {:#?}",
+        refusals.map(|(what, _)| what)
+    );
+    println!("deployed-stack test took {:.1?}", started.elapsed());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------- static check
+
+/// The SDK method an IAM action is called through: `dynamodb:BatchWriteItem` ->
+/// `.batch_write_item(` (the Rust SDK names each operation in snake case).
+fn sdk_call(action: &str) -> String {
+    let (_, operation) = action.split_once(':').unwrap_or(("", action));
+    let mut call = String::from(".");
+    for (i, c) in operation.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            call.push('_');
+        }
+        call.push(c.to_ascii_lowercase());
+    }
+    call.push('(');
+    call
+}
+
+/// The non-test Rust source of `crates/<name>/src` (a file's `#[cfg(test)]` tail and files
+/// named `*tests*` or under a `tests` directory are left out: only calls the function can make).
+fn source_of(crate_names: &[&str]) -> String {
+    fn walk(dir: &Path, out: &mut String) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.contains("tests") || name == "stub" {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, out);
+            } else if name.ends_with(".rs") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                out.push_str(text.split("#[cfg(test)]").next().unwrap_or_default());
+            }
+        }
+    }
+    let mut out = String::new();
+    for name in crate_names {
+        walk(&repo_root().join("crates").join(name).join("src"), &mut out);
+    }
+    out
+}
+
+#[test]
+fn every_action_a_function_is_granted_is_called_by_its_code() {
+    let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).expect("template");
+    let t: serde_yaml::Value = serde_yaml::from_str(&text).expect("template is YAML");
+    let linked: [(&str, &[&str]); 2] = [
+        (INGEST, &["ingest", "aws", "domain", "runtime"]),
+        (
+            PROCESSOR,
+            &["processor", "aws", "clevertap", "domain", "runtime"],
+        ),
+    ];
+    for (function, crates) in linked {
+        let code = source_of(crates);
+        let policies = t["Resources"][function]["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{function}: Policies is a list"));
+        let mut actions = BTreeSet::new();
+        for statement in policies
+            .iter()
+            .filter_map(|p| p["Statement"].as_sequence())
+            .flatten()
+        {
+            match &statement["Action"] {
+                serde_yaml::Value::String(a) => {
+                    actions.insert(a.clone());
+                }
+                serde_yaml::Value::Sequence(list) => {
+                    actions.extend(list.iter().filter_map(|a| a.as_str().map(str::to_owned)))
+                }
+                other => panic!("{function}: an Action that is not a name: {other:?}"),
+            }
+        }
+        assert!(!actions.is_empty(), "{function}: no actions found");
+        let uncalled: Vec<String> = actions
+            .iter()
+            .filter(|a| a.contains('*') || !code.contains(&sdk_call(a)))
+            .map(|a| format!("{a} (no `{}` in crates {crates:?})", sdk_call(a)))
+            .collect();
+        assert!(
+            uncalled.is_empty(),
+            "{function} is granted actions no code path of it calls: {uncalled:#?}"
+        );
+    }
+}
