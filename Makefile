@@ -43,7 +43,7 @@ FUNCTION ?= ingest
 EVENT    ?= events/apigw/location-radar-geofence.json
 SAM      := PATH=$(CURDIR)/$(VENV)/bin:$$PATH SAM_CLI_TELEMETRY=0 $(CURDIR)/$(VENV)/bin/sam
 
-.PHONY: help setup build-local run loadback-rules test bench fuzz lint fmt clean build sam-build deploy deploy-fn invoke-local logs delete
+.PHONY: help setup build-local run test bench fuzz lint fmt clean build sam-build deploy deploy-fn sam-local-setup invoke-local logs delete
 
 help:
 	@echo "make run    run the pipeline locally on the moto emulator (Ctrl-C stops)"
@@ -55,7 +55,7 @@ help:
 	@echo "make build  release arm64 bootstraps via cargo lambda ($(CARGO_TARGET_DIR)/lambda/*/bootstrap)"
 	@echo "make deploy sam build + sam deploy (guided the first time) of stack $(STACK) in $(REGION)"
 	@echo "make deploy-fn FUNCTION=ingest|processor   cargo lambda deploy of one function's code"
-	@echo "make invoke-local FUNCTION=ingest EVENT=events/apigw/...   sam local invoke (needs Docker)"
+	@echo "make invoke-local FUNCTION=ingest EVENT=events/apigw/... [ENV_VARS=f.json]   sam local invoke in Docker, offline"
 	@echo "make logs   tail the stack's function logs;  make delete   delete the stack"
 
 # What running needs (the emulator), and what building, deploying and their tests need on top.
@@ -116,11 +116,6 @@ for a in records:
     print("  " + json.dumps(a["record"], sort_keys=True))
 endef
 export SHOW_STUB
-
-# The example rules compacted (descriptions dropped) for the LoadbackRules stack parameter:
-#   sam deploy --parameter-overrides LoadbackRules="$$(make -s loadback-rules)" ...
-loadback-rules:
-	@$(PYTHON) -c 'import json,sys; d=json.load(open("infra/loadback-rules.json")); d.pop("description",None); [r.pop("description",None) for r in d["rules"]]; print(json.dumps(d,separators=(",",":")))'
 
 test: setup build-local
 	cargo fmt --all -- --check
@@ -199,9 +194,17 @@ deploy-fn: build
 		| $(PYTHON) -c 'import json,sys; o={x["OutputKey"]: x["OutputValue"] for x in json.load(sys.stdin)}; print(o["$(if $(filter processor,$(FUNCTION)),Processor,Ingest)FunctionName"])'); \
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda deploy --region $(REGION) --binary-name hookloop-$(FUNCTION) "$$name"
 
-invoke-local: sam-build
-	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "sam local invoke needs a running Docker engine"; exit 1; }
-	cd infra && $(SAM) local invoke $(if $(filter processor,$(FUNCTION)),ProcessorFunction,IngestFunction) -e ../$(EVENT)
+# Docker and qemu-user from Debian's packages, a Docker engine, and a local stand-in for Lambda's
+# provided.al2023 arm64 image: sam local invoke with no container registry (root, Debian).
+sam-local-setup:
+	infra/local/sam-local/setup.sh
+
+# The built function in Docker with one event; ENV_VARS=file.json (sam's --env-vars) points it
+# at resources (tests/sam_local.rs: at the emulator). Stop a dockerd setup started: dockerd.sh stop.
+invoke-local: sam-build sam-local-setup
+	cd infra && $(SAM) local invoke $(if $(filter processor,$(FUNCTION)),ProcessorFunction,IngestFunction) \
+		-t .aws-sam/build/template.yaml --skip-pull-image -e $(abspath $(EVENT)) \
+		$(if $(ENV_VARS),--env-vars $(abspath $(ENV_VARS)))
 
 logs:
 	cd infra && $(SAM) logs --stack-name $(STACK) --region $(REGION) --tail

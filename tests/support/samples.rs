@@ -1,0 +1,153 @@
+//! The sample events in `events/apigw` and `events/sqs` and what the functions must do with each:
+//! one home for the expectations every test that invokes the Lambda binaries asserts
+//! (`cargo lambda watch` in lambda_binaries.rs, `sam local invoke` in sam_local.rs).
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use crate::{event_file, TestEnv};
+
+/// What each API Gateway event must get back: status, and a field the body must hold.
+pub fn expected_ingest_responses() -> Vec<(&'static str, u16, (&'static str, Value))> {
+    vec![
+        ("clevertap-campaign.json", 200, ("status", json!("queued"))),
+        (
+            "clevertap-test-call.json",
+            200,
+            ("status", json!("ignored")),
+        ),
+        (
+            "clevertap-export-status.json",
+            200,
+            ("status", json!("queued")),
+        ),
+        (
+            "location-radar-geofence.json",
+            200,
+            ("status", json!("queued")),
+        ),
+        (
+            "location-platform-base64.json",
+            200,
+            ("status", json!("queued")),
+        ),
+        ("health.json", 200, ("status", json!("ok"))),
+        (
+            "location-missing-token.json",
+            401,
+            ("error", json!("unauthorized")),
+        ),
+        (
+            "location-invalid-latitude.json",
+            400,
+            ("field", json!("/location/latitude")),
+        ),
+        (
+            "location-wrong-content-type.json",
+            415,
+            ("error", json!("unsupported_media_type")),
+        ),
+        ("unknown-route.json", 404, ("error", json!("not_found"))),
+    ]
+}
+
+/// The token the sample events carry.
+pub const SAMPLE_TOKEN: &str = "dev-token";
+
+/// The file names in `events/<dir>`.
+pub fn files_in(dir: &str) -> BTreeSet<String> {
+    std::fs::read_dir(event_file(dir))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Every sample event has its expectation here, and the SQS sample is the one batch.
+pub fn assert_every_sample_event_is_expected() {
+    let listed: BTreeSet<String> = expected_ingest_responses()
+        .iter()
+        .map(|(f, _, _)| f.to_string())
+        .collect();
+    assert_eq!(
+        files_in("apigw"),
+        listed,
+        "every API Gateway sample event has an expected response here"
+    );
+    assert_eq!(
+        files_in("sqs"),
+        BTreeSet::from(["processor-batch.json".to_owned()])
+    );
+}
+
+/// Asserts the ingest's answer (`statusCode`, JSON `body`) to the sample `file` is the documented
+/// one; true when the webhook was queued.
+pub fn assert_ingest_answer(file: &str, resp: &Value) -> bool {
+    let (_, status, (field, value)) = expected_ingest_responses()
+        .into_iter()
+        .find(|(f, _, _)| *f == file)
+        .unwrap_or_else(|| panic!("{file} has no expected response"));
+    assert_eq!(resp["statusCode"], status, "{file}: {resp}");
+    let body: Value = serde_json::from_str(resp["body"].as_str().unwrap_or("null"))
+        .unwrap_or_else(|e| panic!("{file}: the body is not JSON ({e}): {resp}"));
+    assert_eq!(body[field], value, "{file}: {body}");
+    body["status"] == "queued"
+}
+
+/// What the processor must leave after `events/sqs/processor-batch.json`: its two envelopes
+/// archived, their rows stored, the geofence entry on the stream, and the poison record on the
+/// DLQ with its stage.
+pub async fn assert_sample_batch_stored(env: &TestEnv) {
+    let archive = env.archive();
+    for (source, id) in [
+        ("clevertap.export_status", "01HWT0D7G0EXP0RTSTATVS0001"),
+        ("location", "01HWT0D7G0RADARGE0FENCE002"),
+    ] {
+        let (key, _) = archive
+            .find(source.parse().unwrap(), id.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{id} not archived"));
+        assert!(
+            key.starts_with(&format!("raw/source={source}/dt=2024-05-01/hour=12/"))
+                && key.ends_with(".ndjson.gz"),
+            "{key}"
+        );
+    }
+    let export = env
+        .table()
+        .get(
+            "EXPORT#1690283492",
+            "STATUS#2023-07-25T16:50:52.000Z#Completed",
+        )
+        .await
+        .unwrap();
+    assert!(export.is_some(), "export status row");
+    let location = env
+        .table()
+        .get(
+            "USER#cust-1001",
+            "LOC#2024-05-01T12:10:00.000Z#66329c1e5f8a2b0019e4a001",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        hookloop_aws::dynamodb::item_to_json(&location.expect("location row"))["message_id"],
+        "01HWT0D7G0RADARGE0FENCE002"
+    );
+    let records = env.stream_records().await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].1["event_id"], "66329c1e5f8a2b0019e4a001");
+    let dead = env.dlq_messages(1).await;
+    assert_eq!(dead[0].0, "this is not a hookloop envelope");
+    assert_eq!(dead[0].1["stage"], "parse");
+}
+
+/// What load-back must send for the sample batch by the example rules: the geofence entry,
+/// once; the export alert raises nothing.
+pub fn assert_sample_batch_loaded_back(stub: &hookloop_clevertap::stub::Stub) {
+    let loaded: Vec<Value> = stub.accepted().into_iter().map(|a| a.record).collect();
+    assert_eq!(loaded.len(), 1, "{loaded:?}");
+    assert_eq!(loaded[0]["evtName"], "Geofence Entered");
+    assert_eq!(loaded[0]["identity"], "cust-1001");
+}
