@@ -36,7 +36,8 @@ PREFIX        ?= hookloop-local
 WEBHOOK_TOKEN ?= dev-token
 CLEVERTAP_STUB ?= 127.0.0.1:3999
 
-# deployment settings
+# deployment settings (deploy-fn of the ingest moves its alias `live`, which the API calls, at
+# once: the quick path skips the canary `make deploy` goes through)
 STACK    ?= hookloop
 REGION   ?= $(or $(AWS_REGION),us-east-1)
 FUNCTION ?= ingest
@@ -192,7 +193,8 @@ deploy: sam-build
 deploy-fn: build
 	name=$$(cd infra && $(SAM) list stack-outputs --stack-name $(STACK) --region $(REGION) --output json \
 		| $(PYTHON) -c 'import json,sys; o={x["OutputKey"]: x["OutputValue"] for x in json.load(sys.stdin)}; print(o["$(if $(filter processor,$(FUNCTION)),Processor,Ingest)FunctionName"])'); \
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda deploy --region $(REGION) --binary-name hookloop-$(FUNCTION) "$$name"
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda deploy --region $(REGION) --binary-name hookloop-$(FUNCTION) \
+		$(if $(filter processor,$(FUNCTION)),,--alias live) "$$name"
 
 # Docker and qemu-user from Debian's packages, a Docker engine, and a local stand-in for Lambda's
 # provided.al2023 arm64 image: sam local invoke with no container registry (root, Debian).

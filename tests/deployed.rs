@@ -54,6 +54,8 @@ async fn the_deployed_stack_runs_both_functions_under_their_own_role_policies() 
     assert_eq!(ingest["SECRET_ARN"], d.output("IngestSecretArn"));
     assert_eq!(processor["SECRET_ARN"], d.output("ProcessorSecretArn"));
     assert_eq!(processor["LOADBACK_CONFIG"], d.output("LoadbackConfigUri"));
+    // The API calls the ingest through its alias, at the version the deploy published.
+    assert_eq!(d.function(INGEST)["aliases"], json!({"live": "1"}));
     for (id, vars) in [(INGEST, &ingest), (PROCESSOR, &processor)] {
         let secretish = ["TOKEN", "PASSCODE", "BASIC_AUTH", "PASSWORD"];
         let leaked: Vec<&String> = vars

@@ -531,6 +531,65 @@ fn load_back_is_configured_on_the_processor_only_and_stays_within_clevertaps_con
 }
 
 #[test]
+fn a_new_ingest_version_takes_traffic_by_canary_and_rolls_back_on_its_alarms() {
+    let t = template();
+    let ingest = props(&t, "IngestFunction");
+    // The API calls the alias (SAM points its integration and permission there).
+    assert_eq!(ingest["AutoPublishAlias"], "live");
+    let preference = &ingest["DeploymentPreference"];
+    assert_eq!(preference["Type"], r#ref("IngestDeployment"));
+    assert_eq!(
+        t["Parameters"]["IngestDeployment"]["Default"],
+        "Canary10Percent5Minutes"
+    );
+    assert_eq!(
+        preference["Alarms"],
+        json!([r#ref("IngestErrorsAlarm"), r#ref("Ingest5xxAlarm")]),
+        "rolled back when the ingest fails or the API answers 5xx"
+    );
+    assert!(
+        props(&t, "ProcessorFunction")
+            .get("AutoPublishAlias")
+            .is_none(),
+        "the processor is fed by its queue, not by callers: no canary"
+    );
+}
+
+#[test]
+fn an_optional_custom_domain_keeps_the_webhook_urls_across_an_api_replacement() {
+    let t = template();
+    let both = json!({"Fn::And": [
+        {"Fn::Not": [{"Fn::Equals": [r#ref("CustomDomainName"), ""]}]},
+        {"Fn::Not": [{"Fn::Equals": [r#ref("CustomDomainCertificateArn"), ""]}]},
+    ]});
+    assert_eq!(t["Conditions"]["HasCustomDomain"], both);
+    assert_eq!(
+        t["Parameters"]["CustomDomainName"]["Default"], "",
+        "off by default"
+    );
+    for name in ["WebhookDomain", "WebhookDomainMapping"] {
+        assert_eq!(resource(&t, name)["Condition"], "HasCustomDomain", "{name}");
+    }
+    let domain = props(&t, "WebhookDomain");
+    assert_eq!(domain["DomainName"], r#ref("CustomDomainName"));
+    assert_eq!(
+        domain["DomainNameConfigurations"][0]["CertificateArn"],
+        r#ref("CustomDomainCertificateArn")
+    );
+    assert_eq!(
+        domain["DomainNameConfigurations"][0]["SecurityPolicy"],
+        "TLS_1_2"
+    );
+    let mapping = props(&t, "WebhookDomainMapping");
+    assert_eq!(mapping["ApiId"], r#ref("WebhookApi"));
+    assert_eq!(mapping["Stage"], "$default");
+    assert_eq!(
+        t["Outputs"]["CustomDomainTarget"]["Condition"],
+        "HasCustomDomain"
+    );
+}
+
+#[test]
 fn alarms_watch_the_dlq_queue_age_errors_throttles_and_5xx() {
     let t = template();
     let alarms: BTreeSet<(String, String, String)> = t["Resources"]

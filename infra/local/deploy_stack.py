@@ -18,7 +18,8 @@
 It prints one JSON document on stdout:
     {"stack", "outputs": {key: value}, "admin": {"access_key", "secret_key"},
      "functions": {logical id: {"name", "role", "env", "policies": {name: document},
-                                "managed_policies": [arn], "access_key", "secret_key"}},
+                                "managed_policies": [arn], "aliases": {name: version},
+                                "access_key", "secret_key"}},
      "secrets": {arn: secret string}}
 Managed policies SAM attaches (AWSLambdaBasicExecutionRole, AWSXrayWriteOnlyAccess,
 AWSLambdaSQSQueueExecutionRole) are listed, not given to the users: they serve Lambda's own
@@ -132,6 +133,11 @@ class Deployer:
             "env": config.get("Environment", {}).get("Variables", {}),
             "policies": policies,
             "managed_policies": managed,
+            # alias name -> version (the ingest's `live`, which its API calls)
+            "aliases": {
+                a["Name"]: a["FunctionVersion"]
+                for a in self.client("lambda").list_aliases(FunctionName=name)["Aliases"]
+            },
             **self.user(f"{stack}-{logical_id}"[:64], policies),
         }
 

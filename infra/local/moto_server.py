@@ -140,6 +140,66 @@ class SecretsManagerSecret(CloudFormationModel):
         backend.delete_secret(resource_name, None, True)
 
 
+# ---------------------------------------------------------------- 2b. an alias in CloudFormation
+# The ingest's `AutoPublishAlias: live` makes SAM emit an AWS::Lambda::Version and an
+# AWS::Lambda::Alias that the API, its permission and CodeDeploy point at. moto 5.2 creates the
+# version but has no CloudFormation model for the alias (skipped, so `!Ref` of it resolves to
+# nothing and the API's permission fails), nor the version's `Version` attribute. CodeDeploy's
+# resources stay unsupported (skipped with a warning): the emulator runs no deployment.
+from moto.awslambda.models import LambdaVersion, lambda_backends  # noqa: E402
+
+LambdaVersion.has_cfn_attr = classmethod(lambda cls, attr: attr == "Version")  # type: ignore[method-assign]
+LambdaVersion.get_cfn_attribute = lambda self, attr: str(self.version)  # type: ignore[method-assign]
+
+
+class LambdaAliasModel(CloudFormationModel):
+    """`AWS::Lambda::Alias`: the alias itself lives in moto's Lambda; `!Ref` is its ARN."""
+
+    __module__ = "moto.awslambda.cloudformation"
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::Alias"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "AliasArn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.arn
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> "LambdaAliasModel":
+        props = cloudformation_json.get("Properties", {})
+        backend = lambda_backends[account_id][region_name]
+        alias = backend.create_alias(
+            name=props["Name"],
+            function_name=props["FunctionName"],
+            function_version=str(props["FunctionVersion"]),
+            description=props.get("Description", ""),
+            routing_config=props.get("RoutingConfig"),
+        )
+        return cls(alias.arn)
+
+
 def _generated(backend: Any, spec: dict[str, Any]) -> str:
     """A GenerateSecretString: a random password alone, or put into the template document."""
     password = json.loads(
