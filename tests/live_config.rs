@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hookloop_aws::secrets::Secret;
 use hookloop_domain::{Envelope, Source};
-use hookloop_ingest::{Ingest, IngestConfig};
+use hookloop_ingest::{Ingest, IngestConfig, SECRET_KEYS};
 use hookloop_runtime::Env;
 use hookloop_tests::*;
 use serde_json::{json, Value};
@@ -66,7 +66,7 @@ async fn a_token_rotated_in_the_secret_is_in_force_within_its_ttl_without_a_rest
         .filter(|(k, _)| k != "WEBHOOK_TOKEN")
         .collect();
     let lookup = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let config = IngestConfig::read(&doc.over(&Env::new(lookup))).expect("config");
+    let config = IngestConfig::read(&doc.over(&Env::new(lookup), &SECRET_KEYS)).expect("config");
     let ingest = Ingest::from_config(config, &env.clients, Some((secret, Duration::from_secs(1))));
 
     assert_eq!(post(&ingest, "old-token-1").await, 200);
@@ -102,6 +102,13 @@ async fn a_token_rotated_in_the_secret_is_in_force_within_its_ttl_without_a_rest
         post(&ingest, "old-token-1").await,
         200,
         "a bad version leaves the last good one"
+    );
+    put_secret(&env, &arn, &json!({"WEBHOOK_TOKENS": "misspelt"})).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        post(&ingest, "old-token-1").await,
+        200,
+        "so does one with no credential at all"
     );
     put_secret(&env, &arn, &json!({"WEBHOOK_TOKEN": "new-token-2"})).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -205,11 +212,57 @@ async fn load_back_follows_the_document_in_the_bucket_and_a_bad_one_leaves_the_l
     tokio::time::sleep(Duration::from_millis(1100)).await;
     run("one-rule").await;
     assert_eq!(loaded("one-rule"), 1, "the new rules are in force");
+    // The document deleted: load-back off (a missing key is also what S3 answers 403 for).
+    env.clients
+        .s3
+        .delete_object()
+        .bucket(&env.resources.bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    run("after-delete").await;
+    assert_eq!(loaded("after-delete"), 0, "no document, no load-back");
     let rows = env.scan_rows().await;
-    for tag in ["before-any", "with-rules", "after-bad", "one-rule"] {
+    for tag in [
+        "before-any",
+        "with-rules",
+        "after-bad",
+        "one-rule",
+        "after-delete",
+    ] {
         assert!(
             rows.iter().any(|r| r["pk"] == json!(format!("CT#{tag}"))),
             "{tag} is stored whatever load-back does"
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_is_read_again_only_when_it_changed() {
+    use hookloop_aws::s3::Changed;
+    let env = TestEnv::start().await;
+    let archive = env.archive();
+    let key = "config/loadback.json";
+    assert_eq!(
+        archive.get_if_changed(key, None).await.unwrap(),
+        Changed::Gone
+    );
+    archive.put(key, b"{\"v\": 1}".to_vec()).await.unwrap();
+    let Changed::New { body, etag } = archive.get_if_changed(key, None).await.unwrap() else {
+        panic!("the first read reads the document");
+    };
+    assert_eq!(body, b"{\"v\": 1}");
+    let etag = etag.expect("S3 gives an ETag");
+    assert_eq!(
+        archive.get_if_changed(key, Some(&etag)).await.unwrap(),
+        Changed::Same,
+        "unchanged: S3 answers 304 without the body"
+    );
+    archive.put(key, b"{\"v\": 2}".to_vec()).await.unwrap();
+    match archive.get_if_changed(key, Some(&etag)).await.unwrap() {
+        Changed::New { body, .. } => assert_eq!(body, b"{\"v\": 2}"),
+        other => panic!("a new version is read: {other:?}"),
     }
 }

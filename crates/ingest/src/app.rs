@@ -9,13 +9,13 @@ use hookloop_aws::secrets::{ReadSecretError, Secret};
 use hookloop_aws::signing_ids::SigningIds;
 use hookloop_aws::AwsClients;
 use hookloop_domain::claim_check::ClaimCheck;
-use hookloop_runtime::live::{Live, Reload};
+use hookloop_runtime::live::{Live, Reload, Reloaded};
 use hookloop_runtime::secret::SecretSettings;
 use hookloop_runtime::{process_env, ConfigError, Registry};
 use tracing::warn;
 
 use crate::auth::{Auth, SigningIdLedger};
-use crate::config::{read_credentials, IngestConfig};
+use crate::config::{read_credentials, IngestConfig, SECRET_KEYS};
 
 /// The ingest function's dependencies, built once per process.
 #[derive(Debug)]
@@ -52,10 +52,10 @@ impl Ingest<hookloop_aws::sqs::Queue> {
                 config.signing_id_window,
             )) as Arc<dyn SigningIdLedger>
         });
-        let wire = move |auth: Auth| match &signing_ids {
-            Some(ledger) => auth.with_signing_ids(ledger.clone()),
-            None => auth,
-        };
+        // Without a table, signing ids are remembered in memory: the first credentials' store is
+        // kept across reloads, so a rotation does not forget which signatures were used.
+        let signing_ids = signing_ids.unwrap_or_else(|| config.auth.signing_ids.clone());
+        let wire = move |auth: Auth| auth.with_signing_ids(signing_ids.clone());
         let first = wire(config.auth);
         let auth = match secret {
             None => Live::fixed(first),
@@ -96,7 +96,7 @@ impl Ingest<hookloop_aws::sqs::Queue> {
             }
         };
         let config = match &secret {
-            Some((_, _, doc)) => IngestConfig::read(&doc.over(&env))?,
+            Some((_, _, doc)) => IngestConfig::read(&doc.over(&env, &SECRET_KEYS))?,
             None => IngestConfig::read(&env)?,
         };
         let clients = AwsClients::with_deadline(sdk, config.queue_send_timeout, requests);
@@ -133,17 +133,23 @@ fn reload_credentials(
                 Ok(doc) => doc,
                 Err(e) => {
                     warn!(error = %e, "could not re-read the secret; the credentials in force stay");
-                    return None;
+                    return Reloaded::Retry;
                 }
             };
             let env = process_env();
-            let read = read_credentials(&doc.over(&env));
+            let read = read_credentials(&doc.over(&env, &SECRET_KEYS));
             match read {
-                Ok(auth) => Some(wire(auth)),
+                // A version with no credential at all (`{}`, a misspelt key) would refuse every
+                // sender: refused, like one that does not parse.
+                Ok(auth) if auth.tokens.is_empty() && auth.basic.is_empty() => {
+                    warn!("the secret's new version holds no WEBHOOK_TOKEN or WEBHOOK_BASIC_AUTH; the credentials in force stay");
+                    Reloaded::Keep
+                }
+                Ok(auth) => Reloaded::Replace(wire(auth)),
                 Err(e) => {
                     // ConfigError never quotes a secret value.
                     warn!(error = %e, "the secret's new version is refused; the credentials in force stay");
-                    None
+                    Reloaded::Keep
                 }
             }
         })

@@ -99,6 +99,9 @@ impl IngestConfig {
     }
 }
 
+/// The keys the ingest's secret may hold: the credentials, never a setting.
+pub const SECRET_KEYS: [&str; 2] = ["WEBHOOK_TOKEN", "WEBHOOK_BASIC_AUTH"];
+
 /// The credentials alone: what a rotation of the function's secret changes. Read again from the
 /// secret's document over the environment each time the secret is re-read.
 pub fn read_credentials<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Auth, ConfigError> {

@@ -17,7 +17,7 @@ pub use app::Ingest;
 pub use auth::{ledger, Auth, AuthFailure, BasicCredential, Scheme, Secret};
 pub use config::{
     route_auth_var, IngestConfig, DEFAULT_CLAIM_CHECK_BYTES, DEFAULT_DEDUP_WINDOW_HOURS,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_SEND_TIMEOUT, MAX_INGEST_BODY_BYTES,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_SEND_TIMEOUT, MAX_INGEST_BODY_BYTES, SECRET_KEYS,
 };
 pub use handler::handle;
 pub use hookloop_domain::claim_check::ClaimCheck;

@@ -13,7 +13,7 @@ use hookloop_clevertap::{UploadClient, UploadError};
 
 use crate::adapters::Aws;
 use crate::config::{ArchiveMode, ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
-use crate::loadback::{live, Loadback};
+use crate::loadback::{live, Configured, Loadback};
 use crate::ports::Ports;
 use hookloop_aws::secrets::Secret;
 use hookloop_runtime::live::Live;
@@ -26,7 +26,7 @@ pub struct Processor<P: Ports = Aws> {
     pub(crate) ledger: P::Ledger,
     pub(crate) dead_letters: P::DeadLetters,
     /// The load-back in force; `None` when load-back to CleverTap is not configured.
-    pub(crate) loadback: Live<Option<Loadback<P::Upload, P::Rows>>>,
+    pub(crate) loadback: Live<Configured<Loadback<P::Upload, P::Rows>>>,
     /// Receives before SQS's redrive: on the last one a failing message is dead-lettered here.
     pub max_receive_count: u32,
     /// Raw archive: batch objects or one object per webhook.
@@ -104,7 +104,7 @@ where
         };
         let mut p = Processor::from_parts(parts);
         if let Some((every, reload)) = document {
-            p.loadback = Live::loading(None, every, reload);
+            p.loadback = Live::loading(Configured::Unknown, every, reload);
         }
         p.max_receive_count = config.max_receive_count;
         p.archive_mode = config.raw_archive;
@@ -122,7 +122,7 @@ impl<P: Ports> Processor<P> {
             events: parts.events,
             ledger: parts.ledger,
             dead_letters: parts.dead_letters,
-            loadback: Live::fixed(parts.loadback),
+            loadback: Live::fixed(parts.loadback.into()),
             max_receive_count: DEFAULT_MAX_RECEIVE_COUNT,
             archive_mode: ArchiveMode::default(),
         }

@@ -100,10 +100,19 @@ impl DocumentConfig {
                 reason: format!("{uri:?}: expected s3://bucket/key"),
             })?;
         let (request_timeout, max_attempts, marker_ttl) = read_upload_settings(env)?;
+        let secret = SecretSettings::read(env)?;
+        if secret.is_none() {
+            // Every account needs its passcode, which only the secret holds.
+            return Err(ConfigError::Invalid {
+                var: "LOADBACK_CONFIG",
+                reason: "is set but SECRET_ARN is not: the passcodes are in the function's secret"
+                    .into(),
+            });
+        }
         Ok(Some(DocumentConfig {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
-            secret: SecretSettings::read(env)?,
+            secret,
             check_every: Duration::from_secs(env.number(
                 "LOADBACK_CONFIG_CHECK_SECONDS",
                 1..=3600,

@@ -6,6 +6,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use tracing::{field, info_span, Span};
 
 use crate::app::Processor;
+use crate::loadback::Configured;
 use crate::ports::Ports;
 use crate::stages::{claim_check, decode, dedup, load_back, parse, settle, write};
 
@@ -29,8 +30,9 @@ pub async fn handle<P: Ports>(
     // The load-back in force (re-read from the stack's document when its period has passed).
     let loadback = p.loadback.get().await;
     let states = match &*loadback {
-        Some(loadback) => load_back::load_back(loadback, states, &spans, deadline).await,
-        None => states,
+        Configured::On(loadback) => load_back::load_back(loadback, states, &spans, deadline).await,
+        Configured::Off => states,
+        Configured::Unknown => load_back::unknown(states, &spans),
     };
     settle::settle(
         &p.dead_letters,

@@ -3,8 +3,10 @@
 //!
 //! [`Live::get`] answers the value in force. When the period has passed, the first caller to
 //! notice runs the reload while every other caller keeps answering the value in force, so a
-//! slow or failing reload never holds a request up for more than its own time. A reload that
-//! answers `None` (nothing changed, or what it read was refused) leaves the value in force.
+//! slow or failing reload never holds a request up for more than [`RELOAD_TIMEOUT`]. A reload
+//! that answers [`Reloaded::Keep`] (nothing changed, or what it read was refused) leaves the
+//! value in force until the next period; one that could not read ([`Reloaded::Retry`], or one
+//! that timed out) leaves it in force and is tried again after [`RETRY_AFTER`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,9 +18,25 @@ pub const DEFAULT_SECRETS_TTL: Duration = Duration::from_secs(300);
 /// The load-back document is checked for a change at most this often.
 pub const CONFIG_DOCUMENT_PERIOD: Duration = Duration::from_secs(60);
 
-/// A reload: the new value, or `None` to keep the one in force.
+/// Longest a reload may hold up the request that runs it.
+pub const RELOAD_TIMEOUT: Duration = Duration::from_secs(1);
+/// A reload that could not read is tried again this soon (not a whole period later).
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// What a reload found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reloaded<T> {
+    /// A new value, in force from now.
+    Replace(T),
+    /// Nothing changed, or what was read is refused: the value in force stays for a period.
+    Keep,
+    /// Nothing could be read: the value in force stays, and the reload is tried again soon.
+    Retry,
+}
+
+/// A reload.
 pub type Reload<T> =
-    Box<dyn Fn() -> Pin<Box<dyn Future<Output = Option<T>> + Send + 'static>> + Send + Sync>;
+    Box<dyn Fn() -> Pin<Box<dyn Future<Output = Reloaded<T>> + Send + 'static>> + Send + Sync>;
 
 pub struct Live<T> {
     current: Mutex<Arc<T>>,
@@ -72,8 +90,16 @@ impl<T> Live<T> {
     pub async fn get(&self) -> Arc<T> {
         if let Some(reload) = &self.reload {
             if self.claim(Instant::now()) {
-                if let Some(new) = reload().await {
-                    *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(new);
+                let found = tokio::time::timeout(RELOAD_TIMEOUT, reload())
+                    .await
+                    .unwrap_or(Reloaded::Retry);
+                match found {
+                    Reloaded::Replace(new) => {
+                        *self.current.lock().unwrap_or_else(PoisonError::into_inner) =
+                            Arc::new(new);
+                    }
+                    Reloaded::Keep => {}
+                    Reloaded::Retry => self.retry_soon(Instant::now()),
                 }
             }
         }
@@ -86,6 +112,15 @@ impl<T> Live<T> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// The next check in [`RETRY_AFTER`] rather than a whole period.
+    fn retry_soon(&self, now: Instant) {
+        let mut next = self
+            .next_check
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *next = (*next).min(now + RETRY_AFTER.min(self.period));
     }
 
     /// True for the one caller that should reload now; moves the next check a period on.
@@ -107,13 +142,13 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn counting(answers: Vec<Option<u32>>) -> (Reload<u32>, Arc<AtomicUsize>) {
+    fn counting(answers: Vec<Reloaded<u32>>) -> (Reload<u32>, Arc<AtomicUsize>) {
         let calls = Arc::new(AtomicUsize::new(0));
         let seen = calls.clone();
         let answers = Arc::new(answers);
         let reload: Reload<u32> = Box::new(move || {
             let i = seen.fetch_add(1, Ordering::SeqCst);
-            let answer = answers.get(i).copied().flatten();
+            let answer = answers.get(i).cloned().unwrap_or(Reloaded::Keep);
             Box::pin(async move { answer })
         });
         (reload, calls)
@@ -121,7 +156,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_value_is_reloaded_at_most_once_per_period() {
-        let (reload, calls) = counting(vec![Some(2)]);
+        let (reload, calls) = counting(vec![Reloaded::Replace(2)]);
         let live = Live::reloading(1, Duration::from_secs(60), reload);
         assert_eq!(*live.get().await, 1, "within the period: the first value");
         assert_eq!(
@@ -139,8 +174,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_reload_that_answers_none_keeps_the_value_in_force() {
-        let (reload, calls) = counting(vec![None, Some(7)]);
+    async fn a_reload_that_answers_keep_keeps_the_value_in_force() {
+        let (reload, calls) = counting(vec![Reloaded::Keep, Reloaded::Replace(7)]);
         let live = Live::reloading(1, Duration::ZERO, reload);
         assert_eq!(*live.get().await, 1, "refused: the last good value stays");
         assert_eq!(*live.get().await, 7, "a good value replaces it");
@@ -150,12 +185,46 @@ mod tests {
 
     #[tokio::test]
     async fn a_loading_value_is_read_at_the_first_get() {
-        let (reload, calls) = counting(vec![Some(5)]);
+        let (reload, calls) = counting(vec![Reloaded::Replace(5)]);
         let live = Live::loading(0, Duration::from_secs(60), reload);
         assert_eq!(*live.now(), 0);
         assert_eq!(*live.get().await, 5);
         assert_eq!(*live.get().await, 5, "then once per period");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_reload_that_could_not_read_is_tried_again_soon_not_a_period_later() {
+        let (reload, _) = counting(vec![Reloaded::Retry]);
+        let live = Live::loading(0, Duration::from_secs(300), reload);
+        let start = Instant::now();
+        assert_eq!(*live.get().await, 0, "the value in force stays");
+        assert!(!live.claim(start + Duration::from_secs(1)));
+        assert!(
+            live.claim(start + RETRY_AFTER + Duration::from_millis(50)),
+            "tried again after RETRY_AFTER, not 300 s"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reload_that_hangs_is_abandoned_and_retried() {
+        let reload: Reload<u32> = Box::new(|| {
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Reloaded::Replace(9)
+            })
+        });
+        let live = Live::loading(1, Duration::from_secs(300), reload);
+        let started = Instant::now();
+        assert_eq!(*live.get().await, 1, "the value in force");
+        assert!(
+            started.elapsed() < RELOAD_TIMEOUT * 2,
+            "answered within RELOAD_TIMEOUT"
+        );
+        assert!(
+            live.claim(Instant::now() + RETRY_AFTER),
+            "and tried again soon, like a reload that could not read"
+        );
     }
 
     #[tokio::test]

@@ -73,13 +73,21 @@ impl SecretDocument {
         self.0.get(key).and_then(Value::as_str).map(str::to_owned)
     }
 
-    /// This document over `env`: a key the document holds as a string wins over the variable of
-    /// the same name.
-    pub fn over<'a, F>(&'a self, env: &'a Env<F>) -> Env<impl Fn(&str) -> Option<String> + 'a>
+    /// This document over `env`, for the variables in `keys` only (the secrets; a secret cannot
+    /// change a setting such as `ALLOW_UNAUTHENTICATED`): a key the document holds as a string
+    /// wins over the variable of the same name.
+    pub fn over<'a, F>(
+        &'a self,
+        env: &'a Env<F>,
+        keys: &'a [&'a str],
+    ) -> Env<impl Fn(&str) -> Option<String> + 'a>
     where
         F: Fn(&str) -> Option<String>,
     {
-        Env::new(move |k: &str| self.string(k).or_else(|| env.optional(k)))
+        Env::new(move |k: &str| {
+            let from_secret = keys.contains(&k).then(|| self.string(k)).flatten();
+            from_secret.or_else(|| env.optional(k))
+        })
     }
 }
 
@@ -89,13 +97,17 @@ mod tests {
 
     #[test]
     fn the_document_overrides_variables_and_never_shows_its_values() {
-        let doc = SecretDocument::parse(r#"{"WEBHOOK_TOKEN": "s3cret-value", "N": 3}"#).unwrap();
+        let doc = SecretDocument::parse(
+            r#"{"WEBHOOK_TOKEN": "s3cret-value", "N": 3, "ALLOW_UNAUTHENTICATED": "true"}"#,
+        )
+        .unwrap();
         let env = Env::new(|k: &str| match k {
             "WEBHOOK_TOKEN" => Some("from-env".into()),
             "QUEUE_URL" => Some("q".into()),
             _ => None,
         });
-        let both = doc.over(&env);
+        let keys = ["WEBHOOK_TOKEN", "N"];
+        let both = doc.over(&env, &keys);
         assert_eq!(
             both.optional("WEBHOOK_TOKEN").as_deref(),
             Some("s3cret-value")
@@ -105,6 +117,11 @@ mod tests {
             both.optional("N"),
             None,
             "only strings stand in for variables"
+        );
+        assert_eq!(
+            both.optional("ALLOW_UNAUTHENTICATED"),
+            None,
+            "a secret sets secrets only, never a setting"
         );
         assert!(!format!("{doc:?}").contains("s3cret-value"));
         for bad in ["[1]", "s3cret-value", "{\"a\": "] {

@@ -99,6 +99,11 @@ fn the_stacks_document_is_named_by_an_s3_uri_and_excludes_the_environments_rules
     }
     let e = read(&[("LOADBACK_CONFIG", "s3://b/k"), ("LOADBACK_RULES", "{}")]).unwrap_err();
     assert!(e.to_string().contains("LOADBACK_RULES"), "{e}");
+    let e = read(&[("LOADBACK_CONFIG", "s3://b/k")]).unwrap_err();
+    assert!(
+        e.to_string().contains("SECRET_ARN"),
+        "the passcodes' secret is required: {e}"
+    );
 }
 
 fn loadback(pairs: &[(&str, &str)]) -> Result<Option<LoadbackConfig>, ConfigError> {

@@ -31,6 +31,23 @@ pub struct Loadback<U, R> {
     marker_ttl: Duration,
 }
 
+/// Whether load-back is in force.
+#[derive(Debug, Clone)]
+pub enum Configured<L> {
+    /// The stack's document has not been read yet (a new instance whose first read failed):
+    /// stored messages are handed back for redelivery, not acknowledged without load-back.
+    Unknown,
+    /// Not configured (no account, no document).
+    Off,
+    On(L),
+}
+
+impl<L> From<Option<L>> for Configured<L> {
+    fn from(l: Option<L>) -> Self {
+        l.map_or(Configured::Off, Configured::On)
+    }
+}
+
 /// What load-back did for one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Loaded {

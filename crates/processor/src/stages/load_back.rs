@@ -3,11 +3,32 @@
 
 use std::time::Instant;
 
-use tracing::{info, Span};
+use tracing::{info, warn, Span};
+
+use crate::failure::{Failure, Stage};
 
 use crate::loadback::{Loadback, Loaded};
 use crate::ports::{RowStore, Uploader};
 use crate::state::{State, Stored};
+
+/// Load-back's configuration is not known yet (the stack's document could not be read): each
+/// stored message fails, retryably, so it comes back once the document is read instead of being
+/// acknowledged without its records. Its data is stored; redelivery stores it again idempotently.
+pub(crate) fn unknown(mut states: Vec<State>, spans: &[Span]) -> Vec<State> {
+    for (i, s) in states.iter_mut().enumerate() {
+        if s.stored().is_some() {
+            let _entered = spans[i].enter();
+            warn!("load-back document not read yet; message handed back for redelivery");
+            *s = State::Failed(Failure {
+                stage: Stage::Clevertap,
+                code: "loadback.config_unread".into(),
+                message: "the load-back document could not be read yet".into(),
+                retryable: true,
+            });
+        }
+    }
+    states
+}
 
 pub(crate) async fn load_back<U: Uploader, R: RowStore>(
     loadback: &Loadback<U, R>,

@@ -156,3 +156,17 @@ async fn a_message_with_no_records_is_done_without_a_request() {
     assert!(retried(&r).is_empty());
     assert!(w.upload.lock().requests.is_empty());
 }
+
+#[tokio::test]
+async fn while_the_load_back_document_is_unread_stored_messages_come_back_rather_than_skip_it() {
+    let w = World::default();
+    let mut p = w.loading_back(3);
+    p.loadback = hookloop_runtime::Live::fixed(crate::loadback::Configured::Unknown);
+    let e = envelope(Source::ClevertapWebhook, CAMPAIGN);
+    let r = run(&p, vec![message(&e, 1)]).await;
+    assert_eq!(retried(&r), vec![sqs_id(&e)], "handed back for redelivery");
+    assert!(
+        w.upload.lock().requests.is_empty(),
+        "nothing uploaded without rules"
+    );
+}
