@@ -242,35 +242,31 @@ async fn env_vars(
     let moto = &env.moto.endpoint;
     let mut ingest = common.clone();
     let mut processor = common;
-    if declared(template, "IngestFunction").contains(&"SECRET_ARN".to_owned()) {
-        let arn = create_secret(moto, "ingest", &json!({"WEBHOOK_TOKEN": SAMPLE_TOKEN})).await;
-        ingest.insert("SECRET_ARN".into(), arn.into());
-    } else {
-        ingest.insert("WEBHOOK_TOKEN".into(), SAMPLE_TOKEN.into());
+    // As deployed: credentials and passcodes only in each function's secret, accounts and rules
+    // in the stack's document.
+    for function in ["IngestFunction", "ProcessorFunction"] {
+        assert!(
+            declared(template, function).contains(&"SECRET_ARN".to_owned()),
+            "{function} reads its secret"
+        );
     }
-    if declared(template, "ProcessorFunction").contains(&"SECRET_ARN".to_owned()) {
-        let passcodes = json!({"CLEVERTAP_PASSCODES": {"default": STUB_PASSCODE}});
-        let arn = create_secret(moto, "processor", &passcodes).await;
-        processor.insert("SECRET_ARN".into(), arn.into());
-        let document = json!({"accounts": {"default": account}, "rules": rules["rules"]});
-        env.clients
-            .s3
-            .put_object()
-            .bucket(&env.resources.bucket)
-            .key("config/loadback.json")
-            .body(document.to_string().into_bytes().into())
-            .send()
-            .await
-            .expect("put the load-back document");
-        let uri = format!("s3://{}/config/loadback.json", env.resources.bucket);
-        processor.insert("LOADBACK_CONFIG".into(), uri.into());
-    } else {
-        let mut account = account;
-        account["passcode"] = STUB_PASSCODE.into();
-        let accounts = json!({ "default": account });
-        processor.insert("CLEVERTAP_ACCOUNTS".into(), accounts.to_string().into());
-        processor.insert("LOADBACK_RULES".into(), rules.to_string().into());
-    }
+    let arn = create_secret(moto, "ingest", &json!({"WEBHOOK_TOKEN": SAMPLE_TOKEN})).await;
+    ingest.insert("SECRET_ARN".into(), arn.into());
+    let passcodes = json!({"CLEVERTAP_PASSCODES": {"default": STUB_PASSCODE}});
+    let arn = create_secret(moto, "processor", &passcodes).await;
+    processor.insert("SECRET_ARN".into(), arn.into());
+    let document = json!({"accounts": {"default": account}, "rules": rules["rules"]});
+    env.clients
+        .s3
+        .put_object()
+        .bucket(&env.resources.bucket)
+        .key("config/loadback.json")
+        .body(document.to_string().into_bytes().into())
+        .send()
+        .await
+        .expect("put the load-back document");
+    let uri = format!("s3://{}/config/loadback.json", env.resources.bucket);
+    processor.insert("LOADBACK_CONFIG".into(), uri.into());
     json!({"IngestFunction": ingest, "ProcessorFunction": processor})
 }
 

@@ -25,7 +25,7 @@ Managed policies SAM attaches (AWSLambdaBasicExecutionRole, AWSXrayWriteOnlyAcce
 AWSLambdaSQSQueueExecutionRole) are listed, not given to the users: they serve Lambda's own
 service (logs, traces, the event source mapping), not calls the function's code makes. (moto
 5.2's `AWS::IAM::Role` does not attach them, so the list is empty on the emulator.) Function
-environment values come back as the emulator keeps them: a Number parameter as a JSON number.
+environment values come back as strings, as Lambda keeps them (moto_server.py makes moto do so).
 
 Run it before the emulator enforces IAM (it uses whatever credentials the environment has).
 """

@@ -152,6 +152,22 @@ LambdaVersion.has_cfn_attr = classmethod(lambda cls, attr: attr == "Version")  #
 LambdaVersion.get_cfn_attribute = lambda self, attr: str(self.version)  # type: ignore[method-assign]
 
 
+from moto.awslambda.models import LambdaFunction  # noqa: E402
+
+_function_init = LambdaFunction.__init__
+
+
+def _function_init_string_env(self: LambdaFunction, *args: Any, **kwargs: Any) -> None:
+    """Lambda keeps environment values as strings; moto keeps a CloudFormation Number parameter
+    (`!Ref IngestTimeout`) as a JSON number, which the Rust SDK (cargo lambda deploy) refuses to
+    parse in GetFunction's answer."""
+    _function_init(self, *args, **kwargs)
+    self.environment_vars = {k: str(v) for k, v in (self.environment_vars or {}).items()}
+
+
+LambdaFunction.__init__ = _function_init_string_env  # type: ignore[method-assign]
+
+
 class LambdaAliasModel(CloudFormationModel):
     """`AWS::Lambda::Alias`: the alias itself lives in moto's Lambda; `!Ref` is its ARN."""
 

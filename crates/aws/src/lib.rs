@@ -11,6 +11,7 @@ pub mod dedup;
 pub mod dynamodb;
 mod error;
 pub mod kinesis;
+#[cfg(feature = "stack")]
 pub mod lambda;
 pub mod requests;
 pub mod retry;
@@ -18,6 +19,7 @@ pub mod s3;
 pub mod secrets;
 pub mod signing_ids;
 pub mod sqs;
+#[cfg(feature = "stack")]
 pub mod stack;
 
 pub use clients::AwsClients;
