@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use hookloop_aws::AwsClients;
 use hookloop_runtime::Registry;
+use hookloop_tests::watch::Watch;
 use hookloop_tests::*;
 use serde_json::{json, Value};
 use stack::*;

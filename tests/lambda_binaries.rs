@@ -2,118 +2,13 @@
 //! emulator) and invoked with every file in `events/apigw` and `events/sqs`, with moto as the AWS
 //! endpoint: the same events `sam local invoke -e` takes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hookloop_tests::samples::*;
+use hookloop_tests::watch::Watch;
 use hookloop_tests::*;
 use serde_json::{json, Value};
-
-fn cargo_lambda() -> PathBuf {
-    let p = repo_root().join(".venv/bin/cargo-lambda");
-    assert!(
-        p.exists(),
-        "{} missing: run `make setup` (make test does)",
-        p.display()
-    );
-    p
-}
-
-struct Watch {
-    _process: Process,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Watch {
-    async fn start(env: &TestEnv, extra: &[(String, String)], dir: &Path) -> Watch {
-        let port = free_port();
-        let env_file = dir.join("lambda.env");
-        let mut lines: Vec<String> = env
-            .env()
-            .into_iter()
-            .chain(extra.iter().cloned())
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        lines.push(format!("WEBHOOK_TOKEN={SAMPLE_TOKEN}")); // the token the sample events carry
-        lines.push("RUST_LOG=info".into());
-        std::fs::write(&env_file, lines.join("\n")).unwrap();
-        let log = dir.join("watch.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(cargo_lambda())
-            .args([
-                "lambda",
-                "watch",
-                "--ignore-changes",
-                "--invoke-address",
-                "127.0.0.1",
-            ])
-            .args(["--invoke-port", &port.to_string(), "--env-file"])
-            .arg(&env_file)
-            .current_dir(repo_root())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("start cargo lambda watch");
-        let watch = Watch {
-            _process: Process(child),
-            port,
-            log,
-        };
-        eventually(
-            "cargo lambda watch to listen",
-            Duration::from_secs(120),
-            || async move {
-                tokio::net::TcpStream::connect(("127.0.0.1", port))
-                    .await
-                    .ok()
-                    .map(|_| ())
-            },
-        )
-        .await;
-        watch
-    }
-
-    /// `cargo lambda invoke <function> --data-file <event>`: the function's JSON response.
-    async fn invoke(&self, function: &str, event: &Path) -> Value {
-        let out = tokio::process::Command::new(cargo_lambda())
-            .args([
-                "lambda",
-                "invoke",
-                function,
-                "--invoke-address",
-                "127.0.0.1",
-            ])
-            .args([
-                "--invoke-port",
-                &self.port.to_string(),
-                "--output-format",
-                "json",
-                "--data-file",
-            ])
-            .arg(event)
-            .current_dir(repo_root())
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .expect("run cargo lambda invoke");
-        assert!(
-            out.status.success(),
-            "invoke {function} {}: {}\n--- watch log ---\n{}",
-            event.display(),
-            String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{}: not JSON ({e}): {}",
-                event.display(),
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lambda_binaries_answer_every_sample_event_as_documented() {
@@ -124,7 +19,11 @@ async fn lambda_binaries_answer_every_sample_event_as_documented() {
     std::fs::create_dir_all(&dir).unwrap();
     // The processor loads back to the CleverTap stand-in by the example rules.
     let stub = start_stub(Duration::ZERO).await;
-    let watch = Watch::start(&env, &clevertap_env(&stub, &example_rules()), &dir).await;
+    let mut vars: BTreeMap<String, String> = env.env().into_iter().collect();
+    vars.extend(clevertap_env(&stub, &example_rules()));
+    vars.insert("WEBHOOK_TOKEN".into(), SAMPLE_TOKEN.into()); // the token the sample events carry
+    vars.insert("RUST_LOG".into(), "info".into());
+    let watch = Watch::start(&vars, &dir, "lambda").await;
 
     // Ingest: every API Gateway event gets its documented answer.
     let mut queued = 0;
@@ -156,7 +55,7 @@ async fn lambda_binaries_answer_every_sample_event_as_documented() {
     assert_sample_batch_loaded_back(&stub);
 
     // The functions logged JSON lines with the message id, and never the token.
-    let log = std::fs::read_to_string(&watch.log).unwrap();
+    let log = watch.log();
     assert!(
         log.contains(r#""message_id":"01HWT0D7G0RADARGE0FENCE002""#),
         "processor logs are JSON lines carrying the message id"

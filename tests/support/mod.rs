@@ -23,6 +23,7 @@ pub mod generators;
 pub mod naive;
 pub mod proxy;
 pub mod samples;
+pub mod watch;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
