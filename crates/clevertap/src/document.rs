@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use hookloop_domain::pointer;
 use serde_json::Value;
 
 use crate::account::{Account, Accounts};
@@ -81,26 +82,6 @@ struct RawAccount {
     max_concurrency: Option<usize>,
 }
 
-/// Escapes one pointer segment (RFC 6901).
-fn segment(s: &str) -> String {
-    s.replace('~', "~0").replace('/', "~1")
-}
-
-/// `properties.x.as` or `identity[0]` (a rules error's field) to `/properties/x/as`,
-/// `/identity/0`.
-fn field_pointer(field: &str) -> String {
-    if field.is_empty() || field == "-" {
-        return String::new();
-    }
-    field
-        .replace('[', ".")
-        .replace(']', "")
-        .split('.')
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("/{}", segment(s)))
-        .collect()
-}
-
 /// The document in `text`, or every problem it has.
 /// Accounts without `max_concurrency` get `default_concurrency` (the processor's
 /// `CLEVERTAP_MAX_CONCURRENCY`).
@@ -113,18 +94,15 @@ pub fn check(
     let doc: Value = serde_json::from_str(text)
         .map_err(|e| vec![problem(String::new(), format!("not JSON: {e}"))])?;
     let raw: RawDocument = serde_path_to_error::deserialize(&doc).map_err(|e| {
-        let path = e.path().to_string();
-        let pointer = if path == "." {
-            String::new()
-        } else {
-            field_pointer(&path)
-        };
-        vec![problem(pointer, e.inner().to_string())]
+        vec![problem(
+            pointer::serde_pointer(e.path()),
+            e.inner().to_string(),
+        )]
     })?;
     let mut problems = Vec::new();
     let mut accounts = BTreeMap::new();
     for (name, a) in raw.accounts {
-        let at = format!("/accounts/{}", segment(&name));
+        let at = pointer::join("/accounts", &name);
         let passcode = match passcodes {
             Passcodes::Placeholder => Some("placeholder".to_owned()),
             Passcodes::Known(known) => known.get(&name).cloned(),
@@ -150,7 +128,11 @@ pub fn check(
                 accounts.insert(name, account);
             }
             Err(e) => problems.push(problem(
-                format!("{at}{}", field_pointer(&e.field)),
+                if e.field.is_empty() {
+                    at
+                } else {
+                    pointer::join(&at, &e.field)
+                },
                 e.message,
             )),
         }
@@ -173,7 +155,7 @@ pub fn check(
                 // In a rule: its index, then the field within it; outside one (the rules
                 // list's own shape): the field is the path from the top.
                 let rule = index.map(|i| format!("/rules/{i}")).unwrap_or_default();
-                problem(format!("{rule}{}", field_pointer(&e.field)), e.message)
+                problem(format!("{rule}{}", e.pointer), e.message)
             }));
             Err(problems)
         }

@@ -92,13 +92,21 @@ pub(crate) fn redact(message: &str) -> String {
 }
 
 /// Escapes one reference token of a JSON pointer (`~` -> `~0`, `/` -> `~1`).
-pub(crate) fn escape_pointer(token: &str) -> String {
+pub fn escape_pointer(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
 /// Joins a JSON pointer and one more token.
-pub(crate) fn join(base: &str, token: impl fmt::Display) -> String {
+pub fn join(base: &str, token: impl fmt::Display) -> String {
     format!("{base}/{}", escape_pointer(&token.to_string()))
+}
+
+/// The JSON pointer of a serde path, taken from its segments (a key holding `.` or `[` stays
+/// one token, which the path's dotted display cannot tell).
+pub fn serde_pointer(path: &serde_path_to_error::Path) -> String {
+    let mut out = String::new();
+    push_serde_path(&mut out, path);
+    out
 }
 
 fn push_serde_path(out: &mut String, path: &serde_path_to_error::Path) {

@@ -39,6 +39,10 @@ pub use claim_check::claim_object_key;
 pub use clevertap::{CampaignProfile, CampaignWebhook, ProfileKey};
 pub use dedup::dedup_key;
 pub use envelope::{Envelope, EnvelopeError, MessageId, ENVELOPE_VERSION};
+/// JSON pointers (RFC 6901), as errors name fields: one home for building them.
+pub mod pointer {
+    pub use crate::error::{escape_pointer as escape, join, serde_pointer};
+}
 pub use error::ParseError;
 pub use export_status::ExportStatusAlert;
 pub use location::{

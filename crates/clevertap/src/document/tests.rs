@@ -116,3 +116,38 @@ fn passcodes_come_from_the_secret_as_strings_and_are_never_echoed() {
     assert!(!e.contains("12345"), "{e}");
     assert!(passcodes_from(Some(&json!("p"))).is_err());
 }
+
+#[test]
+fn pointers_name_keys_that_hold_dots_brackets_and_slashes_exactly() {
+    let rule = |properties: Value, when: Value| {
+        json!([{"name": "r", "source": "clevertap.webhook", "type": "event", "event_name": "E",
+                "when": when, "properties": properties}])
+    };
+    let accounts = json!({"default": {"account_id": "W9R-1", "region": "in1"}});
+    let cases = [
+        // Found while compiling the rule: a `from` that is not a pointer.
+        (
+            rule(json!({"a.b[0]": {"from": "x"}}), json!({})),
+            "/rules/0/properties/a.b[0]",
+        ),
+        (
+            rule(json!({}), json!({"/event/type": {"nested": 1}})),
+            "/rules/0/when/~1event~1type",
+        ),
+        // Found by serde while reading the document: a conversion it does not know.
+        (
+            rule(json!({"x.y~z": {"from": "/x", "as": "money"}}), json!({})),
+            "/rules/0/properties/x.y~0z/as",
+        ),
+    ];
+    for (rules, expected) in cases {
+        let found = pointers(check(&doc(accounts.clone(), rules), Passcodes::Placeholder, 3));
+        assert_eq!(found, vec![expected]);
+    }
+    let text = doc(json!({"a/b": {"account_id": "", "region": "in1"}}), json!([]));
+    assert_eq!(
+        pointers(check(&text, Passcodes::Placeholder, 3)),
+        vec!["/accounts/a~1b"],
+        "an account name with a slash is refused as a name, pointed at by its escaped key"
+    );
+}

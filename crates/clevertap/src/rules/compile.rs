@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::file::{RawRule, RawType};
 use super::pointers::{check_pointer, RECEIVED_AT};
-use super::{rule_err, Prop, Rule, RulesError};
+use super::{rule_err, Field, Prop, Rule, RulesError};
 use crate::record::{IdentityField, Record, RecordType};
 
 /// Where CleverTap webhooks are addressed by default: the `objectId` CleverTap sent (never
@@ -38,7 +38,7 @@ pub(super) fn compile(
         )
     })?;
     for (p, v) in &r.when {
-        check_pointer(label, &format!("when.{p}"), p)?;
+        check_pointer(label, Field::key("when").then(p), p)?;
         let alternatives = match v {
             Value::Array(a) => a.as_slice(),
             one => std::slice::from_ref(one),
@@ -50,7 +50,7 @@ pub(super) fn compile(
         {
             return Err(rule_err(
                 label,
-                &format!("when.{p}"),
+                Field::key("when").then(p),
                 "expected a value or a list of values",
             ));
         }
@@ -73,7 +73,7 @@ pub(super) fn compile(
         _ => {}
     }
     if let Some(p) = &r.account_from {
-        check_pointer(label, "account_from", p)?;
+        check_pointer(label, "account_from".into(), p)?;
     }
     let identity = match r.identity {
         None => default_identity(source),
@@ -81,19 +81,19 @@ pub(super) fn compile(
             .into_iter()
             .enumerate()
             .map(|(i, m)| {
-                let field = format!("identity[{i}]");
+                let field = Field::key("identity").at(i);
                 let mut it = m.into_iter();
                 match (it.next(), it.next()) {
                     (Some((k, p)), None) => {
                         let f = IdentityField::parse(&k).ok_or_else(|| {
-                            rule_err(label, &field, format!("{k:?} is not objectId or identity"))
+                            rule_err(label, field.clone(), format!("{k:?} is not objectId or identity"))
                         })?;
-                        check_pointer(label, &field, &p)?;
+                        check_pointer(label, field, &p)?;
                         Ok((f, p))
                     }
                     _ => Err(rule_err(
                         label,
-                        &field,
+                        field,
                         r#"expected one entry like {"identity": "/user_id"}"#,
                     )),
                 }
@@ -111,14 +111,14 @@ pub(super) fn compile(
         ));
     }
     let ts = r.ts.unwrap_or_else(|| RECEIVED_AT.to_owned());
-    check_pointer(label, "ts", &ts)?;
+    check_pointer(label, "ts".into(), &ts)?;
 
     let mut properties = Vec::new();
     for (name, p) in r.properties {
-        let field = format!("properties.{name}");
+        let field = Field::key("properties").then(&name);
         let prop = match (p.from, p.value) {
             (Some(from), None) => {
-                check_pointer(label, &field, &from)?;
+                check_pointer(label, field, &from)?;
                 Prop::From {
                     pointer: from,
                     conversion: p.conversion,
@@ -129,14 +129,14 @@ pub(super) fn compile(
             (None, Some(_)) => {
                 return Err(rule_err(
                     label,
-                    &field,
+                    field,
                     "a constant `value` takes no `as` or `required`",
                 ))
             }
             _ => {
                 return Err(rule_err(
                     label,
-                    &field,
+                    field,
                     "give exactly one of `from` (a JSON pointer) or `value`",
                 ))
             }
@@ -185,13 +185,18 @@ pub(super) fn compile(
         }
     };
     checked.map_err(|e| {
+        // CleverTap's names for the record's parts, as the rule names them.
         let field = match e.field.as_str() {
-            "evtName" => "event_name".to_owned(),
-            f => f
-                .replace("evtData/", "properties.")
-                .replace("profileData/", "properties."),
+            "evtName" => Field::key("event_name"),
+            f => match f
+                .strip_prefix("evtData/")
+                .or_else(|| f.strip_prefix("profileData/"))
+            {
+                Some(name) => Field::key("properties").then(name),
+                None => Field::key(f),
+            },
         };
-        rule_err(label, &field, e.message)
+        rule_err(label, field, e.message)
     })?;
 
     if !r.enabled {

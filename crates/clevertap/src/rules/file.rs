@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
+use hookloop_domain::pointer;
 use serde_json::Value;
 
 use super::compile::compile;
@@ -95,6 +96,7 @@ impl Rules {
         let text = std::fs::read_to_string(Path::new(spec)).map_err(|e| RulesError {
             rule: "-".into(),
             field: "-".into(),
+            pointer: String::new(),
             message: format!("cannot read rules file {spec}: {e}"),
         })?;
         Self::parse(&text, accounts)
@@ -104,6 +106,7 @@ impl Rules {
         let doc: Value = serde_json::from_str(text).map_err(|e| RulesError {
             rule: "-".into(),
             field: "-".into(),
+            pointer: String::new(),
             message: format!("not JSON: {e}"),
         })?;
         Self::check(&doc, accounts).map_err(|mut all| all.swap_remove(0).1)
@@ -118,16 +121,24 @@ impl Rules {
     ) -> Result<Self, Vec<(Option<usize>, RulesError)>> {
         let raw: RawFile = serde_path_to_error::deserialize(doc).map_err(|e| {
             let path = e.path().to_string();
-            let index = path
-                .strip_prefix("rules[")
-                .and_then(|r| r.split_once(']'))
-                .and_then(|(i, _)| i.parse().ok());
             let (rule, field) = locate(doc, &path);
+            // The pointer from the segments themselves: within the rule when the error is in
+            // one, from the top otherwise.
+            let from_top = pointer::serde_pointer(e.path());
+            let in_rule = from_top.strip_prefix("/rules/").and_then(|rest| {
+                let (i, within) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                Some((i.parse::<usize>().ok()?, within.to_owned()))
+            });
+            let (index, pointer) = match in_rule {
+                Some((i, within)) => (Some(i), within),
+                None => (None, from_top),
+            };
             vec![(
                 index,
                 RulesError {
                     rule,
                     field,
+                    pointer,
                     message: e.inner().to_string(),
                 },
             )]

@@ -10,7 +10,7 @@
 //! each rule into its compiled form, `apply` makes records from the stored rows, and `pointers`
 //! handles the JSON pointers and field paths rules name.
 
-use hookloop_domain::Source;
+use hookloop_domain::{pointer, Source};
 use serde_json::Value;
 
 use crate::record::{IdentityField, Record, RecordType};
@@ -28,8 +28,53 @@ pub use file::Conversion;
 #[error("LOADBACK_RULES: rule {rule}: {field}: {message}")]
 pub struct RulesError {
     pub rule: String,
+    /// The field as people read it: `properties.x`, `identity[0]`.
     pub field: String,
+    /// The same field as a JSON pointer (RFC 6901) within the rule, or from the top of the
+    /// rules document when the error is in no rule: `/properties/x`, `/identity/0`.
+    pub pointer: String,
     pub message: String,
+}
+
+/// A field of a rule, named both ways a [`RulesError`] names it. Built from the keys
+/// themselves, so a property or `when` key holding `.`, `[` or `/` is still pointed at
+/// exactly (the dotted name alone could not tell `a.b` from `a` then `b`).
+#[derive(Debug, Clone)]
+pub(super) struct Field {
+    shown: String,
+    pointer: String,
+}
+
+impl Field {
+    /// A key of the rule itself.
+    pub(super) fn key(key: &str) -> Self {
+        Field {
+            shown: key.to_owned(),
+            pointer: pointer::join("", key),
+        }
+    }
+
+    /// A key within this field.
+    pub(super) fn then(self, key: &str) -> Self {
+        Field {
+            shown: format!("{}.{key}", self.shown),
+            pointer: pointer::join(&self.pointer, key),
+        }
+    }
+
+    /// An item of this list.
+    pub(super) fn at(self, index: usize) -> Self {
+        Field {
+            shown: format!("{}[{index}]", self.shown),
+            pointer: pointer::join(&self.pointer, index),
+        }
+    }
+}
+
+impl From<&str> for Field {
+    fn from(key: &str) -> Self {
+        Field::key(key)
+    }
 }
 
 /// Why a webhook item could not become a valid record: permanent, the message goes to the DLQ.
@@ -95,10 +140,12 @@ impl Rules {
     }
 }
 
-fn rule_err(label: &str, field: &str, message: impl Into<String>) -> RulesError {
+fn rule_err(label: &str, field: impl Into<Field>, message: impl Into<String>) -> RulesError {
+    let field = field.into();
     RulesError {
         rule: label.to_owned(),
-        field: field.to_owned(),
+        field: field.shown,
+        pointer: field.pointer,
         message: message.into(),
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{rule_err, RulesError};
+use super::{rule_err, Field, RulesError};
 
 /// The item field holding the arrival time, every item has it.
 pub(super) const RECEIVED_AT: &str = "/received_at";
@@ -39,7 +39,7 @@ pub(super) fn locate(doc: &Value, path: &str) -> (String, String) {
     (name, field.trim_start_matches('.').to_owned())
 }
 
-pub(super) fn check_pointer(label: &str, field: &str, p: &str) -> Result<(), RulesError> {
+pub(super) fn check_pointer(label: &str, field: Field, p: &str) -> Result<(), RulesError> {
     if p.starts_with('/') {
         Ok(())
     } else {
