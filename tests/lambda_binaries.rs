@@ -88,7 +88,8 @@ async fn lambda_binaries_answer_every_sample_event_as_documented() {
             .unwrap();
         assert!(declared
             .iter()
-            .all(|m| d[m["Name"].as_str().unwrap()].is_u64()));
+            .all(|m| d[m["Name"].as_str().unwrap()].is_u64()
+                || d[m["Name"].as_str().unwrap()].is_array()));
     }
     assert!(
         emf.iter()

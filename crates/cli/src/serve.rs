@@ -18,9 +18,11 @@ use hookloop_aws::AwsClients;
 use hookloop_ingest::{Gate, Ingest, IngestConfig, Rejection};
 use hookloop_processor::{Processor, ProcessorConfig};
 use hookloop_runtime::config::Env;
+use hookloop_runtime::metrics::names::INGEST;
 use hookloop_runtime::metrics::Registry;
+use hookloop_runtime::{Invocation, InvocationIds, Publisher};
 use tokio::sync::{watch, Semaphore};
-use tracing::info;
+use tracing::{info, Instrument};
 
 use crate::poller::{self, PollerSettings};
 use crate::CliError;
@@ -120,24 +122,44 @@ fn processor_config(stub_env: Vec<(&'static str, String)>) -> Result<ProcessorCo
 #[derive(Clone)]
 struct IngestState {
     ingest: Arc<Ingest<Queue>>,
+    /// The ingest's metrics, printed per request with `EMF_METRICS=true` as the Lambda prints
+    /// them per invocation.
+    metrics: Arc<Publisher>,
     slots: Arc<Semaphore>,
     body_timeout: Duration,
 }
 
-/// One request: route and header credentials before any body is read, the body read within
-/// the size limit and the body timeout, and only then an ingest slot and the handler (which
-/// checks everything again, as the Lambda does). `/health` takes no slot.
+/// One request as one ingest invocation: logged with a request id and a trace id made up for
+/// it, and its metrics (refusals before the handler included) printed at its end.
 async fn ingest_route(State(state): State<IngestState>, req: Request) -> Response {
+    let mut invocation = state.metrics.start();
+    let span = InvocationIds::local().span(invocation.cold_start());
+    let answer = ingest_request(&state, req, &mut invocation)
+        .instrument(span)
+        .await;
+    state.metrics.publish(&invocation);
+    answer
+}
+
+/// Route and header credentials before any body is read, the body read within the size limit
+/// and the body timeout, and only then an ingest slot and the handler (which checks everything
+/// again, as the Lambda does). `/health` takes no slot.
+async fn ingest_request(
+    state: &IngestState,
+    req: Request,
+    invocation: &mut Invocation,
+) -> Response {
     let ingest = &state.ingest;
     let (parts, body) = req.into_parts();
     let mut stream = body.into_data_stream();
-    let refuse = |r: Rejection, stream| {
+    let refuse = |r: Rejection, stream, invocation: &mut Invocation| {
         tokio::spawn(drain(stream, state.body_timeout));
         r.log(parts.uri.path());
+        r.count(invocation);
         r.into_response().map(Body::from)
     };
     match ingest.admit_headers(&parts.method, parts.uri.path(), &parts.headers) {
-        Err(r) => return refuse(r, stream),
+        Err(r) => return refuse(r, stream, invocation),
         Ok(Gate::Health) => {
             let req = http::Request::from_parts(parts, Bytes::new());
             return hookloop_ingest::handle(ingest, req).await.map(Body::from);
@@ -153,24 +175,27 @@ async fn ingest_route(State(state): State<IngestState>, req: Request) -> Respons
                 what: "body (its Content-Length)",
             },
             stream,
+            invocation,
         );
     }
     let read = tokio::time::timeout(state.body_timeout, read_body(&mut stream, limit)).await;
     let bytes = match read {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(r)) => return refuse(r, stream),
+        Ok(Err(r)) => return refuse(r, stream, invocation),
         Err(_) => {
             let r = Rejection::BodyTimeout {
                 after: state.body_timeout,
             };
             r.log(parts.uri.path());
+            r.count(invocation);
             return r.into_response().map(Body::from);
         }
     };
     let Ok(_slot) = state.slots.acquire().await else {
-        return refuse(Rejection::QueueUnavailable, stream);
+        return refuse(Rejection::QueueUnavailable, stream, invocation);
     };
-    hookloop_ingest::handle(ingest, http::Request::from_parts(parts, bytes))
+    let req = http::Request::from_parts(parts, bytes);
+    hookloop_ingest::handle_counted(ingest, req, invocation)
         .await
         .map(Body::from)
 }
@@ -302,6 +327,7 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
     info!(%addr, pollers = args.pollers, batch_size = args.batch_size, "serving: POST /webhooks/clevertap, /webhooks/clevertap/export-status, /webhooks/location; GET /health");
     let state = IngestState {
         ingest,
+        metrics: Arc::new(Publisher::from_env(INGEST)),
         slots: Arc::new(Semaphore::new(args.ingest_concurrency)),
         body_timeout: Duration::from_millis(args.body_timeout_ms),
     };

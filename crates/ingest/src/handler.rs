@@ -2,6 +2,8 @@
 
 use bytes::Bytes;
 use hookloop_domain::{dedup_key, is_clevertap_test_call, parse_webhook, Envelope, Source};
+use hookloop_runtime::metrics::names::{ACCEPTED, DUPLICATES, SOURCE};
+use hookloop_runtime::Invocation;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -28,12 +30,24 @@ fn json_ok(body: Value) -> Response<String> {
 /// message; a 4xx naming the problem (and the field) for bad requests; 503 when the queue is
 /// unavailable, so the sender retries.
 pub async fn handle<Q: MessageQueue>(ingest: &Ingest<Q>, req: Request<Bytes>) -> Response<String> {
+    handle_counted(ingest, req, &mut Invocation::unpublished()).await
+}
+
+/// [`handle`], counting into `invocation` what became of the request: `Accepted` by `Source`
+/// when queued, `Duplicates` when answered with an earlier id, `Rejected` by `Status` when
+/// refused (a test call and `/health` count as none of these).
+pub async fn handle_counted<Q: MessageQueue>(
+    ingest: &Ingest<Q>,
+    req: Request<Bytes>,
+    invocation: &mut Invocation,
+) -> Response<String> {
     let path = req.uri().path().to_owned();
-    match accept(ingest, req).await {
+    match accept(ingest, req, invocation).await {
         Ok(resp) => resp,
         Err(rejection) => {
             // Escaped there: the path comes from the request.
             rejection.log(&path);
+            rejection.count(invocation);
             rejection.into_response()
         }
     }
@@ -42,6 +56,7 @@ pub async fn handle<Q: MessageQueue>(ingest: &Ingest<Q>, req: Request<Bytes>) ->
 async fn accept<Q: MessageQueue>(
     ingest: &Ingest<Q>,
     req: Request<Bytes>,
+    invocation: &mut Invocation,
 ) -> Result<Response<String>, Rejection> {
     let source = match route(req.method(), req.uri().path())? {
         Route::Health => return Ok(json_ok(json!({"status": "ok"}))),
@@ -107,8 +122,14 @@ async fn accept<Q: MessageQueue>(
     )
     .await?;
     Ok(match admitted {
-        Admitted::Queued(id) => json_ok(json!({"id": id, "status": "queued"})),
-        Admitted::Duplicate(original) => json_ok(json!({"id": original, "status": "duplicate"})),
+        Admitted::Queued(id) => {
+            invocation.count_by(ACCEPTED, SOURCE, source.as_str());
+            json_ok(json!({"id": id, "status": "queued"}))
+        }
+        Admitted::Duplicate(original) => {
+            invocation.count(DUPLICATES);
+            json_ok(json!({"id": original, "status": "duplicate"}))
+        }
     })
 }
 

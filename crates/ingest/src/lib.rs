@@ -19,7 +19,7 @@ pub use config::{
     route_auth_var, IngestConfig, DEFAULT_CLAIM_CHECK_BYTES, DEFAULT_DEDUP_WINDOW_HOURS,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_QUEUE_SEND_TIMEOUT, MAX_INGEST_BODY_BYTES, SECRET_KEYS,
 };
-pub use handler::handle;
+pub use handler::{handle, handle_counted};
 pub use hookloop_domain::claim_check::ClaimCheck;
 pub use hookloop_runtime::config::ConfigError;
 pub use lambda::handle_lambda;

@@ -4,6 +4,8 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use hookloop_domain::ParseError;
+use hookloop_runtime::metrics::names::{REJECTED, STATUS};
+use hookloop_runtime::Invocation;
 use http::{header, HeaderValue, Response, StatusCode};
 use serde_json::{json, Value};
 use tracing::warn;
@@ -162,6 +164,11 @@ impl Rejection {
             }
             _ => warn!(status, %path, error = self.code(), "rejected"),
         }
+    }
+
+    /// Counts this refusal into the invocation's metrics: `Rejected` by `Status`.
+    pub fn count(&self, invocation: &mut Invocation) {
+        invocation.count_by(REJECTED, STATUS, self.status().as_u16().to_string());
     }
 
     pub fn into_response(self) -> Response<String> {

@@ -3,6 +3,8 @@
 //! any implementation of the ports (the unit tests' in-memory ones); [`Processor::on_aws`] lets
 //! a caller wrap the row and event stores (the benchmark's one-item-per-request comparison).
 
+use std::sync::Arc;
+
 use hookloop_aws::dedup::Claims;
 use hookloop_aws::dynamodb::Table;
 use hookloop_aws::kinesis::Stream;
@@ -17,6 +19,8 @@ use crate::loadback::{live, Configured, Loadback};
 use crate::ports::Ports;
 use hookloop_aws::secrets::Secret;
 use hookloop_runtime::live::Live;
+use hookloop_runtime::metrics::names::PROCESSOR;
+use hookloop_runtime::Publisher;
 
 /// The processor's dependencies and settings.
 pub struct Processor<P: Ports = Aws> {
@@ -31,6 +35,8 @@ pub struct Processor<P: Ports = Aws> {
     pub max_receive_count: u32,
     /// Raw archive: batch objects or one object per webhook.
     pub archive_mode: ArchiveMode,
+    /// The business metrics each invocation prints (`Stack` from `STACK_NAME`, read once).
+    pub(crate) metrics: Arc<Publisher>,
 }
 
 /// One implementation of each port, for [`Processor::from_parts`].
@@ -64,6 +70,7 @@ where
         events: impl FnOnce(Stream) -> P::Events,
     ) -> Result<Self, UploadError> {
         let table = Table::new(clients.dynamodb.clone(), config.table_name.clone());
+        let metrics = Arc::new(Publisher::from_env(PROCESSOR));
         let loadback = match config.loadback {
             Some(c) => Some(Loadback::new(
                 c.rules,
@@ -87,6 +94,7 @@ where
                 doc,
                 rows(table.clone()),
                 clients.requests.clone(),
+                metrics.clone(),
             );
             (every, reload)
         });
@@ -103,6 +111,7 @@ where
             loadback,
         };
         let mut p = Processor::from_parts(parts);
+        p.metrics = metrics;
         if let Some((every, reload)) = document {
             p.loadback = Live::loading(Configured::Unknown, every, reload);
         }
@@ -125,6 +134,12 @@ impl<P: Ports> Processor<P> {
             loadback: Live::fixed(parts.loadback.into()),
             max_receive_count: DEFAULT_MAX_RECEIVE_COUNT,
             archive_mode: ArchiveMode::default(),
+            metrics: Arc::new(Publisher::from_env(PROCESSOR)),
         }
+    }
+
+    /// The processor's metrics: what every line carries, for the request counts' line.
+    pub fn metrics(&self) -> &Publisher {
+        &self.metrics
     }
 }

@@ -5,8 +5,8 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use hookloop_aws::AwsClients;
-use hookloop_processor::{deadline_from, handle, Processor, ProcessorConfig};
-use hookloop_runtime::{logging, with_request_metrics, Registry};
+use hookloop_processor::{deadline_from, handle_as, Processor, ProcessorConfig};
+use hookloop_runtime::{logging, with_request_metrics, InvocationIds, Registry};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 // One thread: a Lambda function gets a fraction of a vCPU, so worker threads only add context
@@ -23,8 +23,13 @@ async fn main() -> Result<(), Error> {
     let (processor, requests) = (&processor, &requests);
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = deadline_from(event.context.deadline());
-        let batch = handle(processor, event.payload, Some(deadline));
-        Ok::<_, Error>(with_request_metrics(requests, "processor", batch).await)
+        let ids = InvocationIds::lambda(
+            &event.context.request_id,
+            event.context.xray_trace_id.as_deref(),
+        );
+        let batch = handle_as(processor, event.payload, Some(deadline), &ids);
+        let metrics = processor.metrics();
+        Ok::<_, Error>(with_request_metrics(requests, metrics, batch).await)
     }))
     .await
 }

@@ -1,7 +1,9 @@
 //! The process runtime every hookloop binary shares, whatever it talks to: configuration read
-//! from the environment ([`config`]), logging ([`logging`]), the request-count registry and its
-//! CloudWatch metrics ([`metrics`]), and the retry backoff ([`backoff`]). No AWS SDK here: the
-//! adapters are in `hookloop-aws`, which counts its requests into a [`metrics::Registry`].
+//! from the environment ([`config`]), logging and each invocation's log context ([`logging`]),
+//! the request-count registry and the business metrics of each invocation, printed as
+//! CloudWatch embedded metrics ([`metrics`]), and the retry backoff ([`backoff`]). No AWS SDK
+//! here: the adapters are in `hookloop-aws`, which counts its requests into a
+//! [`metrics::Registry`].
 
 pub mod backoff;
 pub mod config;
@@ -13,5 +15,6 @@ pub mod secret;
 pub use backoff::Backoff;
 pub use config::{process_env, ConfigError, Env};
 pub use live::Live;
-pub use metrics::{with_request_metrics, Registry, RequestCounts};
+pub use logging::InvocationIds;
+pub use metrics::{with_request_metrics, Invocation, Publisher, Registry, RequestCounts};
 pub use secret::SecretDocument;

@@ -13,10 +13,20 @@
 //!   directives on top of it (`hookloop_processor=debug`), but a bare level in `RUST_LOG` does
 //!   not override Lambda's. Without `AWS_LAMBDA_LOG_LEVEL`, `RUST_LOG` is the whole filter, and
 //!   `info` when it is unset too (or invalid).
+//!
+//! Every line of an invocation carries its `request_id`, `trace_id` and `cold_start` (the span
+//! of [`InvocationIds::span`]) and, in the processor, the message's `message_id`: JSON
+//! lines flatten the fields of every span the line is in ([`flat_json`]).
+
+pub mod context;
+pub mod flat_json;
 
 use std::io::IsTerminal;
 
+use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::EnvFilter;
+
+pub use context::{xray_trace_id, InvocationIds};
 
 use crate::config::{process_env, Env};
 
@@ -96,21 +106,23 @@ fn is_bare_level(directive: &str) -> bool {
     )
 }
 
+/// The Lambda runtime's own invocation span (`requestId`, `xrayTraceId`) is turned off: the
+/// functions' invocation span carries the same ids under the names every line uses.
+const RUNTIME_SPAN_OFF: &str = "lambda_runtime::layers::trace=off";
+
 /// Installs the process's subscriber from its environment. A second call (tests, the local
 /// runner hosting both handlers) is a no-op.
 pub fn init() {
     let (format, directives) = decide(&process_env());
-    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new(DEFAULT_LEVEL));
+    let filter = EnvFilter::try_new(format!("{directives},{RUNTIME_SPAN_OFF}"))
+        .unwrap_or_else(|_| EnvFilter::new(format!("{DEFAULT_LEVEL},{RUNTIME_SPAN_OFF}")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let _ = match format {
         Format::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_target(false)
+            .fmt_fields(JsonFields::new())
+            .event_format(flat_json::FlatJson)
             .try_init(),
         Format::Text => builder
             .with_target(false)

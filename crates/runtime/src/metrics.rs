@@ -3,13 +3,24 @@
 //! where they leave: an SDK interceptor for AWS (`hookloop_aws::requests`), the upload client
 //! for CleverTap. Each binary creates one [`Registry`] per function it hosts and hands it to
 //! the clients that count into it; readers take snapshots and subtract.
+//!
+//! The business metrics (what was accepted, stored, dead-lettered, how late) are counted per
+//! invocation into an [`Invocation`] and printed by its function's [`Publisher`]
+//! ([`invocation`]); their names and dimensions are the contract in [`names`].
+
+pub mod invocation;
+pub mod names;
+
+pub use invocation::{Invocation, Publisher, Unit};
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-/// CloudWatch namespace of the request metrics.
+use crate::config::Env;
+
+/// CloudWatch namespace of every metric hookloop publishes.
 pub const METRICS_NAMESPACE: &str = "hookloop";
 
 /// Request counts shared by every clone: cloning hands the same counts to another client.
@@ -85,9 +96,15 @@ impl RequestCounts {
     }
 
     /// One CloudWatch embedded-metric-format document: a `Requests.<service>.<Operation>` count
-    /// per operation, in `namespace`, with a `Function` dimension. Printed as one log line in
-    /// Lambda, CloudWatch turns it into metrics without any API call.
-    pub fn emf(&self, namespace: &str, function: &str, timestamp_ms: i64) -> serde_json::Value {
+    /// per operation, in `namespace`, with the dimensions `Stack` and `Function`. Printed as one
+    /// log line in Lambda, CloudWatch turns it into metrics without any API call.
+    pub fn emf(
+        &self,
+        namespace: &str,
+        stack: &str,
+        function: &str,
+        timestamp_ms: i64,
+    ) -> serde_json::Value {
         let mut doc = serde_json::Map::new();
         let metrics: Vec<serde_json::Value> = self
             .0
@@ -100,12 +117,13 @@ impl RequestCounts {
                 "Timestamp": timestamp_ms,
                 "CloudWatchMetrics": [{
                     "Namespace": namespace,
-                    "Dimensions": [["Function"]],
+                    "Dimensions": [[names::STACK, names::FUNCTION]],
                     "Metrics": metrics,
                 }],
             }),
         );
-        doc.insert("Function".into(), function.into());
+        doc.insert(names::STACK.into(), stack.into());
+        doc.insert(names::FUNCTION.into(), function.into());
         for (k, n) in &self.0 {
             doc.insert(metric_name(k), (*n).into());
         }
@@ -114,7 +132,7 @@ impl RequestCounts {
 }
 
 fn metric_name(key: &str) -> String {
-    format!("Requests.{}", key.replace(':', "."))
+    format!("{}{}", names::REQUESTS_PREFIX, key.replace(':', "."))
 }
 
 impl fmt::Display for RequestCounts {
@@ -124,64 +142,72 @@ impl fmt::Display for RequestCounts {
     }
 }
 
+/// Whose request counts a line is: a function's [`Publisher`] (its `Stack`, read once, and its
+/// `Function`), or a function's bare name, `Stack` and printing then read from the environment
+/// at each line.
+#[derive(Debug, Clone, Copy)]
+pub enum RequestsOf<'a> {
+    Publisher(&'a Publisher),
+    Function(&'a str),
+}
+
+impl<'a> From<&'a Publisher> for RequestsOf<'a> {
+    fn from(p: &'a Publisher) -> Self {
+        RequestsOf::Publisher(p)
+    }
+}
+
+impl<'a> From<&'a str> for RequestsOf<'a> {
+    fn from(function: &'a str) -> Self {
+        RequestsOf::Function(function)
+    }
+}
+
 /// Runs one invocation and then prints, as one CloudWatch embedded-metric-format line on stdout,
-/// the requests it sent by service and operation (`Requests.<service>.<Operation>`, dimension
-/// `Function`), as counted in `registry`. A Lambda process runs one invocation at a time, so the
-/// difference of two snapshots is exactly this invocation's. Printed only in Lambda or with
-/// `EMF_METRICS=true`.
-pub async fn with_request_metrics<F: Future>(
+/// the requests it sent by service and operation (`Requests.<service>.<Operation>`, dimensions
+/// `Stack` and `Function`), as counted in `registry`. A Lambda process runs one invocation at a
+/// time, so the difference of two snapshots is exactly this invocation's. Printed only in
+/// Lambda or with `EMF_METRICS=true`.
+pub async fn with_request_metrics<'a, F: Future>(
     registry: &Registry,
-    function: &str,
+    of: impl Into<RequestsOf<'a>>,
     f: F,
 ) -> F::Output {
+    let of = of.into();
     let before = registry.snapshot();
     let out = f.await;
-    if emf_enabled() {
-        let counts = registry.snapshot().since(&before);
-        if !counts.0.is_empty() {
-            println!("{}", counts.emf(METRICS_NAMESPACE, function, now_ms()));
-        }
-    }
+    print_requests(registry, of, &before);
     out
 }
 
-/// One CloudWatch embedded-metric-format count of 1 for `metric` (namespace `hookloop`,
-/// dimension `Function`), with `fields` as properties of the line (the reason, never a secret).
-/// Printed where request metrics are (in Lambda, or with `EMF_METRICS=true`).
-pub fn count_event(function: &str, metric: &str, fields: &[(&str, &str)]) {
-    if emf_enabled() {
-        println!("{}", event_emf(function, metric, fields, now_ms()));
+fn print_requests(registry: &Registry, of: RequestsOf<'_>, before: &RequestCounts) {
+    let env = crate::config::process_env();
+    let (enabled, stack, function) = match of {
+        RequestsOf::Publisher(p) => (p.enabled(), p.stack().to_owned(), p.function()),
+        RequestsOf::Function(function) => (
+            emf_enabled_in(&env),
+            env.optional("STACK_NAME")
+                .unwrap_or_else(|| names::LOCAL_STACK.to_owned()),
+            function,
+        ),
+    };
+    if enabled {
+        let counts = registry.snapshot().since(before);
+        if !counts.0.is_empty() {
+            let line = counts.emf(METRICS_NAMESPACE, &stack, function, now_ms());
+            println!("{line}");
+        }
     }
 }
 
-fn event_emf(function: &str, metric: &str, fields: &[(&str, &str)], ts: i64) -> serde_json::Value {
-    let mut doc = serde_json::Map::new();
-    doc.insert(
-        "_aws".into(),
-        serde_json::json!({
-            "Timestamp": ts,
-            "CloudWatchMetrics": [{
-                "Namespace": METRICS_NAMESPACE,
-                "Dimensions": [["Function"]],
-                "Metrics": [{"Name": metric, "Unit": "Count"}],
-            }],
-        }),
-    );
-    for (k, v) in fields {
-        doc.insert((*k).into(), (*v).into());
-    }
-    doc.insert("Function".into(), function.into());
-    doc.insert(metric.into(), 1.into());
-    serde_json::Value::Object(doc)
-}
-
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-fn emf_enabled() -> bool {
-    std::env::var("AWS_LAMBDA_FUNCTION_NAME").is_ok()
-        || std::env::var("EMF_METRICS").is_ok_and(|v| v == "true")
+/// Metrics are printed in Lambda, or locally with `EMF_METRICS=true`.
+pub(crate) fn emf_enabled_in<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> bool {
+    env.optional("AWS_LAMBDA_FUNCTION_NAME").is_some()
+        || env.optional("EMF_METRICS").is_some_and(|v| v == "true")
 }
 
 #[cfg(test)]
@@ -216,28 +242,11 @@ mod tests {
     }
 
     #[test]
-    fn an_event_is_one_declared_count_with_its_reason() {
-        let doc = event_emf(
-            "processor",
-            "LoadbackConfigRejected",
-            &[("Reason", "/rules/0/type: bad")],
-            1,
-        );
-        assert_eq!(
-            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
-            "LoadbackConfigRejected"
-        );
-        assert_eq!(doc["LoadbackConfigRejected"], 1);
-        assert_eq!(doc["Reason"], "/rules/0/type: bad");
-        assert_eq!(doc["Function"], "processor");
-    }
-
-    #[test]
     fn the_emf_document_declares_every_metric_it_carries() {
         let mut c = RequestCounts::default();
         c.0.insert("dynamodb:BatchWriteItem".into(), 4);
         c.0.insert("clevertap:upload".into(), 1);
-        let doc = c.emf("hookloop", "processor", 1_700_000_000_000);
+        let doc = c.emf("hookloop", "prod-eu", "processor", 1_700_000_000_000);
         let declared: Vec<&str> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap()
@@ -253,9 +262,10 @@ mod tests {
         );
         assert_eq!(doc["Requests.dynamodb.BatchWriteItem"], 4);
         assert_eq!(doc["Function"], "processor");
+        assert_eq!(doc["Stack"], "prod-eu");
         assert_eq!(
-            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0],
-            "Function"
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            serde_json::json!([["Stack", "Function"]])
         );
     }
 }

@@ -17,8 +17,8 @@ use hookloop_aws::secrets::Secret;
 use hookloop_clevertap::document::{self, Passcodes, PASSCODES_KEY};
 use hookloop_clevertap::UploadClient;
 use hookloop_runtime::live::{Reload, Reloaded};
-use hookloop_runtime::metrics::count_event;
-use hookloop_runtime::Registry;
+use hookloop_runtime::metrics::names;
+use hookloop_runtime::{Publisher, Registry};
 use tracing::{error, info, warn};
 
 use super::Configured;
@@ -27,8 +27,8 @@ use super::Loadback;
 use crate::config::DocumentConfig;
 use crate::ports::RowStore;
 
-/// The metric counting refused documents (dimension `Function`).
-pub const REJECTED_METRIC: &str = "LoadbackConfigRejected";
+/// The metric counting refused documents (dimensions `Stack` and `Function`).
+pub const REJECTED_METRIC: &str = names::LOADBACK_CONFIG_REJECTED;
 
 /// What the reload remembers between checks.
 #[derive(Default)]
@@ -52,6 +52,8 @@ struct Source<R> {
     secret: Option<Secret>,
     markers: R,
     requests: Registry,
+    /// The processor's metrics, for `LoadbackConfigRejected`.
+    metrics: Arc<Publisher>,
     seen: Mutex<Seen>,
 }
 
@@ -65,6 +67,7 @@ pub fn from_document<R>(
     config: DocumentConfig,
     markers: R,
     requests: Registry,
+    metrics: Arc<Publisher>,
 ) -> Reload<Live<R>>
 where
     R: RowStore + Clone + Send + Sync + 'static,
@@ -75,6 +78,7 @@ where
         secret,
         markers,
         requests,
+        metrics,
         seen: Mutex::new(Seen::default()),
     });
     Box::new(move || {
@@ -115,7 +119,7 @@ impl<R: RowStore + Clone + Send + Sync + 'static> Source<R> {
         }
         if new_text.is_none() && !passcodes_changed && seen.settled {
             if let Some(reason) = &seen.refused {
-                count_event("processor", REJECTED_METRIC, &[("Reason", reason)]);
+                self.metrics.event(REJECTED_METRIC, &[("Reason", reason)]);
             }
             return Reloaded::Keep;
         }
@@ -136,7 +140,7 @@ impl<R: RowStore + Clone + Send + Sync + 'static> Source<R> {
             }
             Err(reason) => {
                 error!(key = %self.config.key, %reason, "load-back document refused; the last good one stays in force");
-                count_event("processor", REJECTED_METRIC, &[("Reason", &reason)]);
+                self.metrics.event(REJECTED_METRIC, &[("Reason", &reason)]);
                 seen.refused = Some(reason);
                 // New passcodes apply to the document in force even while a newer one is refused.
                 let good = seen

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use hookloop_clevertap::Rules;
-use hookloop_runtime::Backoff;
+use hookloop_runtime::{Backoff, Invocation};
 use tracing::{info, warn};
 
 use crate::failure::{Failure, Stage};
@@ -86,8 +86,14 @@ impl<U: Uploader, R: RowStore> Loadback<U, R> {
         }
     }
 
-    /// Loads back the records of `messages`; one result per message, in order.
-    pub async fn run(&self, messages: &[&Stored], deadline: Option<Instant>) -> Vec<Loaded> {
+    /// Loads back the records of `messages`; one result per message, in order. The records
+    /// CleverTap accepted and refused (by its code) are counted into `invocation`.
+    pub async fn run(
+        &self,
+        messages: &[&Stored],
+        deadline: Option<Instant>,
+        invocation: &mut Invocation,
+    ) -> Vec<Loaded> {
         // SQS may deliver two copies of one message in one batch: load it once, answer both.
         let mut first: HashMap<&str, usize> = HashMap::new();
         let mut unique: Vec<&Stored> = Vec::new();
@@ -100,11 +106,16 @@ impl<U: Uploader, R: RowStore> Loadback<U, R> {
                 })
             })
             .collect();
-        let loaded = self.run_unique(&unique, deadline).await;
+        let loaded = self.run_unique(&unique, deadline, invocation).await;
         slots.into_iter().map(|i| loaded[i].clone()).collect()
     }
 
-    async fn run_unique(&self, messages: &[&Stored], deadline: Option<Instant>) -> Vec<Loaded> {
+    async fn run_unique(
+        &self,
+        messages: &[&Stored],
+        deadline: Option<Instant>,
+        invocation: &mut Invocation,
+    ) -> Vec<Loaded> {
         let planned = plan::records(&self.rules, messages);
         let mut results: Vec<Option<Loaded>> = planned
             .iter()
@@ -139,6 +150,7 @@ impl<U: Uploader, R: RowStore> Loadback<U, R> {
         }))
         .await;
         let tally = verdict::Tally::of(&requests, fates);
+        tally.count(invocation);
         markers::remember(
             &self.markers,
             messages,

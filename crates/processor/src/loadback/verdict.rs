@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 
 use hookloop_clevertap::{is_retryable, UploadError};
+use hookloop_runtime::metrics::names::{CODE, LOADED_BACK, LOAD_BACK_REFUSED};
+use hookloop_runtime::Invocation;
 
 use super::plan::Entry;
 use super::upload::Fate;
@@ -48,6 +50,15 @@ impl Tally {
             }
         }
         t
+    }
+
+    /// The batch's records CleverTap accepted (`LoadedBack`) and refused (`LoadBackRefused`, by
+    /// CleverTap's code), one each.
+    pub fn count(&self, invocation: &mut Invocation) {
+        invocation.add(LOADED_BACK, self.sent.values().sum::<usize>() as u64);
+        for (code, _) in self.rejected.values().flatten() {
+            invocation.count_by(LOAD_BACK_REFUSED, CODE, code.to_string());
+        }
     }
 
     /// Message `i`'s verdict: any refusal fails it for good; else any failure fails it, retryable

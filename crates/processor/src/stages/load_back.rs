@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use hookloop_runtime::Invocation;
 use tracing::{info, warn, Span};
 
 use crate::failure::{Failure, Stage};
@@ -35,6 +36,7 @@ pub(crate) async fn load_back<U: Uploader, R: RowStore>(
     mut states: Vec<State>,
     spans: &[Span],
     deadline: Option<Instant>,
+    invocation: &mut Invocation,
 ) -> Vec<State> {
     let (indexes, stored): (Vec<usize>, Vec<&Stored>) = states
         .iter()
@@ -46,7 +48,7 @@ pub(crate) async fn load_back<U: Uploader, R: RowStore>(
     }
     // Boxed: the upload futures nest deep enough to overflow rustc's layout query depth in the
     // binaries' async main otherwise.
-    let loaded = Box::pin(loadback.run(&stored, deadline)).await;
+    let loaded = Box::pin(loadback.run(&stored, deadline, invocation)).await;
     for (i, l) in indexes.into_iter().zip(loaded) {
         let _entered = spans[i].enter();
         match l {

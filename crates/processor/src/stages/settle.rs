@@ -3,6 +3,8 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsMessage};
 use hookloop_domain::attributes as attr;
+use hookloop_runtime::metrics::names::{DEAD_LETTERED, STAGE};
+use hookloop_runtime::Invocation;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tracing::{error, info, warn, Instrument, Span};
@@ -29,6 +31,7 @@ pub(crate) async fn settle<D: DeadLetterQueue>(
     messages: &[SqsMessage],
     states: Vec<State>,
     spans: Vec<Span>,
+    invocation: &mut Invocation,
 ) -> SqsBatchResponse {
     let received = messages.len();
     let settling: Vec<_> = messages
@@ -37,11 +40,14 @@ pub(crate) async fn settle<D: DeadLetterQueue>(
         .zip(spans)
         .map(|((msg, state), span)| {
             async move {
-                let outcome = match failure_of(state) {
-                    None => Outcome::Stored,
-                    Some(f) => settle_failure(dlq, max_receive_count, msg, &f).await,
+                let (outcome, stage) = match failure_of(state) {
+                    None => (Outcome::Stored, None),
+                    Some(f) => (
+                        settle_failure(dlq, max_receive_count, msg, &f).await,
+                        Some(f.stage),
+                    ),
                 };
-                (msg.message_id.clone(), outcome)
+                (msg.message_id.clone(), outcome, stage)
             }
             .instrument(span)
         })
@@ -50,10 +56,15 @@ pub(crate) async fn settle<D: DeadLetterQueue>(
 
     let mut response = SqsBatchResponse::default();
     let (mut stored, mut dead) = (0, 0);
-    for (id, outcome) in outcomes {
+    for (id, outcome, stage) in outcomes {
         match outcome {
             Outcome::Stored => stored += 1,
-            Outcome::DeadLettered => dead += 1,
+            Outcome::DeadLettered => {
+                dead += 1;
+                if let Some(stage) = stage {
+                    invocation.count_by(DEAD_LETTERED, STAGE, stage.as_str());
+                }
+            }
             Outcome::Retry => match id {
                 Some(id) if !id.is_empty() => response.add_failure(id),
                 // Without an id SQS cannot be told which one failed; an empty identifier fails

@@ -1,0 +1,70 @@
+//! The metric contract: every name and dimension the functions publish (namespace
+//! [`super::METRICS_NAMESPACE`]). The template's alarms and dashboard and the docs refer to
+//! these exact strings; `tests/infra` checks that every metric the template names is here.
+//!
+//! Every business metric is published with the dimension set `[Stack, Function]`; a metric that
+//! is about one source, stage, status or code is also published, in the same line, with
+//! `[Stack, Function, <that dimension>]`. `Stack` is `STACK_NAME` (`local` when unset),
+//! `Function` is [`INGEST`] or [`PROCESSOR`].
+
+/// Dimension: the stack (`STACK_NAME`), so two stacks in one account keep their series apart.
+pub const STACK: &str = "Stack";
+/// Dimension: the function, [`INGEST`] or [`PROCESSOR`].
+pub const FUNCTION: &str = "Function";
+/// Dimension: the webhook's source (`clevertap.webhook`, `clevertap.export_status`, `location`).
+pub const SOURCE: &str = "Source";
+/// Dimension: the processor stage a message was dead-lettered at (`parse`, `store`, `stream`,
+/// `clevertap`).
+pub const STAGE: &str = "Stage";
+/// Dimension: the HTTP status of a rejected webhook (`401`, `413`, ...).
+pub const STATUS: &str = "Status";
+/// Dimension: CleverTap's error code for a refused record.
+pub const CODE: &str = "Code";
+
+/// `Stack` when `STACK_NAME` is unset (local runs).
+pub const LOCAL_STACK: &str = "local";
+
+/// `Function` of the ingest.
+pub const INGEST: &str = "ingest";
+/// `Function` of the processor.
+pub const PROCESSOR: &str = "processor";
+
+/// Ingest: webhooks queued (answered 200), by `Source`.
+pub const ACCEPTED: &str = "Accepted";
+/// Ingest: webhooks refused, by `Status`.
+pub const REJECTED: &str = "Rejected";
+/// Webhooks recognised as already seen and not processed again.
+pub const DUPLICATES: &str = "Duplicates";
+/// Processor: messages whose every store has them, by `Source`.
+pub const STORED: &str = "Stored";
+/// Processor: messages sent to the dead-letter queue, by `Stage`.
+pub const DEAD_LETTERED: &str = "DeadLettered";
+/// Processor: records CleverTap accepted.
+pub const LOADED_BACK: &str = "LoadedBack";
+/// Processor: records CleverTap refused, by `Code`.
+pub const LOAD_BACK_REFUSED: &str = "LoadBackRefused";
+/// Processor: milliseconds from arrival at the ingest to stored, one value per message.
+pub const END_TO_END_LAG_MS: &str = "EndToEndLagMs";
+/// Processor: SQS records in one invocation.
+pub const BATCH_SIZE: &str = "BatchSize";
+/// 1 on the first invocation of a process.
+pub const COLD_START: &str = "ColdStart";
+/// Processor: a load-back document that does not check out (counted at every check).
+pub const LOADBACK_CONFIG_REJECTED: &str = "LoadbackConfigRejected";
+/// Prefix of the request counts: `Requests.<service>.<Operation>`.
+pub const REQUESTS_PREFIX: &str = "Requests.";
+
+/// Every business metric name, for checks of the template and docs.
+pub const ALL: &[&str] = &[
+    ACCEPTED,
+    REJECTED,
+    DUPLICATES,
+    STORED,
+    DEAD_LETTERED,
+    LOADED_BACK,
+    LOAD_BACK_REFUSED,
+    END_TO_END_LAG_MS,
+    BATCH_SIZE,
+    COLD_START,
+    LOADBACK_CONFIG_REJECTED,
+];
