@@ -7,8 +7,13 @@
 //! wrong variable name or resource reference in the template, or a missing permission, fails it.
 //! The emulator's audit of its IAM decisions (infra/local/moto_server.py) shows that nothing
 //! either function did was refused, and which permissions the run exercised (printed).
+//! What the stack adds around the functions is read back too: the Athena table projects a
+//! partition for every object the processor archived, and the dashboard names the stack's own
+//! functions and queues.
 //! Last, a static check: every action a function's policy grants is called by its code.
 
+#[path = "infra/projection.rs"]
+mod projection;
 #[path = "deployed/stack.rs"]
 mod stack;
 
@@ -52,6 +57,13 @@ async fn the_deployed_stack_runs_both_functions_under_their_own_role_policies() 
         assert_eq!(vars["TABLE_NAME"], env.resources.table);
     }
     assert_eq!(processor["GEOFENCE_STREAM"], env.resources.stream);
+    for vars in [&ingest, &processor] {
+        assert_eq!(
+            vars.get("STACK_NAME"),
+            Some(&stack),
+            "the metrics' Stack dimension"
+        );
+    }
     assert_eq!(ingest["SECRET_ARN"], d.output("IngestSecretArn"));
     assert_eq!(processor["SECRET_ARN"], d.output("ProcessorSecretArn"));
     assert_eq!(processor["LOADBACK_CONFIG"], d.output("LoadbackConfigUri"));
@@ -223,6 +235,29 @@ async fn the_deployed_stack_runs_both_functions_under_their_own_role_policies() 
         "nothing dead-lettered"
     );
 
+    // Athena can query what landed: each archived object is in a partition the stack's table
+    // projects (the location template resolved to the stack's bucket).
+    let table = format!("{}.raw", d.output("AthenaDatabaseName"));
+    let params = d.0["glue_tables"][&table]["Parameters"]
+        .as_object()
+        .unwrap_or_else(|| panic!("the stack has no Glue table {table}"));
+    let projection = projection::Projection::from_parameters(params);
+    let sources: Vec<&str> = hookloop_domain::Source::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    assert_eq!(projection.sources(), sources, "the table's source enum");
+    let archived = env.archived().await;
+    assert!(!archived.is_empty());
+    for (id, key, _) in &archived {
+        let url = format!("s3://{}/{key}", env.resources.bucket);
+        assert!(
+            projection.partition_of(&url).is_some(),
+            "{id} at {url} is in no partition {table} projects: {projection:?}"
+        );
+    }
+    check_dashboard(&d, &stack);
+
     // Under enforcement, nothing either function did was refused: no permission is missing.
     let mut report = Vec::new();
     for id in [INGEST, PROCESSOR] {
@@ -250,6 +285,33 @@ async fn the_deployed_stack_runs_both_functions_under_their_own_role_policies() 
     );
     println!("deployed-stack test took {:.1?}", started.elapsed());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The stack's dashboard is JSON naming the stack's own functions and queues, and reads the
+/// functions' metrics of this stack only.
+fn check_dashboard(d: &Deployed, stack: &str) {
+    let name = format!("{stack}-{REGION}");
+    let body = d.0["dashboards"][&name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no dashboard {name}: {}", d.0["dashboards"]));
+    let parsed: Value = serde_json::from_str(body).expect("the dashboard body is JSON");
+    assert!(parsed["widgets"].as_array().is_some_and(|w| !w.is_empty()));
+    let queue_name = |output: &str| {
+        let url = d.output(output);
+        url.rsplit('/').next().unwrap_or_default().to_owned()
+    };
+    for resource in [
+        d.output("IngestFunctionName"),
+        d.output("ProcessorFunctionName"),
+        queue_name("QueueUrl"),
+        queue_name("DeadLetterQueueUrl"),
+        format!("Stack=\\\"{stack}\\\""),
+    ] {
+        assert!(
+            body.contains(&resource),
+            "the dashboard does not name {resource}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- static check

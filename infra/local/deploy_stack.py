@@ -20,7 +20,11 @@ It prints one JSON document on stdout:
      "functions": {logical id: {"name", "role", "env", "policies": {name: document},
                                 "managed_policies": [arn], "aliases": {name: version},
                                 "access_key", "secret_key"}},
-     "secrets": {arn: secret string}}
+     "secrets": {arn: secret string},
+     "glue_tables": {"<database>.<table>": {"Parameters", "PartitionKeys", "StorageDescriptor"}},
+     "dashboards": {name: body}}
+The Glue tables are those of the database the `AthenaDatabaseName` output names; the dashboards
+are the stack's `AWS::CloudWatch::Dashboard` resources, each body as CloudFormation resolved it.
 Managed policies SAM attaches (AWSLambdaBasicExecutionRole, AWSXrayWriteOnlyAccess,
 AWSLambdaSQSQueueExecutionRole) are listed, not given to the users: they serve Lambda's own
 service (logs, traces, the event source mapping), not calls the function's code makes. (moto
@@ -148,6 +152,27 @@ class Deployer:
         return {arn: sm.get_secret_value(SecretId=arn)["SecretString"] for arn in sorted(arns)}
 
 
+    def glue_tables(self, outputs: dict[str, str]) -> dict[str, Any]:
+        """Each table of the stack's Glue database as the catalog holds it (dates left out)."""
+        database = outputs.get("AthenaDatabaseName")
+        if not database:
+            return {}
+        tables = self.client("glue").get_tables(DatabaseName=database)["TableList"]
+        keep = ("Parameters", "PartitionKeys", "StorageDescriptor", "TableType")
+        return {f"{database}.{t['Name']}": {k: t.get(k) for k in keep} for t in tables}
+
+    def dashboards(self, stack: str) -> dict[str, str]:
+        pages = self.client("cloudformation").get_paginator("list_stack_resources")
+        names = [
+            r["PhysicalResourceId"]
+            for page in pages.paginate(StackName=stack)
+            for r in page["StackResourceSummaries"]
+            if r["ResourceType"] == "AWS::CloudWatch::Dashboard"
+        ]
+        cloudwatch = self.client("cloudwatch")
+        return {n: cloudwatch.get_dashboard(DashboardName=n)["DashboardBody"] for n in names}
+
+
 def _document(response: dict[str, Any]) -> Any:
     doc = response["PolicyDocument"]
     return json.loads(doc) if isinstance(doc, str) else doc
@@ -181,12 +206,15 @@ def main() -> None:
         logical_id: deployer.function(args.stack, logical_id, name)
         for logical_id, name in sorted(deployer.functions(args.stack).items())
     }
+    outputs = deployer.outputs(args.stack)
     result = {
         "stack": args.stack,
-        "outputs": deployer.outputs(args.stack),
+        "outputs": outputs,
         "admin": deployer.user(f"{args.stack}-admin", {"admin": ADMIN_POLICY}),
         "functions": functions,
         "secrets": deployer.secret_strings(functions),
+        "glue_tables": deployer.glue_tables(outputs),
+        "dashboards": deployer.dashboards(args.stack),
     }
     json.dump(result, sys.stdout, indent=2, sort_keys=True)
     print()

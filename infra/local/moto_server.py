@@ -34,6 +34,11 @@ unchanged.
 6. An audit of IAM decisions (an addition, not a fix): with `HOOKLOOP_IAM_AUDIT` naming a file,
    every request authorised while IAM is enforced appends one JSON line to it,
    {"access_key", "action", "resource", "allowed"}: which permissions a run exercised.
+7. `AWS::Glue::Database`, `AWS::Glue::Table` and `AWS::Athena::WorkGroup` in CloudFormation.
+   moto has Glue and Athena backends but no CloudFormation model for these (skipped, so `!Ref`
+   of them resolves to nothing and outputs naming them vanish). The models below create them in
+   moto's Glue and Athena as CloudFormation would, so the stack's table can be read back (its
+   projection and location template, resolved) with GetTable; `!Ref` gives the name.
 """
 
 import sys
@@ -366,6 +371,95 @@ def _audited_check(self: IAMRequestBase, resource: str) -> None:
 
 if _AUDIT:
     IAMRequestBase.check_action_permitted = _audited_check
+
+# ---------------------------------------------------------------- 7. Glue and Athena in CloudFormation
+from moto.athena.models import athena_backends  # noqa: E402
+from moto.glue.models import glue_backends  # noqa: E402
+
+
+class _Named:
+    """A resource created in a moto backend whose `!Ref` is its name (a mixin: moto registers
+    every CloudFormationModel subclass by its module, so the shared part is not one). A subclass
+    gives its type and `_create(props, account_id, region_name) -> name`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> "_Named":
+        return cls(cls._create(cloudformation_json["Properties"], account_id, region_name))
+
+
+class GlueDatabaseModel(_Named, CloudFormationModel):
+    """`AWS::Glue::Database`: DatabaseInput as given (Name required here)."""
+
+    __module__ = "moto.glue.cloudformation"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Glue::Database"
+
+    @staticmethod
+    def _create(props: dict[str, Any], account_id: str, region_name: str) -> str:
+        database_input = props["DatabaseInput"]
+        # Glue keeps names in lower case, as AWS does.
+        name = database_input["Name"].lower()
+        glue_backends[account_id][region_name].create_database(name, database_input)
+        return name
+
+
+class GlueTableModel(_Named, CloudFormationModel):
+    """`AWS::Glue::Table`: TableInput as given, in DatabaseName."""
+
+    __module__ = "moto.glue.cloudformation"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Glue::Table"
+
+    @staticmethod
+    def _create(props: dict[str, Any], account_id: str, region_name: str) -> str:
+        table_input = props["TableInput"]
+        name = table_input["Name"].lower()
+        glue = glue_backends[account_id][region_name]
+        glue.create_table(props["DatabaseName"].lower(), name, table_input)
+        return name
+
+
+class AthenaWorkGroupModel(_Named, CloudFormationModel):
+    """`AWS::Athena::WorkGroup`: Name, Description, WorkGroupConfiguration, Tags."""
+
+    __module__ = "moto.athena.cloudformation"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Athena::WorkGroup"
+
+    @staticmethod
+    def _create(props: dict[str, Any], account_id: str, region_name: str) -> str:
+        athena_backends[account_id][region_name].create_work_group(
+            name=props["Name"],
+            configuration=props.get("WorkGroupConfiguration", {}),
+            description=props.get("Description", ""),
+            tags=props.get("Tags", []),
+        )
+        return props["Name"]
+
 
 from moto.server import main  # noqa: E402  (after the patches)
 

@@ -1,0 +1,103 @@
+//! The tools, offline: `sam validate --lint`, `cfn-lint`, and `sam build` producing two arm64
+//! `bootstrap`s through cargo lambda.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use hookloop_tests::repo_root;
+
+fn venv_tool(name: &str) -> Command {
+    let bin = repo_root().join(".venv/bin");
+    assert!(
+        bin.join(name).exists(),
+        "{name} missing: run `make setup` (make test does)"
+    );
+    let mut cmd = Command::new(bin.join(name));
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    cmd.current_dir(repo_root())
+        .env("PATH", path)
+        .env("SAM_CLI_TELEMETRY", "0")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "offline")
+        .env("AWS_SECRET_ACCESS_KEY", "offline");
+    cmd
+}
+
+#[test]
+fn sam_validate_lint_and_cfn_lint_pass_with_no_warnings() {
+    let out = venv_tool("sam")
+        .args([
+            "validate",
+            "--lint",
+            "--template-file",
+            "infra/template.yaml",
+        ])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("is a valid SAM Template"),
+        "{text}"
+    );
+    let out = venv_tool("cfn-lint")
+        .arg("infra/template.yaml")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.trim().is_empty(),
+        "cfn-lint findings:\n{text}"
+    );
+}
+
+/// ELF, 64-bit, machine 183 (AArch64).
+fn is_arm64_elf(path: &PathBuf) -> bool {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    bytes.len() > 20
+        && &bytes[..4] == b"\x7fELF"
+        && bytes[4] == 2
+        && u16::from_le_bytes([bytes[18], bytes[19]]) == 183
+}
+
+#[test]
+fn sam_build_produces_both_arm64_bootstraps_through_cargo_lambda() {
+    // SAM writes .aws-sam/ where it runs: run it from a scratch directory, never the repository.
+    let work_dir = std::env::temp_dir().join(format!("hookloop-sam-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&work_dir).unwrap();
+    let build_dir = work_dir.join("build");
+    // What this proves is the tooling: SAM's cargo-lambda build method turns the template's two
+    // functions into arm64 bootstraps. Link-time optimisation over one codegen unit (the
+    // deployed profile) would add minutes to every run after a code change and proves nothing
+    // more here; `make build` and `make bench` (zip sizes, cold start) use the deployed profile.
+    let out = venv_tool("sam")
+        .current_dir(&work_dir)
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .args(["build", "--beta-features", "--template-file"])
+        .arg(repo_root().join("infra/template.yaml"))
+        .arg("--build-dir")
+        .arg(&build_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sam build failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for function in ["IngestFunction", "ProcessorFunction"] {
+        let bootstrap = build_dir.join(function).join("bootstrap");
+        assert!(
+            is_arm64_elf(&bootstrap),
+            "{} is not an arm64 executable",
+            bootstrap.display()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&work_dir);
+}
