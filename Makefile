@@ -20,6 +20,7 @@ CARGO_LAMBDA_VERSION := 1.9.2
 ZIGLANG_VERSION      := 0.13.0.post1
 SAM_CLI_VERSION      := 1.170.0
 CFN_LINT_VERSION     := 1.58.0
+DUCKDB_VERSION       := 2.0.1
 ARM64_TARGET         := aarch64-unknown-linux-gnu
 CARGO_FUZZ_VERSION   := 0.13.2
 # Cargo-installed tools live outside the clone, like the build directory.
@@ -68,7 +69,8 @@ $(VENV)/.installed: Makefile
 $(VENV)/.deploy-tools: $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
 		'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIGLANG_VERSION)' \
-		'aws-sam-cli==$(SAM_CLI_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)'
+		'aws-sam-cli==$(SAM_CLI_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)' \
+		'duckdb==$(DUCKDB_VERSION)'
 	touch $@
 
 $(VENV)/.arm64-target: $(VENV)/.deploy-tools

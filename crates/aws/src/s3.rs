@@ -122,6 +122,29 @@ impl RawArchive {
         Ok(keys)
     }
 
+    /// Lists the objects under `prefix`, all pages, with their ETags: what a reader needs to
+    /// tell whether a prefix changed since it last read it (the curated layer's compaction).
+    pub async fn list_objects(&self, prefix: &str) -> Result<Vec<Listed>, AwsError> {
+        let mut objects = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("s3", "ListObjectsV2", e))?;
+            objects.extend(page.contents().iter().filter_map(|o| {
+                Some(Listed {
+                    key: o.key()?.to_owned(),
+                    etag: o.e_tag().unwrap_or_default().to_owned(),
+                })
+            }));
+        }
+        Ok(objects)
+    }
+
     /// The archived body of webhook `id`, and the key of the object holding it: its own object,
     /// or else the batch objects of its partition whose id range holds it (a listing of one
     /// hour of one source, then a read of each candidate).
@@ -176,6 +199,14 @@ impl hookloop_domain::claim_check::ObjectStore for RawArchive {
     fn locate(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket())
     }
+}
+
+/// An object as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    /// Changes whenever the object is rewritten with other bytes.
+    pub etag: String,
 }
 
 /// What a conditional read found.

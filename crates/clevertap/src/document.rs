@@ -14,8 +14,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use hookloop_domain::pointer;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::account::{Account, Accounts};

@@ -3,6 +3,7 @@
 // rustc's default layout query depth on the async main.
 #![recursion_limit = "256"]
 
+mod compact;
 mod dlq;
 mod init;
 mod last_processed;
@@ -51,6 +52,9 @@ enum Command {
     Rules(rules::Command),
     /// Queue depth, DLQ by stage and error code, last processed time, event source mapping.
     Status(status::Args),
+    /// Write the curated Parquet tables from the raw archive: the hours the schedule would
+    /// compact now, one --hour, or --all.
+    Compact(compact::Args),
     /// Print a shell completion script, e.g. `hookloop completions bash >
     /// ~/.local/share/bash-completion/completions/hookloop`.
     Completions {
@@ -71,6 +75,7 @@ async fn main() -> ExitCode {
         Command::Replay(a) => replay::run(a).await,
         Command::Status(a) => status::run(a).await,
         Command::Rules(c) => rules::run(c).await,
+        Command::Compact(a) => compact::run(a).await,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -141,10 +141,17 @@ fn pointers_name_keys_that_hold_dots_brackets_and_slashes_exactly() {
         ),
     ];
     for (rules, expected) in cases {
-        let found = pointers(check(&doc(accounts.clone(), rules), Passcodes::Placeholder, 3));
+        let found = pointers(check(
+            &doc(accounts.clone(), rules),
+            Passcodes::Placeholder,
+            3,
+        ));
         assert_eq!(found, vec![expected]);
     }
-    let text = doc(json!({"a/b": {"account_id": "", "region": "in1"}}), json!([]));
+    let text = doc(
+        json!({"a/b": {"account_id": "", "region": "in1"}}),
+        json!([]),
+    );
     assert_eq!(
         pointers(check(&text, Passcodes::Placeholder, 3)),
         vec!["/accounts/a~1b"],

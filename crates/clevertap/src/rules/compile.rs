@@ -86,7 +86,11 @@ pub(super) fn compile(
                 match (it.next(), it.next()) {
                     (Some((k, p)), None) => {
                         let f = IdentityField::parse(&k).ok_or_else(|| {
-                            rule_err(label, field.clone(), format!("{k:?} is not objectId or identity"))
+                            rule_err(
+                                label,
+                                field.clone(),
+                                format!("{k:?} is not objectId or identity"),
+                            )
                         })?;
                         check_pointer(label, field, &p)?;
                         Ok((f, p))

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
 use hookloop_domain::pointer;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::compile::compile;
