@@ -103,23 +103,12 @@ impl RawArchive {
 
     /// Lists keys under `prefix`, all pages.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
-        let mut keys = Vec::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::from_sdk("s3", "ListObjectsV2", e))?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_owned)),
-            );
-        }
-        Ok(keys)
+        Ok(self
+            .list_objects(prefix)
+            .await?
+            .into_iter()
+            .map(|o| o.key)
+            .collect())
     }
 
     /// Lists the objects under `prefix`, all pages, with their ETags: what a reader needs to
