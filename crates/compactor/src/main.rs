@@ -7,6 +7,7 @@
 use hookloop_aws::{s3::RawArchive, AwsClients};
 use hookloop_compactor::handle;
 use hookloop_curated::{settings_from_env, Compactor};
+use hookloop_runtime::metrics::names::COMPACTOR;
 use hookloop_runtime::{logging, process_env, with_request_metrics, Registry};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
@@ -24,7 +25,7 @@ async fn main() -> Result<(), Error> {
     let (compactor, requests) = (&compactor, &requests);
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let run = handle(compactor, &event.payload, time::OffsetDateTime::now_utc());
-        with_request_metrics(requests, "compactor", run)
+        with_request_metrics(requests, COMPACTOR, run)
             .await
             .map_err(Error::from)
     }))

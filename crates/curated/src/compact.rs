@@ -2,7 +2,7 @@
 //! Both `hookloop compact` and a scheduled Lambda call [`Compactor`]; the bucket is a port
 //! ([`Bucket`]) so the logic runs on S3 or in memory alike.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -12,7 +12,9 @@ use time::{Date, Duration, OffsetDateTime};
 
 use crate::batch::{parquet_bytes, record_batch};
 use crate::hour::{raw_day_prefix, Hour};
-use crate::manifest::{curated_key, fingerprint, manifest_key, DayManifest, HourEntry, Object};
+use crate::manifest::{
+    curated_key, fingerprint, manifest_key, DayManifest, HourEntry, Object, MANIFESTS_PREFIX,
+};
 use crate::rows::{rows_of_hour, RawWebhook};
 use crate::CuratedError;
 
@@ -115,6 +117,16 @@ impl<B: Bucket> Compactor<B> {
         let mut due = Listing::new();
         let mut manifests = BTreeMap::new();
         let mut checked = 0;
+        // The manifests that exist, from one listing: a day without one is not read, so the
+        // function needs no s3:ListBucket beyond raw/ and curated/_manifests/ (S3 answers a GET
+        // of a missing key 403, not 404, to a caller that may not list where the key would be).
+        let existing: BTreeSet<String> = self
+            .bucket
+            .list(MANIFESTS_PREFIX)
+            .await?
+            .into_iter()
+            .map(|o| o.key)
+            .collect();
         let mut day = first.date();
         while day <= current.date() {
             let mut listing = Listing::new();
@@ -124,7 +136,11 @@ impl<B: Bucket> Compactor<B> {
             }
             listing.retain(|h, _| *h >= first && *h < current);
             if !listing.is_empty() {
-                let manifest = self.manifest(day).await?;
+                let manifest = if existing.contains(&manifest_key(day)) {
+                    self.manifest(day).await?
+                } else {
+                    DayManifest::default()
+                };
                 checked += listing.len();
                 due.extend(
                     listing

@@ -23,7 +23,7 @@ pub use compact::{Bucket, Compactor, HourReport, RunReport, Settings};
 pub use hour::{Hour, InvalidHour};
 pub use manifest::{
     curated_key, fingerprint, manifest_key, DayManifest, HourEntry, Object, CURATED_PREFIX,
-    FORMAT_VERSION,
+    FORMAT_VERSION, MANIFESTS_PREFIX,
 };
 pub use rows::{rows_of_hour, HourRows, RawWebhook};
 pub use tables::Table;

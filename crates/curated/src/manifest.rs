@@ -16,6 +16,8 @@ use crate::tables::Table;
 pub const FORMAT_VERSION: u32 = 1;
 
 pub const CURATED_PREFIX: &str = "curated/";
+/// Where the day manifests are: one listing of it tells which days have one.
+pub const MANIFESTS_PREFIX: &str = "curated/_manifests/";
 
 /// `curated/<table>/dt=YYYY-MM-DD/HH.parquet`: one file per table and raw arrival hour, so
 /// compacting an hour again replaces its files.
@@ -30,7 +32,7 @@ pub fn curated_key(table: Table, hour: Hour) -> String {
 
 /// `curated/_manifests/dt=YYYY-MM-DD.json`
 pub fn manifest_key(day: Date) -> String {
-    format!("{CURATED_PREFIX}_manifests/dt={}.json", dt(day))
+    format!("{MANIFESTS_PREFIX}dt={}.json", dt(day))
 }
 
 /// A raw object as a listing shows it.

@@ -255,8 +255,12 @@ async fn compacting_an_hour_again_leaves_the_same_files_and_late_data_is_picked_
         },
     );
 
+    bucket.take_requests();
     let first = compactor.compact_due(now).await.unwrap();
     assert_eq!(first.compacted.len(), 1);
+    // No manifest yet: the listing of the manifests says so, and none is read (a GET of a key
+    // the function may not list would be refused by S3, not answered 404).
+    assert_eq!(bucket.take_requests()["get"], 1, "only the raw object");
     let files = bucket.curated();
     assert_eq!(
         files.keys().cloned().collect::<Vec<_>>(),
@@ -291,9 +295,10 @@ async fn compacting_an_hour_again_leaves_the_same_files_and_late_data_is_picked_
     );
     assert_eq!(late.compacted[0].duplicates, 1);
     let requests = bucket.take_requests();
-    // A lookback of 24 h spans two days: 3 listings each (one per source), the manifest of the
-    // day with raw objects, the hour's 2 raw objects; then its 2 files and the manifest written.
-    assert_eq!(requests["list"], 2 * 3, "{requests:?}");
+    // A lookback of 24 h spans two days: one listing of the manifests, 3 listings a day (one
+    // per source), the manifest of the day with raw objects, the hour's 2 raw objects; then its
+    // 2 files and the manifest written.
+    assert_eq!(requests["list"], 1 + 2 * 3, "{requests:?}");
     assert_eq!(requests["get"], 1 + 2, "{requests:?}");
     assert_eq!(requests["put"], 2 + 1, "{requests:?}");
 }

@@ -5,11 +5,12 @@
 //! Every business metric is published with the dimension set `[Stack, Function]`; a metric that
 //! is about one source, stage, status or code is also published, in the same line, with
 //! `[Stack, Function, <that dimension>]`. `Stack` is `STACK_NAME` (`local` when unset),
-//! `Function` is [`INGEST`] or [`PROCESSOR`].
+//! `Function` is [`INGEST`] or [`PROCESSOR`]; the compactor ([`COMPACTOR`]) publishes only its
+//! request counts (`Requests.s3.*`).
 
 /// Dimension: the stack (`STACK_NAME`), so two stacks in one account keep their series apart.
 pub const STACK: &str = "Stack";
-/// Dimension: the function, [`INGEST`] or [`PROCESSOR`].
+/// Dimension: the function, [`INGEST`], [`PROCESSOR`] or [`COMPACTOR`].
 pub const FUNCTION: &str = "Function";
 /// Dimension: the webhook's source (`clevertap.webhook`, `clevertap.export_status`, `location`).
 pub const SOURCE: &str = "Source";
@@ -28,6 +29,8 @@ pub const LOCAL_STACK: &str = "local";
 pub const INGEST: &str = "ingest";
 /// `Function` of the processor.
 pub const PROCESSOR: &str = "processor";
+/// `Function` of the scheduled compaction (request counts only).
+pub const COMPACTOR: &str = "compactor";
 
 /// Ingest: webhooks queued (answered 200), by `Source`.
 pub const ACCEPTED: &str = "Accepted";
