@@ -3,11 +3,16 @@
 //! visibility-timeout rules, partial batch responses, the webhook URLs (security, pipeline);
 //! alarms that notify the stack's topic and name the command that investigates them (monitoring),
 //! a dashboard on the metric contract (dashboard); the Athena table over the raw archive
-//! (athena). Then the tools: `sam validate --lint`, `cfn-lint`, and `sam build` producing two
-//! arm64 `bootstrap`s.
+//! (athena); the hourly compactor (compactor), the curated tables' Glue tables and the named
+//! queries (curated). Then the tools: `sam validate --lint`, `cfn-lint`, and `sam build`
+//! producing three arm64 `bootstrap`s.
 
 #[path = "infra/athena.rs"]
 mod athena;
+#[path = "infra/compactor.rs"]
+mod compactor;
+#[path = "infra/curated.rs"]
+mod curated;
 #[path = "infra/dashboard.rs"]
 mod dashboard;
 #[path = "infra/monitoring.rs"]

@@ -170,7 +170,7 @@ fn the_dashboard_shows_traffic_lag_failures_clevertap_the_queue_functions_and_re
         shows("AWS/SQS", "ApproximateAgeOfOldestMessage", queue, ""),
         "queue age"
     );
-    for function in ["IngestFunction", "ProcessorFunction"] {
+    for function in ["IngestFunction", "ProcessorFunction", "CompactorFunction"] {
         for metric in ["Errors", "Throttles", "Duration"] {
             assert!(
                 shows("AWS/Lambda", metric, function, ""),

@@ -127,6 +127,7 @@ fn alarms_watch_failures_refusals_401s_lag_and_throttling_as_well_as_the_queue_a
         ("AWS/Lambda", "Throttles", "IngestFunction".into()),
         ("AWS/Lambda", "Errors", "ProcessorFunction".into()),
         ("AWS/Lambda", "Throttles", "ProcessorFunction".into()),
+        ("AWS/Lambda", "Errors", "CompactorFunction".into()),
         ("AWS/ApiGateway", "5xx", "WebhookApi".into()),
         ("AWS/DynamoDB", "ReadThrottleEvents", "RowsTable".into()),
         ("AWS/DynamoDB", "WriteThrottleEvents", "RowsTable".into()),
@@ -291,7 +292,7 @@ fn each_alarm_names_the_hookloop_command_that_investigates_it_and_operations_md_
 }
 
 #[test]
-fn both_functions_know_their_stack_for_the_metrics_stack_dimension() {
+fn every_function_knows_its_stack_for_the_metrics_stack_dimension() {
     let t = template();
     assert_eq!(
         t["Globals"]["Function"]["Environment"]["Variables"]["STACK_NAME"],

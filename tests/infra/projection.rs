@@ -1,6 +1,8 @@
-//! Athena's partition projection as the raw table declares it (its TBLPROPERTIES): the S3 prefix
-//! of a partition (source, dt, hour), and the partition a key lies under if the projection admits
-//! it. Shared by tests/infra (the template) and tests/deployed (the table the stack created).
+//! Athena's partition projection as the tables declare it (their TBLPROPERTIES): the S3 prefix
+//! of a partition, and the partition a key lies under if the projection admits it. The raw table
+//! is partitioned by (source, dt, hour) ([`Projection`]), each curated table by `dt`
+//! ([`DayProjection`]). Shared by tests/infra (the template) and tests/deployed (the tables the
+//! stack created).
 
 use serde_json::{Map, Value};
 use time::macros::format_description;
@@ -74,29 +76,72 @@ impl Projection {
             .then_some((source, dt, hour_n))
     }
 
-    /// The values the template's placeholders take in `url` (each, the text up to the literal
-    /// that follows it).
+    /// The values the template's placeholders take in `url`.
     fn captures(&self, url: &str) -> Option<(String, String, String)> {
-        let mut rest = url;
-        let mut tpl = self.template.as_str();
-        let mut values = std::collections::BTreeMap::new();
-        while let Some(start) = tpl.find("${") {
-            rest = rest.strip_prefix(&tpl[..start])?;
-            let end = tpl[start..].find('}')? + start;
-            let name = &tpl[start + 2..end];
-            tpl = &tpl[end + 1..];
-            let next = tpl.find("${").unwrap_or(tpl.len());
-            let literal = &tpl[..next];
-            let cut = if literal.is_empty() {
-                rest.len()
-            } else {
-                rest.find(literal)?
-            };
-            values.insert(name, rest[..cut].to_owned());
-            rest = &rest[cut..];
-        }
-        rest.strip_prefix(tpl)?;
+        let mut values = captures(&self.template, url)?;
         let mut take = |name: &str| values.remove(name);
         Some((take("source")?, take("dt")?, take("hour")?))
     }
+}
+
+/// The projection of a table partitioned by `dt` (date) only: the curated tables.
+#[derive(Debug)]
+pub struct DayProjection {
+    template: String,
+}
+
+impl DayProjection {
+    /// Reads the table's parameters; panics naming the property that is missing or not what a
+    /// curated table needs.
+    pub fn from_parameters(p: &Map<String, Value>) -> DayProjection {
+        let get = |k: &str| {
+            p.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| panic!("table property {k} missing: {p:?}"))
+                .to_owned()
+        };
+        assert_eq!(get("projection.enabled"), "true");
+        assert_eq!(get("projection.dt.type"), "date");
+        assert_eq!(get("projection.dt.format"), "yyyy-MM-dd");
+        DayProjection {
+            template: get("storage.location.template"),
+        }
+    }
+
+    /// The S3 prefix Athena reads for one day.
+    pub fn location(&self, dt: &str) -> String {
+        self.template.replace("${dt}", dt)
+    }
+
+    /// The day whose location `url` lies under, if the projection projects it (a real date).
+    pub fn partition_of(&self, url: &str) -> Option<String> {
+        let dt = captures(&self.template, url)?.remove("dt")?;
+        let admitted = time::Date::parse(&dt, format_description!("[year]-[month]-[day]")).is_ok();
+        (admitted && url.starts_with(&self.location(&dt))).then_some(dt)
+    }
+}
+
+/// The values a location template's placeholders take in `url` (each, the text up to the
+/// literal that follows it), by name.
+fn captures(template: &str, url: &str) -> Option<std::collections::BTreeMap<String, String>> {
+    let mut rest = url;
+    let mut tpl = template;
+    let mut values = std::collections::BTreeMap::new();
+    while let Some(start) = tpl.find("${") {
+        rest = rest.strip_prefix(&tpl[..start])?;
+        let end = tpl[start..].find('}')? + start;
+        let name = &tpl[start + 2..end];
+        tpl = &tpl[end + 1..];
+        let next = tpl.find("${").unwrap_or(tpl.len());
+        let literal = &tpl[..next];
+        let cut = if literal.is_empty() {
+            rest.len()
+        } else {
+            rest.find(literal)?
+        };
+        values.insert(name.to_owned(), rest[..cut].to_owned());
+        rest = &rest[cut..];
+    }
+    rest.strip_prefix(tpl)?;
+    Some(values)
 }

@@ -2,11 +2,15 @@
 
 use std::collections::BTreeSet;
 
+use hookloop_curated::{curated_key, manifest_key, Hour, Table, CURATED_PREFIX, MANIFESTS_PREFIX};
 use hookloop_domain::Source;
 use hookloop_tests::repo_root;
 use serde_json::{json, Value};
 
 use crate::template::*;
+
+/// The raw archive's prefix (crates/domain/src/archive.rs).
+const RAW_PREFIX: &str = "raw/";
 
 #[test]
 fn functions_are_rust_on_arm64_with_tracing_json_logs_and_retention() {
@@ -21,6 +25,11 @@ fn functions_are_rust_on_arm64_with_tracing_json_logs_and_retention() {
             "ProcessorFunction",
             "hookloop-processor",
             "crates/processor",
+        ),
+        (
+            "CompactorFunction",
+            "hookloop-compactor",
+            "crates/compactor",
         ),
     ] {
         let r = resource(&t, function);
@@ -50,7 +59,7 @@ fn functions_are_rust_on_arm64_with_tracing_json_logs_and_retention() {
 #[test]
 fn each_function_may_do_only_what_it_does_on_exactly_its_resources() {
     let t = template();
-    for function in ["IngestFunction", "ProcessorFunction"] {
+    for function in ["IngestFunction", "ProcessorFunction", "CompactorFunction"] {
         for (actions, resources) in statements(&t, function) {
             assert!(
                 actions.iter().all(|a| !a.contains('*')),
@@ -128,6 +137,42 @@ fn each_function_may_do_only_what_it_does_on_exactly_its_resources() {
             grant("sqs:SendMessage", get_att("DeadLetterQueue", "Arn"), &none),
         ])
     );
+    // The compactor lists the raw archive's days and the manifests (and nothing else of the
+    // bucket: not claims/, not config/), reads raw objects and manifests, writes curated/.
+    let listed = json!({"StringLike": {"s3:prefix": [
+        format!("{RAW_PREFIX}*"),
+        format!("{MANIFESTS_PREFIX}*"),
+    ]}});
+    assert_eq!(
+        grants(&t, "CompactorFunction"),
+        BTreeSet::from([
+            grant("s3:ListBucket", get_att("RawBucket", "Arn"), &listed),
+            grant(
+                "s3:GetObject",
+                json!({"Fn::Sub": format!("${{RawBucket.Arn}}/{RAW_PREFIX}*")}),
+                &none
+            ),
+            grant(
+                "s3:GetObject",
+                json!({"Fn::Sub": format!("${{RawBucket.Arn}}/{MANIFESTS_PREFIX}*")}),
+                &none
+            ),
+            grant(
+                "s3:PutObject",
+                json!({"Fn::Sub": format!("${{RawBucket.Arn}}/{CURATED_PREFIX}*")}),
+                &none
+            ),
+        ])
+    );
+    // Every key the compaction touches is under those prefixes.
+    let hour: Hour = "2026-11-22T05".parse().expect("an hour");
+    for source in Source::ALL {
+        assert!(hour.raw_prefix(source).starts_with(RAW_PREFIX));
+    }
+    assert!(manifest_key(hour.date()).starts_with(MANIFESTS_PREFIX));
+    for table in Table::ALL {
+        assert!(curated_key(table, hour).starts_with(CURATED_PREFIX));
+    }
 }
 
 #[test]

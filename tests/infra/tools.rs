@@ -1,5 +1,5 @@
-//! The tools, offline: `sam validate --lint`, `cfn-lint`, and `sam build` producing two arm64
-//! `bootstrap`s through cargo lambda.
+//! The tools, offline: `sam validate --lint`, `cfn-lint`, and `sam build` producing the three
+//! functions' arm64 `bootstrap`s through cargo lambda.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -66,13 +66,13 @@ fn is_arm64_elf(path: &PathBuf) -> bool {
 }
 
 #[test]
-fn sam_build_produces_both_arm64_bootstraps_through_cargo_lambda() {
+fn sam_build_produces_the_three_arm64_bootstraps_through_cargo_lambda() {
     // SAM writes .aws-sam/ where it runs: run it from a scratch directory, never the repository.
     let work_dir = std::env::temp_dir().join(format!("hookloop-sam-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&work_dir).unwrap();
     let build_dir = work_dir.join("build");
-    // What this proves is the tooling: SAM's cargo-lambda build method turns the template's two
-    // functions into arm64 bootstraps. Link-time optimisation over one codegen unit (the
+    // What this proves is the tooling: SAM's cargo-lambda build method turns the template's
+    // three functions into arm64 bootstraps. Link-time optimisation over one codegen unit (the
     // deployed profile) would add minutes to every run after a code change and proves nothing
     // more here; `make build` and `make bench` (zip sizes, cold start) use the deployed profile.
     let out = venv_tool("sam")
@@ -91,7 +91,7 @@ fn sam_build_produces_both_arm64_bootstraps_through_cargo_lambda() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    for function in ["IngestFunction", "ProcessorFunction"] {
+    for function in ["IngestFunction", "ProcessorFunction", "CompactorFunction"] {
         let bootstrap = build_dir.join(function).join("bootstrap");
         assert!(
             is_arm64_elf(&bootstrap),
