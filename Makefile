@@ -6,8 +6,8 @@
 # Cargo.lock, the arm64 Rust target by rustup. The Rust toolchain (rustup, cargo) and python3 are
 # the only prerequisites.
 #
-# Deployment (AWS credentials needed): make build, make deploy, make deploy-fn FUNCTION=ingest,
-# make invoke-local (needs Docker), make logs, make delete.
+# Deployment (AWS credentials needed): make build, make deploy, make deploy-fn FUNCTION=ingest
+# (or processor, compactor), make invoke-local (needs Docker), make logs, make delete.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -43,6 +43,13 @@ STACK    ?= hookloop
 REGION   ?= $(or $(AWS_REGION),us-east-1)
 FUNCTION ?= ingest
 EVENT    ?= events/apigw/location-radar-geofence.json
+# The stack's functions (FUNCTION=), each the binary hookloop-<name> and the template's
+# <Name>Function (output <Name>FunctionName).
+FUNCTIONS := ingest processor compactor
+FUNCTION_ID_ingest    := Ingest
+FUNCTION_ID_processor := Processor
+FUNCTION_ID_compactor := Compactor
+FUNCTION_ID = $(or $(FUNCTION_ID_$(FUNCTION)),$(error FUNCTION=$(FUNCTION): one of $(FUNCTIONS)))
 SAM      := PATH=$(CURDIR)/$(VENV)/bin:$$PATH SAM_CLI_TELEMETRY=0 $(CURDIR)/$(VENV)/bin/sam
 
 .PHONY: help setup build-local run test bench fuzz lint fmt clean build sam-build deploy deploy-fn sam-local-setup invoke-local logs delete
@@ -56,8 +63,9 @@ help:
 	@echo "make clean  remove .venv/ and the build directory ($(CARGO_TARGET_DIR))"
 	@echo "make build  release arm64 bootstraps via cargo lambda ($(CARGO_TARGET_DIR)/lambda/*/bootstrap)"
 	@echo "make deploy sam build + sam deploy (guided the first time) of stack $(STACK) in $(REGION)"
-	@echo "make deploy-fn FUNCTION=ingest|processor   cargo lambda deploy of one function's code"
+	@echo "make deploy-fn FUNCTION=ingest|processor|compactor   cargo lambda deploy of one function's code"
 	@echo "make invoke-local FUNCTION=ingest EVENT=events/apigw/... [ENV_VARS=f.json]   sam local invoke in Docker, offline"
+	@echo "                  (FUNCTION=compactor EVENT=events/schedule/compactor-hourly.json: one scheduled run)"
 	@echo "make logs   tail the stack's function logs;  make delete   delete the stack"
 
 # What running needs (the emulator), and what building, deploying and their tests need on top.
@@ -134,12 +142,13 @@ test: setup build-local
 #      build: the release build with symbols);
 #   4. end to end through hookloop serve: ingest rate, p50/p99 latency, time to drain;
 #   5. the zipped arm64 bootstrap of each function (make build).
+# The compaction's requests and Lambda time are priced by the cost model (crates/bench/src/compaction.rs).
 bench: setup build
 	cargo bench --locked -p hookloop-bench --bench throughput
 	cargo build --locked --release -p hookloop-ingest -p hookloop-processor -p hookloop-cli -p hookloop-bench
 	cargo build --locked --profile profiling -p hookloop-processor
 	$(CARGO_TARGET_DIR)/release/hookloop-bench .
-	@for f in ingest processor; do $(VENV)/bin/python -c 'import os, sys, zipfile; \
+	@for f in $(FUNCTIONS); do $(VENV)/bin/python -c 'import os, sys, zipfile; \
 		b, z = sys.argv[1], sys.argv[2]; \
 		zf = zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED, compresslevel=9); zf.write(b, "bootstrap"); zf.close(); \
 		print(f"{sys.argv[3]}: bootstrap {os.path.getsize(b) / 1e6:.2f} MB, zipped {os.path.getsize(z) / 1e6:.2f} MB")' \
@@ -180,7 +189,7 @@ fmt:
 
 build: setup
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda build --release --arm64 \
-		--bin hookloop-ingest --bin hookloop-processor
+		$(foreach f,$(FUNCTIONS),--bin hookloop-$(f))
 	@ls -l $(CARGO_TARGET_DIR)/lambda/hookloop-*/bootstrap
 
 sam-build: setup
@@ -194,9 +203,9 @@ deploy: sam-build
 
 deploy-fn: build
 	name=$$(cd infra && $(SAM) list stack-outputs --stack-name $(STACK) --region $(REGION) --output json \
-		| $(PYTHON) -c 'import json,sys; o={x["OutputKey"]: x["OutputValue"] for x in json.load(sys.stdin)}; print(o["$(if $(filter processor,$(FUNCTION)),Processor,Ingest)FunctionName"])'); \
+		| $(PYTHON) -c 'import json,sys; o={x["OutputKey"]: x["OutputValue"] for x in json.load(sys.stdin)}; print(o["$(FUNCTION_ID)FunctionName"])'); \
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda deploy --region $(REGION) --binary-name hookloop-$(FUNCTION) \
-		$(if $(filter processor,$(FUNCTION)),,--alias live) "$$name"
+		$(if $(filter ingest,$(FUNCTION)),--alias live) "$$name"
 
 # Docker and qemu-user from Debian's packages, a Docker engine, and a local stand-in for Lambda's
 # provided.al2023 arm64 image: sam local invoke with no container registry (root, Debian).
@@ -206,7 +215,7 @@ sam-local-setup:
 # The built function in Docker with one event; ENV_VARS=file.json (sam's --env-vars) points it
 # at resources (tests/sam_local.rs: at the emulator). Stop a dockerd setup started: dockerd.sh stop.
 invoke-local: sam-build sam-local-setup
-	cd infra && $(SAM) local invoke $(if $(filter processor,$(FUNCTION)),ProcessorFunction,IngestFunction) \
+	cd infra && $(SAM) local invoke $(FUNCTION_ID)Function \
 		-t .aws-sam/build/template.yaml --skip-pull-image -e $(abspath $(EVENT)) \
 		$(if $(ENV_VARS),--env-vars $(abspath $(ENV_VARS)))
 
