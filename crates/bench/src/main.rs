@@ -9,6 +9,7 @@
 //! every client carries and by the CleverTap client. Writes `bench/requests.json`,
 //! `bench/requests.md` and `bench/requests.svg` under the directory given (default `.`).
 
+mod compaction;
 mod corpus;
 mod cpu;
 mod end_to_end;

@@ -31,6 +31,13 @@ pub const INGEST_MEMORY_GB: f64 = 0.128;
 pub const INGEST_SECONDS: f64 = 0.010;
 pub const PROCESSOR_MEMORY_GB: f64 = 0.256;
 pub const PROCESSOR_SECONDS_PER_MESSAGE: f64 = 0.002;
+/// The compactor (issue 14), modelled: the template's `CompactorMemorySize` (1024 MB); per
+/// webhook 0.2 ms: parsing and normalising it (6-20 µs a core, section 2) with gunzip, Arrow and
+/// Parquet encoding (~30 µs a core, ~50 µs on 1024 MB's 0.58 vCPU), rounded up 4x for waiting
+/// on the GETs of raw objects; per run 2 s: ~70 sequential S3 requests (listings, manifests).
+pub const COMPACTOR_MEMORY_GB: f64 = 1.0;
+pub const COMPACTOR_SECONDS_PER_WEBHOOK: f64 = 0.000_2;
+pub const COMPACTOR_SECONDS_PER_RUN: f64 = 2.0;
 
 /// How the table is billed (the stack's `TableCapacity`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +103,9 @@ pub fn cost_per_million(
             // An empty sum of floats is -0.0; the table shows 0.000.
             + 0.0
     };
+    // The scheduled compaction reads again every object the processor archived.
+    let (compaction_get, compaction_compute) =
+        crate::compaction::per_webhook(sum(&|k| k == "s3:PutObject"));
     vec![
         Line {
             what: "API Gateway HTTP API",
@@ -135,6 +145,14 @@ pub fn cost_per_million(
         Line {
             what: "Kinesis PUT payload units",
             per_million: m * KINESIS_PER_PUT_UNIT * units.kinesis_records,
+        },
+        Line {
+            what: "Compaction S3 GET (raw objects read again)",
+            per_million: m * compaction_get,
+        },
+        Line {
+            what: "Compaction Lambda compute (modelled)",
+            per_million: m * compaction_compute,
         },
     ]
 }

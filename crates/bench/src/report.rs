@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::compaction;
 use crate::plot;
 use crate::prices::{self, Capacity};
 use crate::runs::{Mode, Run, BATCH_SIZES, WEBHOOKS};
@@ -107,6 +108,13 @@ pub fn report(runs: &[Run]) -> String {
         s.push_str(&format!("**{:.2}** | ", total(c)));
     }
     s.push('\n');
+    let (list, get, put) = compaction::requests_per_run(compaction::LOOKBACK_HOURS);
+    s.push_str(&format!(
+        "\nPlus the hourly compaction's part that does not grow with traffic (modelled, lookback \
+         {} h: {list:.0} LIST, {get:.0} GET and {put:.0} PUT a run, 720 runs): ${:.2} a month.\n",
+        compaction::LOOKBACK_HOURS,
+        compaction::fixed_per_month(compaction::LOOKBACK_HOURS)
+    ));
     s
 }
 
