@@ -10,15 +10,21 @@
 //! What the stack adds around the functions is read back too: the Athena table projects a
 //! partition for every object the processor archived, and the dashboard names the stack's own
 //! functions and queues.
-//! Last, a static check: every action a function's policy grants is called by its code.
+//! The compactor then runs the scheduled compaction of the hour the webhooks arrived in, under
+//! its own role: the curated files land in days the stack's curated Glue tables project.
+//! Last, a static check (deployed/grants.rs): every action a function's policy grants is called
+//! by its code.
 
+#[path = "deployed/compactor.rs"]
+mod compactor;
+#[path = "deployed/grants.rs"]
+mod grants;
 #[path = "infra/projection.rs"]
 mod projection;
 #[path = "deployed/stack.rs"]
 mod stack;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::Instant;
 
 use hookloop_aws::AwsClients;
@@ -29,7 +35,7 @@ use serde_json::{json, Value};
 use stack::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_deployed_stack_runs_both_functions_under_their_own_role_policies() {
+async fn the_deployed_stack_runs_its_three_functions_under_their_own_role_policies() {
     let started = Instant::now();
     let dir = std::env::temp_dir().join(format!("hookloop-deployed-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -46,6 +52,7 @@ async fn the_deployed_stack_runs_both_functions_under_their_own_role_policies() 
     let processor_sdk = sdk_as(&moto, d.key(d.function(PROCESSOR))).await;
     let ingest_vars = lambda_env(&d, INGEST, &moto);
     let processor_vars = lambda_env(&d, PROCESSOR, &moto);
+    let compactor_vars = lambda_env(&d, COMPACTOR, &moto);
     let env = admin_env(moto, &d).await;
 
     // The environment names the stack's own resources, as its outputs do.
@@ -257,10 +264,11 @@ async fn the_deployed_stack_runs_both_functions_under_their_own_role_policies() 
         );
     }
     check_dashboard(&d, &stack);
+    compactor::compact_what_landed(&d, &env, &compactor_vars, &dir).await;
 
     // Under enforcement, nothing either function did was refused: no permission is missing.
     let mut report = Vec::new();
-    for id in [INGEST, PROCESSOR] {
+    for id in [INGEST, PROCESSOR, COMPACTOR] {
         let (key, _) = d.key(d.function(id));
         let decisions = audit.decisions(&key, before_run);
         let refused: Vec<&Decision> = decisions.iter().filter(|(_, _, ok)| !ok).collect();
@@ -303,6 +311,7 @@ fn check_dashboard(d: &Deployed, stack: &str) {
     for resource in [
         d.output("IngestFunctionName"),
         d.output("ProcessorFunctionName"),
+        d.output("CompactorFunctionName"),
         queue_name("QueueUrl"),
         queue_name("DeadLetterQueueUrl"),
         format!("Stack=\\\"{stack}\\\""),
@@ -310,96 +319,6 @@ fn check_dashboard(d: &Deployed, stack: &str) {
         assert!(
             body.contains(&resource),
             "the dashboard does not name {resource}"
-        );
-    }
-}
-
-// ---------------------------------------------------------------- static check
-
-/// The SDK method an IAM action is called through: `dynamodb:BatchWriteItem` ->
-/// `.batch_write_item(` (the Rust SDK names each operation in snake case).
-fn sdk_call(action: &str) -> String {
-    let (_, operation) = action.split_once(':').unwrap_or(("", action));
-    let mut call = String::from(".");
-    for (i, c) in operation.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            call.push('_');
-        }
-        call.push(c.to_ascii_lowercase());
-    }
-    call.push('(');
-    call
-}
-
-/// The non-test Rust source of `crates/<name>/src` (a file's `#[cfg(test)]` tail and files
-/// named `*tests*` or under a `tests` directory are left out: only calls the function can make).
-fn source_of(crate_names: &[&str]) -> String {
-    fn walk(dir: &Path, out: &mut String) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.contains("tests") || name == "stub" {
-                continue;
-            }
-            if path.is_dir() {
-                walk(&path, out);
-            } else if name.ends_with(".rs") {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                out.push_str(text.split("#[cfg(test)]").next().unwrap_or_default());
-            }
-        }
-    }
-    let mut out = String::new();
-    for name in crate_names {
-        walk(&repo_root().join("crates").join(name).join("src"), &mut out);
-    }
-    out
-}
-
-#[test]
-fn every_action_a_function_is_granted_is_called_by_its_code() {
-    let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).expect("template");
-    let t: serde_yaml::Value = serde_yaml::from_str(&text).expect("template is YAML");
-    let linked: [(&str, &[&str]); 2] = [
-        (INGEST, &["ingest", "aws", "domain", "runtime"]),
-        (
-            PROCESSOR,
-            &["processor", "aws", "clevertap", "domain", "runtime"],
-        ),
-    ];
-    for (function, crates) in linked {
-        let code = source_of(crates);
-        let policies = t["Resources"][function]["Properties"]["Policies"]
-            .as_sequence()
-            .unwrap_or_else(|| panic!("{function}: Policies is a list"));
-        let mut actions = BTreeSet::new();
-        for statement in policies
-            .iter()
-            .filter_map(|p| p["Statement"].as_sequence())
-            .flatten()
-        {
-            match &statement["Action"] {
-                serde_yaml::Value::String(a) => {
-                    actions.insert(a.clone());
-                }
-                serde_yaml::Value::Sequence(list) => {
-                    actions.extend(list.iter().filter_map(|a| a.as_str().map(str::to_owned)))
-                }
-                other => panic!("{function}: an Action that is not a name: {other:?}"),
-            }
-        }
-        assert!(!actions.is_empty(), "{function}: no actions found");
-        let uncalled: Vec<String> = actions
-            .iter()
-            .filter(|a| a.contains('*') || !code.contains(&sdk_call(a)))
-            .map(|a| format!("{a} (no `{}` in crates {crates:?})", sdk_call(a)))
-            .collect();
-        assert!(
-            uncalled.is_empty(),
-            "{function} is granted actions no code path of it calls: {uncalled:#?}"
         );
     }
 }

@@ -1,6 +1,6 @@
-//! The two Lambda binaries, built and run by `cargo lambda watch` (the Lambda runtime API
-//! emulator) and invoked with every file in `events/apigw` and `events/sqs`, with moto as the AWS
-//! endpoint: the same events `sam local invoke -e` takes.
+//! The three Lambda binaries, built and run by `cargo lambda watch` (the Lambda runtime API
+//! emulator) and invoked with every file in `events/apigw`, `events/sqs` and `events/schedule`,
+//! with moto as the AWS endpoint: the same events `sam local invoke -e` takes.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -54,6 +54,14 @@ async fn lambda_binaries_answer_every_sample_event_as_documented() {
     // The geofence entry was loaded back; the export alert raises nothing.
     assert_sample_batch_loaded_back(&stub);
 
+    // Compactor: the scheduled event compacts the batch's hour into curated/; run again, it
+    // finds nothing changed and compacts nothing.
+    let schedule = event_file(&format!("schedule/{SCHEDULE_EVENT}"));
+    let resp = watch.invoke("hookloop-compactor", &schedule).await;
+    assert_sample_batch_compacted(&env, &resp).await;
+    let again = watch.invoke("hookloop-compactor", &schedule).await;
+    assert_eq!(again["compacted"], json!([]), "{again}");
+
     // The functions logged JSON lines with the message id, and never the token.
     let log = watch.log();
     assert!(
@@ -95,6 +103,11 @@ async fn lambda_binaries_answer_every_sample_event_as_documented() {
         emf.iter()
             .any(|d| d["Function"] == "ingest" && d["Requests.sqs.SendMessage"] == 1),
         "no metrics line from the ingest"
+    );
+    assert!(
+        emf.iter()
+            .any(|d| d["Function"] == "compactor" && d["Requests.s3.ListObjectsV2"].is_u64()),
+        "no metrics line from the compactor"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

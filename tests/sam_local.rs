@@ -1,8 +1,9 @@
 //! `sam local invoke`, as a user runs it, on a machine that cannot reach a container registry:
-//! both arm64 bootstraps from `sam build`, each run by SAM CLI in Docker from the provided.al2023
-//! base image (a stand-in built here from Debian packages; nothing is pulled) under qemu, invoked
-//! with every file in `events/apigw` and `events/sqs` against moto on the host. Each answer is
-//! the documented one and the rows are stored.
+//! the three arm64 bootstraps from `sam build`, each run by SAM CLI in Docker from the
+//! provided.al2023 base image (a stand-in built here from Debian packages; nothing is pulled)
+//! under qemu, invoked with every file in `events/apigw`, `events/sqs` and `events/schedule`
+//! against moto on the host. Each answer is the documented one, the rows are stored and the
+//! compactor writes the stored hour's curated files.
 //!
 //! `infra/local/sam-local/setup.sh` installs and starts what this needs (Debian's Docker and
 //! qemu-user); where Docker cannot run, the test says why and is skipped.
@@ -17,7 +18,7 @@ use hookloop_tests::samples::*;
 use hookloop_tests::*;
 use serde_json::{json, Map, Value};
 
-const FUNCTIONS: [&str; 2] = ["IngestFunction", "ProcessorFunction"];
+const FUNCTIONS: [&str; 3] = ["IngestFunction", "ProcessorFunction", "CompactorFunction"];
 /// `sam local invoke`s run at once.
 const INVOKES_AT_ONCE: usize = 3;
 
@@ -241,6 +242,7 @@ async fn env_vars(
     let account = json!({"account_id": STUB_ACCOUNT_ID, "api_url": stub_url});
     let moto = &env.moto.endpoint;
     let mut ingest = common.clone();
+    let compactor = common.clone();
     let mut processor = common;
     // As deployed: credentials and passcodes only in each function's secret, accounts and rules
     // in the stack's document.
@@ -267,7 +269,7 @@ async fn env_vars(
         .expect("put the load-back document");
     let uri = format!("s3://{}/config/loadback.json", env.resources.bucket);
     processor.insert("LOADBACK_CONFIG".into(), uri.into());
-    json!({"IngestFunction": ingest, "ProcessorFunction": processor})
+    json!({"IngestFunction": ingest, "ProcessorFunction": processor, "CompactorFunction": compactor})
 }
 
 /// One `sam local invoke`: the function's answer, its log (SAM's and the function's), the time.
@@ -304,7 +306,7 @@ async fn invoke(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sam_local_invoke_runs_both_arm64_functions_offline_with_every_sample_event() {
+async fn sam_local_invoke_runs_the_three_arm64_functions_offline_with_every_sample_event() {
     assert_every_sample_event_is_expected();
     let whole = Instant::now();
     let Some(_docker) = docker() else { return };
@@ -364,6 +366,12 @@ async fn sam_local_invoke_runs_both_arm64_functions_offline_with_every_sample_ev
     );
     assert_sample_batch_stored(&env).await;
     assert_sample_batch_loaded_back(&stub);
+    // Compactor: once the batch is stored, the scheduled event compacts its hour.
+    let event = event_file(&format!("schedule/{SCHEDULE_EVENT}"));
+    let (answer, log, took) = invoke(&dir, &template, "CompactorFunction", event).await;
+    println!("CompactorFunction ({:.1} s): {answer}", took.as_secs_f64());
+    assert_sample_batch_compacted(&env, &answer).await;
+    logs += &log;
 
     assert!(
         logs.contains(r#""message_id":"01HWT0D7G0RADARGE0FENCE002""#),

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 pub const REGION: &str = "us-east-1";
 pub const INGEST: &str = "IngestFunction";
 pub const PROCESSOR: &str = "ProcessorFunction";
+pub const COMPACTOR: &str = "CompactorFunction";
 
 /// What `deploy_stack.py` printed: the stack's outputs, its functions (environment, policies,
 /// credentials holding those policies), an administrator key and the secrets' documents.

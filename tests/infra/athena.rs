@@ -15,21 +15,8 @@ const BUCKET: &str = "my-raw-bucket";
 
 /// The raw table's projection as CloudFormation resolves it for a bucket named [`BUCKET`].
 fn projection(t: &Value) -> Projection {
-    let params: Map<String, Value> = props(t, "RawTable")["TableInput"]["Parameters"]
-        .as_object()
-        .expect("the raw table has parameters")
-        .iter()
-        .map(|(k, v)| {
-            let resolved = match v {
-                Value::Object(_) if v.get("Fn::Sub").is_some() => {
-                    resolve_sub(v, &[("RawBucket", BUCKET), ("RawExpirationDays", "365")])
-                }
-                other => other.as_str().map(str::to_owned).unwrap_or_default(),
-            };
-            (k.clone(), Value::String(resolved))
-        })
-        .collect();
-    Projection::from_parameters(&params)
+    let vars = [("RawBucket", BUCKET), ("RawExpirationDays", "365")];
+    Projection::from_parameters(&resolved_parameters(props(t, "RawTable"), &vars))
 }
 
 #[test]
@@ -96,13 +83,9 @@ fn the_table_needs_no_crawler_and_keeps_partitions_only_as_long_as_the_archive()
     assert_eq!(input["Name"], "raw");
     assert_eq!(input["TableType"], "EXTERNAL_TABLE");
     assert_eq!(
-        input["PartitionKeys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| (k["Name"].as_str().unwrap(), k["Type"].as_str().unwrap()))
-            .collect::<Vec<_>>(),
+        names_and_types(&input["PartitionKeys"]),
         [("source", "string"), ("dt", "string"), ("hour", "int")]
+            .map(|(n, t)| (n.into(), t.into()))
     );
     let p = &input["Parameters"];
     assert_eq!(

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use arrow_schema::{DataType, TimeUnit};
 use hookloop_curated::{curated_key, Hour, Table, CURATED_PREFIX};
 use hookloop_tests::repo_root;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::projection::DayProjection;
 use crate::template::*;
@@ -47,17 +47,7 @@ fn each_curated_table_has_a_glue_table_with_exactly_the_columns_the_compaction_w
         let input = &p["TableInput"];
         assert_eq!(input["TableType"], "EXTERNAL_TABLE");
         let sd = &input["StorageDescriptor"];
-        let columns: Vec<(String, String)> = sd["Columns"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{name}: Columns"))
-            .iter()
-            .map(|c| {
-                (
-                    c["Name"].as_str().unwrap().to_owned(),
-                    c["Type"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
+        let columns = names_and_types(&sd["Columns"]);
         let written: Vec<(String, String)> = table
             .schema()
             .fields()
@@ -82,13 +72,8 @@ fn each_curated_table_has_a_glue_table_with_exactly_the_columns_the_compaction_w
             json!({"Fn::Sub": format!("s3://${{RawBucket}}/{CURATED_PREFIX}{name}/")})
         );
         assert_eq!(
-            input["PartitionKeys"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|k| (k["Name"].as_str().unwrap(), k["Type"].as_str().unwrap()))
-                .collect::<Vec<_>>(),
-            [("dt", "string")],
+            names_and_types(&input["PartitionKeys"]),
+            [("dt".to_owned(), "string".to_owned())],
             "{name}"
         );
         assert_eq!(input["Parameters"]["classification"], "parquet");
@@ -101,19 +86,10 @@ fn each_curated_table_has_a_glue_table_with_exactly_the_columns_the_compaction_w
 
 /// A curated table's projection as CloudFormation resolves it for a bucket named [`BUCKET`].
 fn projection(t: &Value, name: &str) -> DayProjection {
-    let params: Map<String, Value> = glue_table(t, name)["TableInput"]["Parameters"]
-        .as_object()
-        .expect("parameters")
-        .iter()
-        .map(|(k, v)| {
-            let resolved = match v {
-                Value::Object(_) => resolve_sub(v, &[("RawBucket", BUCKET)]),
-                other => other.as_str().map(str::to_owned).unwrap_or_default(),
-            };
-            (k.clone(), Value::String(resolved))
-        })
-        .collect();
-    DayProjection::from_parameters(&params)
+    DayProjection::from_parameters(&resolved_parameters(
+        glue_table(t, name),
+        &[("RawBucket", BUCKET)],
+    ))
 }
 
 #[test]

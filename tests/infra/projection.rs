@@ -20,12 +20,7 @@ impl Projection {
     /// Reads the table's parameters; panics naming the property that is missing or not what
     /// a raw-archive table needs.
     pub fn from_parameters(p: &Map<String, Value>) -> Projection {
-        let get = |k: &str| {
-            p.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_else(|| panic!("table property {k} missing: {p:?}"))
-                .to_owned()
-        };
+        let get = |k: &str| property(p, k);
         assert_eq!(get("projection.enabled"), "true");
         assert_eq!(get("projection.source.type"), "enum");
         assert_eq!(get("projection.dt.type"), "date");
@@ -94,12 +89,7 @@ impl DayProjection {
     /// Reads the table's parameters; panics naming the property that is missing or not what a
     /// curated table needs.
     pub fn from_parameters(p: &Map<String, Value>) -> DayProjection {
-        let get = |k: &str| {
-            p.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_else(|| panic!("table property {k} missing: {p:?}"))
-                .to_owned()
-        };
+        let get = |k: &str| property(p, k);
         assert_eq!(get("projection.enabled"), "true");
         assert_eq!(get("projection.dt.type"), "date");
         assert_eq!(get("projection.dt.format"), "yyyy-MM-dd");
@@ -119,6 +109,14 @@ impl DayProjection {
         let admitted = time::Date::parse(&dt, format_description!("[year]-[month]-[day]")).is_ok();
         (admitted && url.starts_with(&self.location(&dt))).then_some(dt)
     }
+}
+
+/// A table property's text; panics naming it when it is missing.
+fn property(p: &Map<String, Value>, k: &str) -> String {
+    p.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("table property {k} missing: {p:?}"))
+        .to_owned()
 }
 
 /// The values a location template's placeholders take in `url` (each, the text up to the

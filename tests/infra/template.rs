@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use hookloop_tests::repo_root;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 /// YAML to JSON, turning CloudFormation short forms (`!Ref X`, `!GetAtt A.B`) into long forms.
 pub fn to_json(v: serde_yaml::Value) -> Value {
@@ -164,5 +164,34 @@ pub fn resources_of<'a>(t: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)
         .expect("Resources")
         .iter()
         .filter(|(_, r)| r["Type"] == kind)
+        .collect()
+}
+
+/// A Glue table's `Parameters` as CloudFormation resolves them, with `vars` for the `${Name}`
+/// references of its `Fn::Sub` values.
+pub fn resolved_parameters(table: &Value, vars: &[(&str, &str)]) -> Map<String, Value> {
+    table["TableInput"]["Parameters"]
+        .as_object()
+        .expect("the table has parameters")
+        .iter()
+        .map(|(k, v)| {
+            let resolved = match v {
+                Value::Object(_) if v.get("Fn::Sub").is_some() => resolve_sub(v, vars),
+                other => other.as_str().map(str::to_owned).unwrap_or_default(),
+            };
+            (k.clone(), Value::String(resolved))
+        })
+        .collect()
+}
+
+/// A Glue table's (name, type) list (`PartitionKeys`, or the storage descriptor's `Columns`).
+pub fn names_and_types(list: &Value) -> Vec<(String, String)> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("a list of columns: {list}"))
+        .iter()
+        .map(|k| {
+            let text = |f: &str| k[f].as_str().unwrap_or_default().to_owned();
+            (text("Name"), text("Type"))
+        })
         .collect()
 }

@@ -1,10 +1,12 @@
-//! The sample events in `events/apigw` and `events/sqs` and what the functions must do with each:
-//! one home for the expectations every test that invokes the Lambda binaries asserts
-//! (`cargo lambda watch` in lambda_binaries.rs, `sam local invoke` in sam_local.rs).
+//! The sample events in `events/apigw`, `events/sqs` and `events/schedule` and what the functions
+//! must do with each: one home for the expectations every test that invokes the Lambda binaries
+//! asserts (`cargo lambda watch` in lambda_binaries.rs, `sam local invoke` in sam_local.rs).
 
 use std::collections::BTreeSet;
 
+use hookloop_curated::{curated_key, Hour, Table};
 use serde_json::{json, Value};
+use time::OffsetDateTime;
 
 use crate::{event_file, TestEnv};
 
@@ -78,6 +80,60 @@ pub fn assert_every_sample_event_is_expected() {
         files_in("sqs"),
         BTreeSet::from(["processor-batch.json".to_owned()])
     );
+    assert_eq!(
+        files_in("schedule"),
+        BTreeSet::from([SCHEDULE_EVENT.to_owned()])
+    );
+}
+
+/// The compactor's sample: EventBridge's scheduled event of the hourly run at 13:10 on the day
+/// of the sample SQS batch, so it compacts that batch's arrival hour.
+pub const SCHEDULE_EVENT: &str = "compactor-hourly.json";
+
+/// The arrival hour of the sample SQS batch's webhooks (their message ids' time).
+pub const SAMPLE_BATCH_HOUR: &str = "2024-05-01T12";
+
+/// The sample scheduled event with its `time` set to `at`, written under `dir`.
+pub fn schedule_event_at(at: OffsetDateTime, dir: &std::path::Path) -> std::path::PathBuf {
+    let path = event_file(&format!("schedule/{SCHEDULE_EVENT}"));
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("the schedule event"))
+            .expect("the schedule event is JSON");
+    let time = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("an RFC 3339 time");
+    event["time"] = Value::from(time);
+    let out = dir.join(SCHEDULE_EVENT);
+    std::fs::write(&out, event.to_string()).expect("write the schedule event");
+    out
+}
+
+/// What the compactor must answer to the sample scheduled event once the sample batch is stored,
+/// and leave in the bucket: the batch's hour compacted into its curated Parquet files.
+pub async fn assert_sample_batch_compacted(env: &TestEnv, answer: &Value) {
+    let compacted = answer["compacted"].as_array().cloned().unwrap_or_default();
+    assert_eq!(compacted.len(), 1, "one hour compacted: {answer}");
+    let done = &compacted[0];
+    assert_eq!(done["hour"], SAMPLE_BATCH_HOUR, "{answer}");
+    assert_eq!(done["webhooks"], 2, "the two stored envelopes: {answer}");
+    let hour: Hour = SAMPLE_BATCH_HOUR.parse().expect("an hour");
+    for table in [Table::LocationEvents, Table::ExportStatus] {
+        assert!(
+            done["rows"][table.name()].as_u64() >= Some(1),
+            "{}: {answer}",
+            table.name()
+        );
+        let key = curated_key(table, hour);
+        let file = env
+            .archive()
+            .get(&key)
+            .await
+            .expect("read the curated file");
+        assert!(
+            file.is_some_and(|b| b.starts_with(b"PAR1")),
+            "{key}: no Parquet file"
+        );
+    }
 }
 
 /// Asserts the ingest's answer (`statusCode`, JSON `body`) to the sample `file` is the documented
