@@ -50,6 +50,7 @@ async fn the_deployed_stack_runs_its_three_functions_under_their_own_role_polici
     enforce_iam(&moto).await;
     let ingest_sdk = sdk_as(&moto, d.key(d.function(INGEST))).await;
     let processor_sdk = sdk_as(&moto, d.key(d.function(PROCESSOR))).await;
+    let compactor_s3 = aws_sdk_s3::Client::new(&sdk_as(&moto, d.key(d.function(COMPACTOR))).await);
     let ingest_vars = lambda_env(&d, INGEST, &moto);
     let processor_vars = lambda_env(&d, PROCESSOR, &moto);
     let compactor_vars = lambda_env(&d, COMPACTOR, &moto);
@@ -160,6 +161,29 @@ async fn the_deployed_stack_runs_its_three_functions_under_their_own_role_polici
                     .dynamodb
                     .scan()
                     .table_name(&table)
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "compactor: s3:PutObject under raw/",
+            denied(
+                compactor_s3
+                    .put_object()
+                    .bucket(&env.resources.bucket)
+                    .key("raw/x")
+                    .body(b"x".to_vec().into())
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "compactor: s3:GetObject of the load-back document",
+            denied(
+                compactor_s3
+                    .get_object()
+                    .bucket(&env.resources.bucket)
+                    .key("config/loadback.json")
                     .send()
                     .await,
             ),
