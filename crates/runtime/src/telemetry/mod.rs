@@ -164,3 +164,86 @@ pub fn context_of(span: &Span) -> SpanContext {
 pub fn set_attribute(span: &Span, key: &'static str, value: impl Into<opentelemetry::Value>) {
     span.set_attribute(key, value);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::Value;
+    use tracing::{field, info, info_span};
+    use tracing_subscriber::fmt::format::JsonFields;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+    use crate::logging::flat_json::FlatJson;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The JSON lines `f` logs with the functions' subscriber: flattened lines and the
+    /// OpenTelemetry layer, export off.
+    fn traced_lines(f: impl FnOnce()) -> Vec<Value> {
+        let out = Captured::default();
+        let writer = out.clone();
+        let telemetry = Telemetry::from_env(&Env::new(|_| None), "test");
+        assert!(!telemetry.exporting(), "off without OTEL_EXPORTER_OTLP_ENDPOINT");
+        let subscriber = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(move || writer.clone())
+                    .fmt_fields(JsonFields::new())
+                    .event_format(FlatJson),
+            )
+            .with(telemetry.layer());
+        tracing::subscriber::with_default(subscriber, f);
+        telemetry.flush();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_span_joins_its_parents_trace_and_its_lines_say_so_over_the_outer_ones() {
+        let parent = propagation::parse_traceparent(
+            "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01",
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        let lines = traced_lines(|| {
+            let outer = info_span!("invocation", request_id = "r-1", trace_id = field::Empty);
+            let outer_cx = join(&outer, None);
+            let _o = outer.enter();
+            info!("batch");
+            let message = info_span!("message", trace_id = field::Empty);
+            let cx = join(&message, Some(parent.clone()));
+            seen.push((outer_cx, cx.clone()));
+            let _m = message.enter();
+            info!("stored");
+            let call = spans::aws_call(&message, "S3", "PutObject");
+            seen.push((cx, context_of(&call)));
+        });
+        let [(outer, message), (message_again, call)] = &seen[..] else {
+            panic!("{seen:?}")
+        };
+        assert_eq!(message.trace_id(), parent.trace_id(), "the parent's trace");
+        assert_ne!(message.span_id(), parent.span_id(), "a span of its own");
+        assert_ne!(outer.trace_id(), message.trace_id(), "no parent: a new trace");
+        assert_eq!(message_again, message);
+        assert_eq!(call.trace_id(), message.trace_id(), "a call is in its message's trace");
+        assert_eq!(lines[0]["trace_id"], ids::to_xray(outer.trace_id()));
+        assert_eq!(lines[1]["trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
+        assert_eq!(lines[1]["request_id"], "r-1", "the outer span's fields stay");
+    }
+}
