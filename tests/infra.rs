@@ -3,7 +3,7 @@
 //! visibility-timeout rules, partial batch responses, the webhook URLs (security, pipeline);
 //! alarms that notify the stack's topic and name the command that investigates them (monitoring),
 //! a dashboard on the metric contract (dashboard); the Athena table over the raw archive
-//! (athena). Then the tools: `sam validate --lint`, `cfn-lint`, and `sam build` producing two
+//! (athena); the optional OpenTelemetry collector layer (tracing). Then the tools: `sam validate --lint`, `cfn-lint`, and `sam build` producing two
 //! arm64 `bootstrap`s.
 
 #[path = "infra/athena.rs"]
@@ -22,3 +22,5 @@ mod security;
 mod template;
 #[path = "infra/tools.rs"]
 mod tools;
+#[path = "infra/tracing.rs"]
+mod tracing;
