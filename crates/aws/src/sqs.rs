@@ -94,10 +94,8 @@ impl Queue {
                 .map_err(|e| {
                     AwsError::local("sqs", "SendMessage", "BuildAttribute", e.to_string(), false)
                 })?;
-            req = req.message_system_attributes(
-                MessageSystemAttributeNameForSends::AwsTraceHeader,
-                v,
-            );
+            req = req
+                .message_system_attributes(MessageSystemAttributeNameForSends::AwsTraceHeader, v);
         }
         for (name, value) in attributes {
             let v = MessageAttributeValue::builder()

@@ -67,7 +67,8 @@ enum Command {
 async fn main() -> ExitCode {
     // `serve` hosts both functions: their spans are one service's (OTEL_SERVICE_NAME or
     // hookloop-serve), exported when OTEL_EXPORTER_OTLP_ENDPOINT is set.
-    let telemetry = hookloop_runtime::logging::init_traced(hookloop_runtime::telemetry::SERVE_SERVICE);
+    let telemetry =
+        hookloop_runtime::logging::init_traced(hookloop_runtime::telemetry::SERVE_SERVICE);
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init(a) => init::run(a).await,

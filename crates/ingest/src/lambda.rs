@@ -81,14 +81,20 @@ mod tests {
                 .unwrap(),
         );
         let cx = sender_trace(&headers).expect("a valid traceparent");
-        assert_eq!(format!("{:032x}", cx.trace_id()), "5759e988bd862e3fe1be46a994272793");
+        assert_eq!(
+            format!("{:032x}", cx.trace_id()),
+            "5759e988bd862e3fe1be46a994272793"
+        );
         headers.insert(TRACEPARENT, "00-nonsense".parse().unwrap());
         assert!(sender_trace(&headers).is_none(), "malformed: a new trace");
     }
 
     #[test]
     fn spans_are_named_by_route_only() {
-        assert_eq!(span_name(&Method::POST, "/webhooks/location"), "POST /webhooks/location");
+        assert_eq!(
+            span_name(&Method::POST, "/webhooks/location"),
+            "POST /webhooks/location"
+        );
         assert_eq!(span_name(&Method::POST, "/anything/123"), "POST");
     }
 }

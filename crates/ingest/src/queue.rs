@@ -44,7 +44,11 @@ pub fn traced(
     cx: &SpanContext,
 ) -> (String, [(&'static str, String); 3], String) {
     let [source, id] = message.attributes;
-    let attributes = [source, id, (attr::TRACEPARENT, propagation::traceparent(cx))];
+    let attributes = [
+        source,
+        id,
+        (attr::TRACEPARENT, propagation::traceparent(cx)),
+    ];
     (message.body, attributes, propagation::xray_header(cx))
 }
 

@@ -73,11 +73,7 @@ pub(crate) fn call_spans(
         .filter_map(|i| spans.get(*i))
         .map(|parent| {
             let span = make(parent);
-            telemetry::set_attribute(
-                &span,
-                "messaging.batch.message_count",
-                owners.len() as i64,
-            );
+            telemetry::set_attribute(&span, "messaging.batch.message_count", owners.len() as i64);
             span
         })
         .collect()
@@ -156,10 +152,16 @@ mod tests {
             Some(&propagation::xray_header(&sent)),
         );
         let got = message_context(&m).unwrap();
-        assert_eq!((got.trace_id(), got.span_id()), (sent.trace_id(), sent.span_id()));
+        assert_eq!(
+            (got.trace_id(), got.span_id()),
+            (sent.trace_id(), sent.span_id())
+        );
         let only_xray = message(None, Some(&propagation::xray_header(&sent)));
         let got = message_context(&only_xray).unwrap();
-        assert_eq!((got.trace_id(), got.span_id()), (sent.trace_id(), sent.span_id()));
+        assert_eq!(
+            (got.trace_id(), got.span_id()),
+            (sent.trace_id(), sent.span_id())
+        );
     }
 
     #[test]

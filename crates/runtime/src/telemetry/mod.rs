@@ -197,7 +197,10 @@ mod tests {
         let out = Captured::default();
         let writer = out.clone();
         let telemetry = Telemetry::from_env(&Env::new(|_| None), "test");
-        assert!(!telemetry.exporting(), "off without OTEL_EXPORTER_OTLP_ENDPOINT");
+        assert!(
+            !telemetry.exporting(),
+            "off without OTEL_EXPORTER_OTLP_ENDPOINT"
+        );
         let subscriber = tracing_subscriber::registry()
             .with(
                 tracing_subscriber::fmt::layer()
@@ -239,11 +242,22 @@ mod tests {
         };
         assert_eq!(message.trace_id(), parent.trace_id(), "the parent's trace");
         assert_ne!(message.span_id(), parent.span_id(), "a span of its own");
-        assert_ne!(outer.trace_id(), message.trace_id(), "no parent: a new trace");
+        assert_ne!(
+            outer.trace_id(),
+            message.trace_id(),
+            "no parent: a new trace"
+        );
         assert_eq!(message_again, message);
-        assert_eq!(call.trace_id(), message.trace_id(), "a call is in its message's trace");
+        assert_eq!(
+            call.trace_id(),
+            message.trace_id(),
+            "a call is in its message's trace"
+        );
         assert_eq!(lines[0]["trace_id"], ids::to_xray(outer.trace_id()));
         assert_eq!(lines[1]["trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
-        assert_eq!(lines[1]["request_id"], "r-1", "the outer span's fields stay");
+        assert_eq!(
+            lines[1]["request_id"], "r-1",
+            "the outer span's fields stay"
+        );
     }
 }

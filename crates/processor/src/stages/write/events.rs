@@ -2,7 +2,7 @@
 
 use hookloop_aws::kinesis::{chunk_by_limits, Record};
 
-use super::isolate::{owners, send_isolating, Group};
+use super::isolate::{self, send_isolating, Group};
 use crate::bounded::bounded;
 use crate::ports::EventStream;
 use crate::state::Ready;
@@ -39,7 +39,7 @@ pub(super) async fn put<E: EventStream>(
         .into_iter()
         .map(|range| {
             let chunk = &events[range];
-            let traced = aws_call_spans(spans, &owners(chunk), "Kinesis", "PutRecords");
+            let traced = aws_call_spans(spans, &isolate::owners(chunk), "Kinesis", "PutRecords");
             let put = send_isolating(chunk, |batch: Vec<Record>| stream.put_records(batch));
             during(traced, put)
         })
