@@ -180,16 +180,33 @@ async fn each_webhook_is_one_trace_from_the_ingest_to_every_store_and_its_logs_s
     tokio::time::sleep(Duration::from_millis(500)).await;
     let spans = got.lock().unwrap().clone();
     assert_ne!(traces[0], traces[1], "two webhooks, two traces");
-    assert_eq!(traces[1], sender_trace, "the sender's traceparent is continued");
+    assert_eq!(
+        traces[1], sender_trace,
+        "the sender's traceparent is continued"
+    );
     assert!(spans.iter().all(|s| s.service == "hookloop-serve"));
 
     for (n, trace) in traces.iter().enumerate() {
-        let ingest = one(&spans, trace, if n == 0 { "POST /webhooks/location" } else { "POST /webhooks/clevertap" });
+        let ingest = one(
+            &spans,
+            trace,
+            if n == 0 {
+                "POST /webhooks/location"
+            } else {
+                "POST /webhooks/clevertap"
+            },
+        );
         assert_eq!(ingest.kind, SERVER);
         let expected_root = if n == 0 { "" } else { sender_span };
-        assert_eq!(ingest.parent, expected_root, "the ingest starts the trace or continues the sender's");
+        assert_eq!(
+            ingest.parent, expected_root,
+            "the ingest starts the trace or continues the sender's"
+        );
         let send = one(&spans, trace, "SQS.SendMessage");
-        assert_eq!((send.kind, send.parent.as_str()), (PRODUCER, ingest.id.as_str()));
+        assert_eq!(
+            (send.kind, send.parent.as_str()),
+            (PRODUCER, ingest.id.as_str())
+        );
         assert_eq!(send.attributes["messaging.system"], "aws_sqs");
         assert_eq!(send.attributes["rpc.system"], "aws-api");
         assert_eq!(send.attributes["rpc.method"], "SendMessage");
@@ -197,11 +214,22 @@ async fn each_webhook_is_one_trace_from_the_ingest_to_every_store_and_its_logs_s
             .iter()
             .filter(|s| &s.trace == trace && s.kind == CONSUMER)
             .collect();
-        assert_eq!(process.len(), 1, "one processing of the message: {process:#?}");
+        assert_eq!(
+            process.len(),
+            1,
+            "one processing of the message: {process:#?}"
+        );
         let process = process[0];
-        assert_eq!(process.parent, send.id, "the processor joins the ingest's trace");
+        assert_eq!(
+            process.parent, send.id,
+            "the processor joins the ingest's trace"
+        );
         assert_eq!(process.attributes["messaging.operation.type"], "process");
-        let mut calls = vec!["S3.PutObject", "DynamoDB.BatchWriteItem", "CleverTap upload"];
+        let mut calls = vec![
+            "S3.PutObject",
+            "DynamoDB.BatchWriteItem",
+            "CleverTap upload",
+        ];
         if n == 0 {
             calls.push("Kinesis.PutRecords");
         }
@@ -214,13 +242,24 @@ async fn each_webhook_is_one_trace_from_the_ingest_to_every_store_and_its_logs_s
                 .collect();
             assert!(!of_call.is_empty(), "{name} in {trace}: {spans:#?}");
             for call in of_call {
-                assert_eq!((call.kind, call.parent.as_str()), (CLIENT, process.id.as_str()), "{name}");
-                assert!(call.attributes.contains_key("messaging.batch.message_count"), "{call:?}");
+                assert_eq!(
+                    (call.kind, call.parent.as_str()),
+                    (CLIENT, process.id.as_str()),
+                    "{name}"
+                );
+                assert!(
+                    call.attributes
+                        .contains_key("messaging.batch.message_count"),
+                    "{call:?}"
+                );
             }
         }
         let s3 = one(&spans, trace, "S3.PutObject");
         assert_eq!(
-            (s3.attributes["rpc.system"].as_str(), s3.attributes["rpc.service"].as_str()),
+            (
+                s3.attributes["rpc.system"].as_str(),
+                s3.attributes["rpc.service"].as_str()
+            ),
             ("aws-api", "S3")
         );
     }
@@ -234,12 +273,18 @@ async fn each_webhook_is_one_trace_from_the_ingest_to_every_store_and_its_logs_s
             .collect();
         let messages: Vec<&str> = about.iter().filter_map(|l| l["message"].as_str()).collect();
         for expected in ["queued", "stored", "loaded back to CleverTap"] {
-            assert!(messages.contains(&expected), "{expected} for {id}: {messages:?}");
+            assert!(
+                messages.contains(&expected),
+                "{expected} for {id}: {messages:?}"
+            );
         }
         let xray = ids::to_xray(ids::from_hex32(trace).unwrap());
         for l in &about {
             assert_eq!(l["trace_id"], xray.as_str(), "{l}");
-            assert!(l["request_id"].is_string() && l["cold_start"].is_boolean(), "{l}");
+            assert!(
+                l["request_id"].is_string() && l["cold_start"].is_boolean(),
+                "{l}"
+            );
         }
     }
 }
@@ -274,7 +319,10 @@ async fn the_queued_message_carries_its_context_on_moto() {
         .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::AwsTraceHeader))
         .expect("the AWSTraceHeader system attribute");
     let read = propagation::parse_xray_header(header).expect("an X-Ray header");
-    assert_eq!((read.trace_id(), read.span_id()), (cx.trace_id(), cx.span_id()));
+    assert_eq!(
+        (read.trace_id(), read.span_id()),
+        (cx.trace_id(), cx.span_id())
+    );
     // The size checked before sending (against SQS's limit) counts what the context adds.
     let sent = hookloop_aws::sqs::message_size(m.body().unwrap_or_default(), &attributes)
         + attr::AWS_TRACE_HEADER.len()

@@ -32,14 +32,17 @@ fn the_collector_layer_and_the_otlp_endpoint_come_only_with_the_parameter() {
         assert_eq!(without, &no_value, "{f}: no layer by default");
         let endpoint = &props(&t, f)["Environment"]["Variables"]["OTEL_EXPORTER_OTLP_ENDPOINT"];
         let (with, without) = if_on(endpoint, "HasOtelCollector");
-        assert_eq!(with, "http://localhost:4318", "{f}: the layer's OTLP/HTTP port");
+        assert_eq!(
+            with, "http://localhost:4318",
+            "{f}: the layer's OTLP/HTTP port"
+        );
         assert_eq!(without, &no_value, "{f}: export off by default");
     }
     let mut users = resources_using(&t, "OtelCollectorLayerArn");
     users.sort();
     assert_eq!(users, FUNCTIONS, "only the two functions take the layer");
-    let text = std::fs::read_to_string(hookloop_tests::repo_root().join("infra/template.yaml"))
-        .unwrap();
+    let text =
+        std::fs::read_to_string(hookloop_tests::repo_root().join("infra/template.yaml")).unwrap();
     assert_eq!(
         text.matches("OTEL_EXPORTER_OTLP_ENDPOINT").count(),
         2,
