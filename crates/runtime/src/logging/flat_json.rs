@@ -92,7 +92,7 @@ impl Visit for Fields<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Write;
     use std::sync::{Arc, Mutex};
 
@@ -102,8 +102,19 @@ mod tests {
     use super::*;
     use crate::logging::InvocationIds;
 
+    /// What a test subscriber wrote (shared with `telemetry`'s tests).
     #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Captured {
+        /// The lines written, each one JSON object.
+        pub(crate) fn lines(&self) -> Vec<Value> {
+            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+            text.lines()
+                .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+                .collect()
+        }
+    }
 
     impl Write for Captured {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -124,10 +135,7 @@ mod tests {
             .event_format(FlatJson)
             .finish();
         tracing::subscriber::with_default(subscriber, f);
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
-            .collect()
+        out.lines()
     }
 
     #[test]

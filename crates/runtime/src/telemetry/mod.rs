@@ -167,29 +167,14 @@ pub fn set_attribute(span: &Span, key: &'static str, value: impl Into<openteleme
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
-
     use serde_json::Value;
     use tracing::{field, info, info_span};
     use tracing_subscriber::fmt::format::JsonFields;
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
+    use crate::logging::flat_json::tests::Captured;
     use crate::logging::flat_json::FlatJson;
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     /// The JSON lines `f` logs with the functions' subscriber: flattened lines and the
     /// OpenTelemetry layer, export off.
@@ -211,10 +196,7 @@ mod tests {
             .with(telemetry.layer());
         tracing::subscriber::with_default(subscriber, f);
         telemetry.flush();
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        out.lines()
     }
 
     #[test]
