@@ -4,8 +4,8 @@
 //! alarms that notify the stack's topic and name the command that investigates them (monitoring),
 //! a dashboard on the metric contract (dashboard); the Athena table over the raw archive
 //! (athena); the hourly compactor (compactor), the curated tables' Glue tables and the named
-//! queries (curated). Then the tools: `sam validate --lint`, `cfn-lint`, and `sam build`
-//! producing three arm64 `bootstrap`s.
+//! queries (curated); the optional OpenTelemetry collector layer (tracing). Then the tools:
+//! `sam validate --lint`, `cfn-lint`, and `sam build` producing three arm64 `bootstrap`s.
 
 #[path = "infra/athena.rs"]
 mod athena;
@@ -27,3 +27,5 @@ mod security;
 mod template;
 #[path = "infra/tools.rs"]
 mod tools;
+#[path = "infra/tracing.rs"]
+mod tracing;

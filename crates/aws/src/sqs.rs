@@ -5,6 +5,7 @@ use std::collections::HashMap;
 pub use aws_sdk_sqs::types::Message;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
+    MessageSystemAttributeNameForSends, MessageSystemAttributeValue,
 };
 
 use crate::error::FromSdk;
@@ -58,17 +59,44 @@ impl Queue {
         }
     }
 
+    /// The queue's name (the last part of its URL).
+    pub fn name(&self) -> &str {
+        self.url.rsplit('/').next().unwrap_or(&self.url)
+    }
+
     /// Sends one message with string attributes; returns SQS's message id.
     pub async fn send(
         &self,
         body: String,
         attributes: &[(&str, String)],
     ) -> Result<String, AwsError> {
+        self.send_traced(body, attributes, None).await
+    }
+
+    /// [`Queue::send`], with an X-Ray trace header as the message's `AWSTraceHeader` system
+    /// attribute (the one system attribute a sender may set).
+    pub async fn send_traced(
+        &self,
+        body: String,
+        attributes: &[(&str, String)],
+        aws_trace_header: Option<&str>,
+    ) -> Result<String, AwsError> {
         let mut req = self
             .client
             .send_message()
             .queue_url(&self.url)
             .message_body(body);
+        if let Some(header) = aws_trace_header {
+            let v = MessageSystemAttributeValue::builder()
+                .data_type("String")
+                .string_value(header)
+                .build()
+                .map_err(|e| {
+                    AwsError::local("sqs", "SendMessage", "BuildAttribute", e.to_string(), false)
+                })?;
+            req = req
+                .message_system_attributes(MessageSystemAttributeNameForSends::AwsTraceHeader, v);
+        }
         for (name, value) in attributes {
             let v = MessageAttributeValue::builder()
                 .data_type("String")

@@ -65,7 +65,10 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    hookloop_runtime::logging::init();
+    // `serve` hosts both functions: their spans are one service's (OTEL_SERVICE_NAME or
+    // hookloop-serve), exported when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    let telemetry =
+        hookloop_runtime::logging::init_traced(hookloop_runtime::telemetry::SERVE_SERVICE);
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init(a) => init::run(a).await,
@@ -86,6 +89,8 @@ async fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
     };
+    // What the batch exporter still holds (serve's last spans) goes out before the process ends.
+    telemetry.flush();
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -129,11 +129,13 @@ struct IngestState {
     body_timeout: Duration,
 }
 
-/// One request as one ingest invocation: logged with a request id and a trace id made up for
-/// it, and its metrics (refusals before the handler included) printed at its end.
+/// One request as one ingest invocation: logged with a request id made up for it and the
+/// webhook's trace id (continuing a sender's `traceparent`, as the Lambda does), and its metrics
+/// (refusals before the handler included) printed at its end.
 async fn ingest_route(State(state): State<IngestState>, req: Request) -> Response {
     let mut invocation = state.metrics.start();
-    let span = InvocationIds::local().span(invocation.cold_start());
+    let span =
+        hookloop_ingest::invocation_span(&InvocationIds::local(), &req, invocation.cold_start());
     let answer = ingest_request(&state, req, &mut invocation)
         .instrument(span)
         .await;

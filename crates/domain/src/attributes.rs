@@ -19,3 +19,10 @@ pub const FAILED_AT: &str = "failed_at";
 
 /// The attributes the ingest sets: a DLQ entry keeps them, a redrive restores them.
 pub const SET_BY_INGEST: [&str; 2] = [SOURCE, MESSAGE_ID];
+
+/// The webhook's trace context, W3C form (`00-<trace id>-<span id>-<flags>`): set by the ingest
+/// on every message, read first by the processor (docs/observability.md).
+pub const TRACEPARENT: &str = "traceparent";
+/// The same context in X-Ray's form, as SQS's message *system* attribute (not a message
+/// attribute): read by the processor when there is no `traceparent`.
+pub const AWS_TRACE_HEADER: &str = "AWSTraceHeader";

@@ -22,7 +22,7 @@ pub use config::{
 pub use handler::{handle, handle_counted};
 pub use hookloop_domain::claim_check::ClaimCheck;
 pub use hookloop_runtime::config::ConfigError;
-pub use lambda::handle_lambda;
-pub use queue::{MessageQueue, OutgoingMessage, QueueError};
+pub use lambda::{handle_lambda, invocation_span, sender_trace};
+pub use queue::{traced, MessageQueue, OutgoingMessage, QueueError, TRACE_CONTEXT_BYTES};
 pub use rejection::{loggable, Rejection};
 pub use routes::Gate;

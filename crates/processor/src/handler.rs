@@ -3,16 +3,17 @@
 
 use std::time::Instant;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use hookloop_runtime::metrics::names::BATCH_SIZE;
 use hookloop_runtime::{Invocation, InvocationIds};
-use tracing::{field, info_span, Instrument, Span};
+use tracing::{Instrument, Span};
 
 use crate::app::Processor;
 use crate::loadback::Configured;
 use crate::metrics;
 use crate::ports::Ports;
 use crate::stages::{claim_check, decode, dedup, load_back, parse, settle, write};
+use crate::trace;
 
 /// Processes a batch: stores every message (raw archive, rows, geofence stream), loads the
 /// stored ones back to CleverTap when configured, then dead-letters what can never succeed.
@@ -52,8 +53,9 @@ async fn process<P: Ports>(
 ) -> SqsBatchResponse {
     let messages = event.records;
     invocation.add(BATCH_SIZE, messages.len() as u64);
-    // Children of the invocation's span (current here): a message's lines carry both.
-    let spans: Vec<Span> = messages.iter().map(message_span).collect();
+    // Children of the invocation's span (current here): a message's lines carry both, with the
+    // message's own trace id (the webhook's trace, carried in the message) over the invocation's.
+    let spans: Vec<Span> = messages.iter().map(trace::message_span).collect();
 
     let states = decode::decode(&messages, &spans);
     let states = dedup::skip_repeats(&p.ledger, states, &spans).await;
@@ -87,13 +89,4 @@ pub fn deadline_from(deadline: std::time::SystemTime) -> Instant {
         .duration_since(std::time::SystemTime::now())
         .unwrap_or_default();
     Instant::now() + left
-}
-
-fn message_span(msg: &SqsMessage) -> Span {
-    info_span!(
-        "message",
-        sqs_message_id = msg.message_id.as_deref().unwrap_or(""),
-        message_id = field::Empty,
-        source = field::Empty,
-    )
 }

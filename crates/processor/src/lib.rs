@@ -20,6 +20,7 @@ mod metrics;
 pub mod ports;
 mod stages;
 mod state;
+mod trace;
 
 #[cfg(test)]
 mod memory;

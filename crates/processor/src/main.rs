@@ -6,7 +6,7 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use hookloop_aws::AwsClients;
 use hookloop_processor::{deadline_from, handle_as, Processor, ProcessorConfig};
-use hookloop_runtime::{logging, with_request_metrics, InvocationIds, Registry};
+use hookloop_runtime::{logging, telemetry, with_request_metrics, InvocationIds, Registry};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 // One thread: a Lambda function gets a fraction of a vCPU, so worker threads only add context
@@ -14,13 +14,14 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 // still run concurrently on it.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    logging::init();
+    // Spans exported over OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    let telemetry = logging::init_traced(telemetry::PROCESSOR_SERVICE);
     let config = ProcessorConfig::from_env()?;
     // The AWS clients and the CleverTap client count into it; each invocation prints its share.
     let requests = Registry::new();
     let clients = AwsClients::from_env(requests.clone()).await;
     let processor = Processor::new(&clients, config)?;
-    let (processor, requests) = (&processor, &requests);
+    let (processor, requests, telemetry) = (&processor, &requests, &telemetry);
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = deadline_from(event.context.deadline());
         let ids = InvocationIds::lambda(
@@ -29,7 +30,10 @@ async fn main() -> Result<(), Error> {
         );
         let batch = handle_as(processor, event.payload, Some(deadline), &ids);
         let metrics = processor.metrics();
-        Ok::<_, Error>(with_request_metrics(requests, metrics, batch).await)
+        let response = with_request_metrics(requests, metrics, batch).await;
+        // Lambda freezes the environment once the answer is sent: the spans go out first.
+        telemetry.flush();
+        Ok::<_, Error>(response)
     }))
     .await
 }

@@ -3,6 +3,7 @@
 //! whole batch and moving messages forward or to [`State::Failed`]; no stage moves one back.
 
 use hookloop_domain::{Envelope, Normalized, Row, Source};
+use tracing::Span;
 
 use crate::failure::Failure;
 
@@ -33,6 +34,8 @@ pub struct Stored {
     pub message_id: String,
     pub source: Source,
     pub rows: Vec<Row>,
+    /// The message's span: load-back's calls for it are its children.
+    pub(crate) span: Span,
 }
 
 impl State {

@@ -1,7 +1,8 @@
 //! The process runtime every hookloop binary shares, whatever it talks to: configuration read
 //! from the environment ([`config`]), logging and each invocation's log context ([`logging`]),
 //! the request-count registry and the business metrics of each invocation, printed as
-//! CloudWatch embedded metrics ([`metrics`]), and the retry backoff ([`backoff`]). No AWS SDK
+//! CloudWatch embedded metrics ([`metrics`]), the retry backoff ([`backoff`]) and the
+//! OpenTelemetry trace each webhook is ([`telemetry`]). No AWS SDK
 //! here: the adapters are in `hookloop-aws`, which counts its requests into a
 //! [`metrics::Registry`].
 
@@ -11,6 +12,7 @@ pub mod live;
 pub mod logging;
 pub mod metrics;
 pub mod secret;
+pub mod telemetry;
 
 pub use backoff::Backoff;
 pub use config::{process_env, ConfigError, Env};
@@ -18,3 +20,4 @@ pub use live::Live;
 pub use logging::InvocationIds;
 pub use metrics::{with_request_metrics, Invocation, Publisher, Registry, RequestCounts};
 pub use secret::SecretDocument;
+pub use telemetry::Telemetry;

@@ -24,11 +24,14 @@ pub mod flat_json;
 use std::io::IsTerminal;
 
 use tracing_subscriber::fmt::format::JsonFields;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-pub use context::{xray_trace_id, InvocationIds};
+pub use context::InvocationIds;
 
 use crate::config::{process_env, Env};
+use crate::telemetry::Telemetry;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,25 +113,42 @@ fn is_bare_level(directive: &str) -> bool {
 /// functions' invocation span carries the same ids under the names every line uses.
 const RUNTIME_SPAN_OFF: &str = "lambda_runtime::layers::trace=off";
 
-/// Installs the process's subscriber from its environment. A second call (tests, the local
-/// runner hosting both handlers) is a no-op.
+/// Installs the process's subscriber from its environment, without OpenTelemetry. A second
+/// call (tests, the local runner hosting both handlers) is a no-op.
 pub fn init() {
+    install(None);
+}
+
+/// [`init`], with the hookloop crates' spans made OpenTelemetry spans of the returned
+/// provider ([`Telemetry::from_env`]: exported when `OTEL_EXPORTER_OTLP_ENDPOINT` is set,
+/// service `OTEL_SERVICE_NAME` or `default_service`). Flush it at the end of every invocation.
+pub fn init_traced(default_service: &str) -> Telemetry {
+    let telemetry = Telemetry::from_env(&process_env(), default_service);
+    install(Some(&telemetry));
+    telemetry
+}
+
+fn install(telemetry: Option<&Telemetry>) {
     let (format, directives) = decide(&process_env());
     let filter = EnvFilter::try_new(format!("{directives},{RUNTIME_SPAN_OFF}"))
         .unwrap_or_else(|_| EnvFilter::new(format!("{DEFAULT_LEVEL},{RUNTIME_SPAN_OFF}")));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        Format::Json => builder
+    let lines: Box<dyn Layer<Registry> + Send + Sync> = match format {
+        Format::Json => tracing_subscriber::fmt::layer()
             .fmt_fields(JsonFields::new())
             .event_format(flat_json::FlatJson)
-            .try_init(),
-        Format::Text => builder
+            .with_writer(std::io::stderr)
+            .boxed(),
+        Format::Text => tracing_subscriber::fmt::layer()
             .with_target(false)
             .with_ansi(std::io::stderr().is_terminal())
-            .try_init(),
+            .with_writer(std::io::stderr)
+            .boxed(),
     };
+    let _ = tracing_subscriber::registry()
+        .with(lines)
+        .with(telemetry.map(Telemetry::layer))
+        .with(filter)
+        .try_init();
 }
 
 #[cfg(test)]

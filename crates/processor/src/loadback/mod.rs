@@ -14,12 +14,13 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use hookloop_clevertap::Rules;
-use hookloop_runtime::{Backoff, Invocation};
-use tracing::{info, warn};
+use hookloop_runtime::{telemetry, Backoff, Invocation};
+use tracing::{info, warn, Span};
 
 use crate::failure::{Failure, Stage};
 use crate::ports::{RowStore, Uploader};
 use crate::state::Stored;
+use crate::trace;
 
 /// Load-back's parts: the rules, the Upload API, and the table its markers live in.
 #[derive(Debug, Clone)]
@@ -131,7 +132,10 @@ impl<U: Uploader, R: RowStore> Loadback<U, R> {
         if with_records.is_empty() {
             return finish(results);
         }
-        let previously = match markers::accepted(&self.markers, messages, &with_records).await {
+        let spans: Vec<Span> = messages.iter().map(|m| m.span.clone()).collect();
+        let traced = trace::aws_call_spans(&spans, &with_records, "DynamoDB", "BatchGetItem");
+        let read = markers::accepted(&self.markers, messages, &with_records);
+        let previously = match trace::during(traced, read).await {
             Ok(p) => p,
             Err(e) => {
                 warn!(error = %e, "could not read load-back markers; messages left for redelivery");
@@ -146,7 +150,12 @@ impl<U: Uploader, R: RowStore> Loadback<U, R> {
         // really in flight.
         let requests = plan::requests(&groups);
         let fates = join_all(requests.iter().map(|(account, entries)| {
-            upload::upload(&self.client, &self.backoff, account, entries, deadline)
+            let owners: Vec<usize> = entries.iter().map(|e| e.message).collect();
+            let traced = trace::call_spans(&spans, &owners, |parent| {
+                telemetry::spans::http_call(parent, "POST", "CleverTap", "CleverTap upload")
+            });
+            let upload = upload::upload(&self.client, &self.backoff, account, entries, deadline);
+            trace::during(traced, upload)
         }))
         .await;
         let tally = verdict::Tally::of(&requests, fates);

@@ -45,7 +45,7 @@ where
                     continue;
                 };
                 if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(&fields.fields) {
-                    line.extend(fields);
+                    line.extend(fields.into_iter().filter(|(k, _)| !is_span_setting(k)));
                 }
             }
         }
@@ -53,6 +53,12 @@ where
         let line = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
         writeln!(writer, "{line}")
     }
+}
+
+/// `otel.name`, `otel.kind`, ...: how a span is exported (tracing-opentelemetry's fields), not
+/// something a log line says.
+fn is_span_setting(field: &str) -> bool {
+    field.starts_with("otel.")
 }
 
 /// An event's fields as JSON values.
@@ -86,7 +92,7 @@ impl Visit for Fields<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Write;
     use std::sync::{Arc, Mutex};
 
@@ -96,8 +102,19 @@ mod tests {
     use super::*;
     use crate::logging::InvocationIds;
 
+    /// What a test subscriber wrote (shared with `telemetry`'s tests).
     #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Captured {
+        /// The lines written, each one JSON object.
+        pub(crate) fn lines(&self) -> Vec<Value> {
+            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+            text.lines()
+                .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+                .collect()
+        }
+    }
 
     impl Write for Captured {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -118,19 +135,16 @@ mod tests {
             .event_format(FlatJson)
             .finish();
         tracing::subscriber::with_default(subscriber, f);
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
-            .collect()
+        out.lines()
     }
 
     #[test]
     fn a_message_line_carries_the_invocations_ids_beside_the_message_id() {
         let lines = lines(|| {
-            let ids = InvocationIds {
-                request_id: "req-1".into(),
-                trace_id: Some("1-abc-def".into()),
-            };
+            let ids = InvocationIds::lambda(
+                "req-1",
+                Some("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"),
+            );
             let invocation = ids.span(true);
             let _i = invocation.enter();
             info!("batch received");
@@ -142,7 +156,7 @@ mod tests {
         assert_eq!(lines.len(), 2);
         for line in &lines {
             assert_eq!(line["request_id"], "req-1");
-            assert_eq!(line["trace_id"], "1-abc-def");
+            assert_eq!(line["trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
             assert_eq!(line["cold_start"], true);
             assert_eq!(line["level"], "INFO");
             assert!(line["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
@@ -155,7 +169,7 @@ mod tests {
     }
 
     #[test]
-    fn an_inner_field_replaces_an_outer_one_and_no_trace_is_no_field() {
+    fn an_inner_field_replaces_an_outer_one_and_a_new_trace_is_logged() {
         let lines = lines(|| {
             let ids = InvocationIds::lambda("req-2", None);
             let invocation = ids.span(false);
@@ -163,7 +177,15 @@ mod tests {
             info!(request_id = "event's own", "x");
         });
         assert_eq!(lines[0]["request_id"], "event's own");
-        assert!(lines[0].get("trace_id").is_none());
+        let trace_id = lines[0]["trace_id"].as_str().unwrap_or_default();
+        assert!(
+            crate::telemetry::ids::from_xray(trace_id).is_some(),
+            "a new trace, X-Ray form: {trace_id}"
+        );
+        assert!(
+            lines[0].get("otel.kind").is_none(),
+            "span settings are no log fields"
+        );
         assert_eq!(lines[0]["cold_start"], false);
     }
 }

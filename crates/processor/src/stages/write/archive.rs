@@ -11,11 +11,14 @@ use crate::bounded::bounded;
 use crate::config::ArchiveMode;
 use crate::ports::ObjectStore;
 use crate::state::Ready;
+use crate::trace::{aws_call_spans, during};
+use tracing::Span;
 
 pub(super) async fn put<O: ObjectStore>(
     objects: &O,
     mode: ArchiveMode,
     ready: &[Option<&Ready>],
+    spans: &[Span],
 ) -> Vec<Group> {
     let mut puts = Vec::new();
     match mode {
@@ -24,8 +27,10 @@ pub(super) async fn put<O: ObjectStore>(
                 let Some(r) = r else { continue };
                 let key = raw_object_key(r.envelope.source(), r.envelope.id());
                 let body = r.raw.clone();
+                let traced = aws_call_spans(spans, &[i], "S3", "PutObject");
                 puts.push(Either::Left(async move {
-                    (vec![i], objects.put(&key, body, "application/json").await)
+                    let put = objects.put(&key, body, "application/json");
+                    (vec![i], during(traced, put).await)
                 }));
             }
         }
@@ -52,8 +57,10 @@ pub(super) async fn put<O: ObjectStore>(
                         .iter()
                         .filter_map(|(id, i)| ready[*i].map(|r| (*id, r.raw.as_slice()))),
                 );
+                let traced = aws_call_spans(spans, &owners, "S3", "PutObject");
                 puts.push(Either::Right(async move {
-                    (owners, objects.put(&key, body, "application/gzip").await)
+                    let put = objects.put(&key, body, "application/gzip");
+                    (owners, during(traced, put).await)
                 }));
             }
         }

@@ -2,12 +2,18 @@
 
 use hookloop_aws::kinesis::{chunk_by_limits, Record};
 
-use super::isolate::{send_isolating, Group};
+use super::isolate::{self, send_isolating, Group};
 use crate::bounded::bounded;
 use crate::ports::EventStream;
 use crate::state::Ready;
+use crate::trace::{aws_call_spans, during};
+use tracing::Span;
 
-pub(super) async fn put<E: EventStream>(stream: &E, ready: &[Option<&Ready>]) -> Vec<Group> {
+pub(super) async fn put<E: EventStream>(
+    stream: &E,
+    ready: &[Option<&Ready>],
+    spans: &[Span],
+) -> Vec<Group> {
     // Each event encoded once: its bytes size the requests and are what is sent.
     let (records, owners): (Vec<Record>, Vec<usize>) = ready
         .iter()
@@ -32,9 +38,10 @@ pub(super) async fn put<E: EventStream>(stream: &E, ready: &[Option<&Ready>]) ->
     let puts: Vec<_> = chunk_by_limits(&sizes)
         .into_iter()
         .map(|range| {
-            send_isolating(&events[range], |batch: Vec<Record>| {
-                stream.put_records(batch)
-            })
+            let chunk = &events[range];
+            let traced = aws_call_spans(spans, &isolate::owners(chunk), "Kinesis", "PutRecords");
+            let put = send_isolating(chunk, |batch: Vec<Record>| stream.put_records(batch));
+            during(traced, put)
         })
         .collect();
     bounded(puts).await.into_iter().flatten().collect()

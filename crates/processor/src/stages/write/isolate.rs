@@ -23,12 +23,13 @@ where
             }
             groups
         }
-        result => vec![(owners_of(items.iter().map(|(_, o)| o)), result)],
+        result => vec![(owners(items), result)],
     }
 }
 
-fn owners_of<'a>(lists: impl Iterator<Item = &'a Vec<usize>>) -> Vec<usize> {
-    let mut owners: Vec<usize> = lists.flatten().copied().collect();
+/// The messages owning any of `items`, each once.
+pub(super) fn owners<T>(items: &[(&T, Vec<usize>)]) -> Vec<usize> {
+    let mut owners: Vec<usize> = items.iter().flat_map(|(_, o)| o).copied().collect();
     owners.sort_unstable();
     owners.dedup();
     owners

@@ -29,9 +29,9 @@ pub(crate) async fn write<P: Ports>(
     {
         let ready: Vec<Option<&Ready>> = states.iter().map(State::ready).collect();
         let (archived, rows, streamed) = tokio::join!(
-            archive::put(&p.objects, p.archive_mode, &ready),
-            rows::put(&p.rows, &ready),
-            events::put(&p.events, &ready),
+            archive::put(&p.objects, p.archive_mode, &ready, spans),
+            rows::put(&p.rows, &ready, spans),
+            events::put(&p.events, &ready, spans),
         );
         let stored = archived.into_iter().chain(rows).map(|g| (Stage::Store, g));
         for (stage, (owners, result)) in
@@ -62,6 +62,7 @@ pub(crate) async fn write<P: Ports>(
                         message_id: r.envelope.id().to_string(),
                         source: r.envelope.source(),
                         rows: r.normalized.rows,
+                        span: span.clone(),
                     })
                 }
             },

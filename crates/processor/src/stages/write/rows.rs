@@ -5,14 +5,20 @@ use std::collections::HashMap;
 use hookloop_aws::dynamodb::MAX_BATCH_WRITE_ITEMS;
 use hookloop_domain::Row;
 
-use super::isolate::{send_isolating, Group};
+use super::isolate::{owners, send_isolating, Group};
 use crate::bounded::bounded;
 use crate::ports::RowStore;
 use crate::state::Ready;
+use crate::trace::{aws_call_spans, during};
+use tracing::Span;
 
 /// Two messages writing the same item (the same user's latest location) write it once, the
 /// later message's version; both depend on that request. A request may not name one item twice.
-pub(super) async fn put<R: RowStore>(store: &R, ready: &[Option<&Ready>]) -> Vec<Group> {
+pub(super) async fn put<R: RowStore>(
+    store: &R,
+    ready: &[Option<&Ready>],
+    spans: &[Span],
+) -> Vec<Group> {
     let mut rows: Vec<(&Row, Vec<usize>)> = Vec::new();
     let mut at: HashMap<(&str, &str), usize> = HashMap::new();
     for (i, r) in ready.iter().enumerate() {
@@ -34,7 +40,10 @@ pub(super) async fn put<R: RowStore>(store: &R, ready: &[Option<&Ready>]) -> Vec
     }
     let writes: Vec<_> = rows
         .chunks(MAX_BATCH_WRITE_ITEMS)
-        .map(|chunk| send_isolating(chunk, |batch| store.put_rows(batch)))
+        .map(|chunk| {
+            let traced = aws_call_spans(spans, &owners(chunk), "DynamoDB", "BatchWriteItem");
+            during(traced, send_isolating(chunk, |batch| store.put_rows(batch)))
+        })
         .collect();
     bounded(writes).await.into_iter().flatten().collect()
 }
