@@ -59,9 +59,8 @@ fn pipeline_cpu(source: Source, body: &str) -> usize {
         .map(|g| g.to_json_bytes().len())
         .sum();
     let items: usize = normalized
-        .rows
-        .into_iter()
-        .map(|r| encode_row(&r).len())
+        .all_rows()
+        .map(|r| encode_row(r).len())
         .sum();
     items + records + envelope.encode().len()
 }
