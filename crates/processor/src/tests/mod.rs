@@ -3,6 +3,7 @@
 
 mod dedup;
 mod loadback;
+mod order;
 mod settle;
 mod store;
 

@@ -1,4 +1,5 @@
-//! The rows of the whole batch, [`MAX_BATCH_WRITE_ITEMS`] per request.
+//! The one-event rows of the whole batch, [`MAX_BATCH_WRITE_ITEMS`] per request (latest-state
+//! rows are [`super::latest`]'s).
 
 use std::collections::HashMap;
 
@@ -10,8 +11,9 @@ use crate::bounded::bounded;
 use crate::ports::RowStore;
 use crate::state::Ready;
 
-/// Two messages writing the same item (the same user's latest location) write it once, the
-/// later message's version; both depend on that request. A request may not name one item twice.
+/// Two messages writing the same item (one event sent twice, under two message ids) write it
+/// once, the later message's version; both depend on that request. A request may not name one
+/// item twice.
 pub(super) async fn put<R: RowStore>(store: &R, ready: &[Option<&Ready>]) -> Vec<Group> {
     let mut rows: Vec<(&Row, Vec<usize>)> = Vec::new();
     let mut at: HashMap<(&str, &str), usize> = HashMap::new();
