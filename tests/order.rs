@@ -24,7 +24,11 @@ fn update(trip: &str, user: &str, second: u32, status: &str) -> Envelope {
         "type": "user.updated_trip", "live": "TRUE",
         "trip": {"_id": trip, "status": status, "updatedAt": at}
     });
-    Envelope::received(Source::Location, body.to_string(), OffsetDateTime::now_utc())
+    Envelope::received(
+        Source::Location,
+        body.to_string(),
+        OffsetDateTime::now_utc(),
+    )
 }
 
 async fn item(env: &TestEnv, pk: &str, sk: &str) -> Map<String, Value> {
@@ -33,7 +37,11 @@ async fn item(env: &TestEnv, pk: &str, sk: &str) -> Map<String, Value> {
 }
 
 async fn dlq_is_empty(env: &TestEnv) {
-    assert_eq!(env.dlq().depth().await.expect("DLQ depth"), (0, 0), "nothing dead-lettered");
+    assert_eq!(
+        env.dlq().depth().await.expect("DLQ depth"),
+        (0, 0),
+        "nothing dead-lettered"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -47,7 +55,11 @@ async fn updates_delivered_in_a_shuffled_order_leave_each_row_at_its_newest() {
     let mut updates: Vec<(Envelope, &str, u32)> = Vec::new();
     for (trip, user) in [("ta", "ua"), ("tb", "ub"), ("tc", "uc")] {
         for step in 0..8u32 {
-            updates.push((update(trip, user, step * 60, &format!("s{step}")), trip, step));
+            updates.push((
+                update(trip, user, step * 60, &format!("s{step}")),
+                trip,
+                step,
+            ));
         }
     }
     updates.shuffle(&mut rng);
@@ -64,7 +76,10 @@ async fn updates_delivered_in_a_shuffled_order_leave_each_row_at_its_newest() {
     for pair in batches.chunks(2) {
         let runs = pair.iter().map(|b| handle(&p, sqs_event(b, 1), None));
         for r in futures::future::join_all(runs).await {
-            assert!(r.batch_item_failures.is_empty(), "every message acknowledged");
+            assert!(
+                r.batch_item_failures.is_empty(),
+                "every message acknowledged"
+            );
         }
     }
     let sent = env.requests.snapshot().since(&before);
@@ -103,7 +118,11 @@ async fn updates_delivered_in_a_shuffled_order_leave_each_row_at_its_newest() {
         );
         let user = trip.replace('t', "u");
         let profile = item(&env, &format!("USER#{user}"), "PROFILE").await;
-        assert_eq!(profile["event_id"], json!(format!("evt-{trip}-s{step}")), "{user}");
+        assert_eq!(
+            profile["event_id"],
+            json!(format!("evt-{trip}-s{step}")),
+            "{user}"
+        );
     }
     // Every message is stored: its location-less update left no row of its own, but its raw
     // body is archived.
@@ -124,7 +143,11 @@ async fn a_stale_update_is_acknowledged_and_changes_nothing() {
     let r = handle(&p, sqs_event(std::slice::from_ref(&older), 3), None).await;
     assert!(r.batch_item_failures.is_empty(), "not retried");
     dlq_is_empty(&env).await;
-    assert_eq!(item(&env, "TRIP#t1", "META").await, before, "the row is untouched");
+    assert_eq!(
+        item(&env, "TRIP#t1", "META").await,
+        before,
+        "the row is untouched"
+    );
     assert_eq!(env.archived_ids().await.len(), 2, "both stored");
 }
 
@@ -133,7 +156,10 @@ fn trip_row(pk: &str, time_ms: i64, message_id: &str, status: &str) -> LatestRow
         StateKind::Trip,
         pk.into(),
         "META".into(),
-        json!({"status": status}).as_object().cloned().unwrap_or_default(),
+        json!({"status": status})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
         Version::from_parts(time_ms, message_id),
     )
 }
@@ -150,8 +176,14 @@ async fn the_condition_keeps_the_newest_and_breaks_ties_by_message_id_in_either_
             .dynamodb
             .delete_item()
             .table_name(table.name())
-            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("TRIP#tie".into()))
-            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("META".into()))
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S("TRIP#tie".into()),
+            )
+            .key(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S("META".into()),
+            )
             .send()
             .await
             .expect("DeleteItem");
@@ -170,11 +202,17 @@ async fn the_condition_keeps_the_newest_and_breaks_ties_by_message_id_in_either_
     assert_eq!(winners, vec![json!("large id"), json!("large id")]);
 
     // The same version again (a redelivery) rewrites; an older time is stale, a newer one wins.
-    assert_eq!(table.put_latest(large.clone()).await.ok(), Some(Written::Replaced));
+    assert_eq!(
+        table.put_latest(large.clone()).await.ok(),
+        Some(Written::Replaced)
+    );
     let older = trip_row("TRIP#tie", 999, "01JZZZZZZZZZZZZZZZZZZZZZZZ", "older");
     assert_eq!(table.put_latest(older).await.ok(), Some(Written::Stale));
     let newer = trip_row("TRIP#tie", 1001, "01J00000000000000000000000", "newer");
-    assert_eq!(table.put_latest(newer.clone()).await.ok(), Some(Written::Replaced));
+    assert_eq!(
+        table.put_latest(newer.clone()).await.ok(),
+        Some(Written::Replaced)
+    );
     assert_eq!(
         item(&env, "TRIP#tie", "META").await,
         item_to_json(&row_into_item(newer.into_row())),
@@ -195,5 +233,8 @@ async fn the_condition_keeps_the_newest_and_breaks_ties_by_message_id_in_either_
         .expect("BatchWriteItem");
     let fresh = trip_row("TRIP#legacy", 0, "01J00000000000000000000000", "versioned");
     assert_eq!(table.put_latest(fresh).await.ok(), Some(Written::Replaced));
-    assert_eq!(item(&env, "TRIP#legacy", "META").await["status"], json!("versioned"));
+    assert_eq!(
+        item(&env, "TRIP#legacy", "META").await["status"],
+        json!("versioned")
+    );
 }

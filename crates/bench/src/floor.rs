@@ -139,10 +139,7 @@ mod tests {
         let batch_writes = one.requests.get("dynamodb:BatchWriteItem").copied();
         assert!(batch_writes.unwrap_or(0) <= 1, "load-back markers at most");
         // The same updates in two batches: the row is written once in each.
-        let two = floor(&[
-            vec![trip_update(1), trip_update(3)],
-            vec![trip_update(2)],
-        ]);
+        let two = floor(&[vec![trip_update(1), trip_update(3)], vec![trip_update(2)]]);
         assert_eq!(two.requests["dynamodb:PutItem"], 3 + 2);
         assert_eq!(
             two.units.dynamodb_writes - one.units.dynamodb_writes,

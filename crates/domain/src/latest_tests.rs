@@ -38,9 +38,18 @@ fn a_version_replaces_none_an_older_one_an_equal_time_with_a_smaller_tiebreak_an
     let v = Version::from_parts(1000, "01B");
     assert!(v.replaces(None), "no item yet (or one without a version)");
     assert!(v.replaces(Some(&Version::from_parts(999, "01Z"))), "older");
-    assert!(!v.replaces(Some(&Version::from_parts(1001, "01A"))), "newer");
-    assert!(v.replaces(Some(&Version::from_parts(1000, "01A"))), "tie, smaller id");
-    assert!(!v.replaces(Some(&Version::from_parts(1000, "01C"))), "tie, larger id");
+    assert!(
+        !v.replaces(Some(&Version::from_parts(1001, "01A"))),
+        "newer"
+    );
+    assert!(
+        v.replaces(Some(&Version::from_parts(1000, "01A"))),
+        "tie, smaller id"
+    );
+    assert!(
+        !v.replaces(Some(&Version::from_parts(1000, "01C"))),
+        "tie, larger id"
+    );
     assert!(v.replaces(Some(&v.clone())), "the same message again");
 }
 
@@ -55,7 +64,10 @@ fn a_latest_row_carries_its_kind_and_version_in_its_attributes() {
             .as_object()
             .cloned()
             .unwrap(),
-        Version::new(Some(Timestamp::parse_rfc3339("1970-01-01T00:00:01Z").unwrap()), message),
+        Version::new(
+            Some(Timestamp::parse_rfc3339("1970-01-01T00:00:01Z").unwrap()),
+            message,
+        ),
     );
     assert_eq!(r.kind(), StateKind::User);
     assert_eq!(r.key(), ("USER#u", "PROFILE"));
@@ -97,7 +109,11 @@ fn collapsing_keeps_the_newest_version_of_each_key_and_the_later_of_equal_ones()
 
     let mut same = vec![row(2, "01B", "first"), row(2, "01B", "second")];
     collapse(&mut same);
-    assert_eq!(same[0].row().attrs["tag"], json!("second"), "of equal versions, the later");
+    assert_eq!(
+        same[0].row().attrs["tag"],
+        json!("second"),
+        "of equal versions, the later"
+    );
 }
 
 #[test]

@@ -77,7 +77,9 @@ impl Normalized {
     /// message has them (what load-back rules read, and what the message stores where it is
     /// the newest).
     pub fn all_rows(&self) -> impl Iterator<Item = &Row> {
-        self.rows.iter().chain(self.latest.iter().map(LatestRow::row))
+        self.rows
+            .iter()
+            .chain(self.latest.iter().map(LatestRow::row))
     }
 
     /// [`Normalized::all_rows`], by value.
@@ -266,9 +268,7 @@ mod tests {
     }
 
     fn keys(n: &Normalized) -> Vec<(String, String)> {
-        n.all_rows()
-            .map(|r| (r.pk.clone(), r.sk.clone()))
-            .collect()
+        n.all_rows().map(|r| (r.pk.clone(), r.sk.clone())).collect()
     }
 
     #[test]
@@ -417,7 +417,10 @@ mod tests {
                 (StateKind::User, 1_714_521_601_000, id.clone()),
             ]
         );
-        assert_eq!(n.latest[0].row().attrs["event_time_ms"], json!(1_714_521_602_500i64));
+        assert_eq!(
+            n.latest[0].row().attrs["event_time_ms"],
+            json!(1_714_521_602_500i64)
+        );
         assert_eq!(n.rows.len(), 1, "the location row is a one-event row");
 
         // No updatedAt, no user time: the arrival time of the message (2024-05-01T07:08:09.010Z).
@@ -426,7 +429,12 @@ mod tests {
             r#"{"trip":{"trip_id":"t"},"user":{"user_id":"u"}}"#,
         );
         for r in &n.latest {
-            assert_eq!(r.version().event_time_ms(), 1_714_547_289_010, "{:?}", r.kind());
+            assert_eq!(
+                r.version().event_time_ms(),
+                1_714_547_289_010,
+                "{:?}",
+                r.kind()
+            );
         }
     }
 

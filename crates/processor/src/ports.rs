@@ -30,10 +30,7 @@ pub trait RowStore: Send + Sync {
     fn put_rows(&self, rows: Vec<Row>) -> impl Future<Output = Result<(), AwsError>> + Send;
     /// Writes one latest-state row unless the store holds a newer version of it
     /// ([`hookloop_domain::Version::replaces`]): [`Written::Stale`] then, not an error.
-    fn put_latest(
-        &self,
-        row: LatestRow,
-    ) -> impl Future<Output = Result<Written, AwsError>> + Send;
+    fn put_latest(&self, row: LatestRow) -> impl Future<Output = Result<Written, AwsError>> + Send;
     /// Reads items by key; what is found, by key.
     fn get_many(
         &self,

@@ -77,10 +77,18 @@ async fn updates_of_one_row_in_one_batch_cost_one_request_and_the_newest_wins() 
         .iter()
         .map(|t| trip_update("t2", *t, &format!("s{t}")))
         .collect();
-    let r = run(&w.processor(), batch.iter().map(|e| message(e, 1)).collect()).await;
+    let r = run(
+        &w.processor(),
+        batch.iter().map(|e| message(e, 1)).collect(),
+    )
+    .await;
     assert!(retried(&r).is_empty());
     let writes = w.rows.lock().latest_writes.clone();
-    assert_eq!(writes.len(), 2, "one request for the trip, one for the user: {writes:?}");
+    assert_eq!(
+        writes.len(),
+        2,
+        "one request for the trip, one for the user: {writes:?}"
+    );
     assert_eq!(
         item(&w, "TRIP#t2", "META").expect("row")["status"],
         json!("s30")
@@ -101,7 +109,11 @@ async fn equal_event_times_resolve_to_the_larger_message_id_in_either_order() {
         winners.push(item(&w, "TRIP#t3", "META").expect("row")["message_id"].clone());
         // And within one batch.
         let w = World::default();
-        run(&w.processor(), order.iter().map(|e| message(e, 1)).collect()).await;
+        run(
+            &w.processor(),
+            order.iter().map(|e| message(e, 1)).collect(),
+        )
+        .await;
         winners.push(item(&w, "TRIP#t3", "META").expect("row")["message_id"].clone());
     }
     assert_eq!(winners, vec![json!(larger.id().to_string()); 4]);
@@ -114,8 +126,17 @@ async fn a_redelivered_message_rewrites_its_own_version() {
     let e = trip_update("t4", 1, "x");
     run(&p, vec![message(&e, 1)]).await;
     run(&p, vec![message(&e, 2)]).await;
-    let outcomes: Vec<Written> = w.rows.lock().latest_writes.iter().map(|(_, o)| *o).collect();
-    assert!(outcomes.iter().all(|o| *o == Written::Replaced), "{outcomes:?}");
+    let outcomes: Vec<Written> = w
+        .rows
+        .lock()
+        .latest_writes
+        .iter()
+        .map(|(_, o)| *o)
+        .collect();
+    assert!(
+        outcomes.iter().all(|o| *o == Written::Replaced),
+        "{outcomes:?}"
+    );
 }
 
 #[tokio::test]
@@ -128,8 +149,15 @@ async fn a_row_written_before_rows_had_versions_is_replaced() {
             .cloned()
             .unwrap_or_default(),
     );
-    run(&w.processor(), vec![message(&trip_update("t5", 1, "new"), 1)]).await;
-    assert_eq!(item(&w, "TRIP#t5", "META").expect("row")["status"], json!("new"));
+    run(
+        &w.processor(),
+        vec![message(&trip_update("t5", 1, "new"), 1)],
+    )
+    .await;
+    assert_eq!(
+        item(&w, "TRIP#t5", "META").expect("row")["status"],
+        json!("new")
+    );
 }
 
 #[tokio::test]
@@ -137,7 +165,11 @@ async fn a_failed_conditional_write_leaves_every_message_of_its_row_for_redelive
     let w = World::default();
     w.rows.lock().fail_latest = Some(throttled("dynamodb", "PutItem"));
     let batch = [trip_update("t6", 1, "a"), trip_update("t6", 2, "b")];
-    let r = run(&w.processor(), batch.iter().map(|e| message(e, 1)).collect()).await;
+    let r = run(
+        &w.processor(),
+        batch.iter().map(|e| message(e, 1)).collect(),
+    )
+    .await;
     let mut expected: Vec<String> = batch.iter().map(sqs_id).collect();
     expected.sort();
     let mut got = retried(&r);

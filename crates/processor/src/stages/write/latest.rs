@@ -33,7 +33,12 @@ pub(super) async fn put<R: RowStore>(
             let written = store.put_latest(n.row.clone()).await;
             if let Ok(Written::Stale) = written {
                 let (pk, sk) = n.row.key();
-                debug!(pk, sk, kind = kind.as_str(), "stale update: the table kept a newer version");
+                debug!(
+                    pk,
+                    sk,
+                    kind = kind.as_str(),
+                    "stale update: the table kept a newer version"
+                );
             }
             (n.owners, kind, written)
         })
