@@ -136,6 +136,11 @@ pub(crate) async fn run(p: &Processor<Memory>, messages: Vec<SqsMessage>) -> Sqs
     handle(p, event(messages), None).await
 }
 
+/// Runs `batch` as one SQS batch, each message on its first receive.
+pub(crate) async fn run_batch(p: &Processor<Memory>, batch: &[Envelope]) -> SqsBatchResponse {
+    run(p, batch.iter().map(|e| message(e, 1)).collect()).await
+}
+
 pub(crate) async fn run_until(
     p: &Processor<Memory>,
     messages: Vec<SqsMessage>,

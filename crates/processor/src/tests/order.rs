@@ -77,11 +77,7 @@ async fn updates_of_one_row_in_one_batch_cost_one_request_and_the_newest_wins() 
         .iter()
         .map(|t| trip_update("t2", *t, &format!("s{t}")))
         .collect();
-    let r = run(
-        &w.processor(),
-        batch.iter().map(|e| message(e, 1)).collect(),
-    )
-    .await;
+    let r = run_batch(&w.processor(), &batch).await;
     assert!(retried(&r).is_empty());
     let writes = w.rows.lock().latest_writes.clone();
     assert_eq!(
@@ -109,11 +105,7 @@ async fn equal_event_times_resolve_to_the_larger_message_id_in_either_order() {
         winners.push(item(&w, "TRIP#t3", "META").expect("row")["message_id"].clone());
         // And within one batch.
         let w = World::default();
-        run(
-            &w.processor(),
-            order.iter().map(|e| message(e, 1)).collect(),
-        )
-        .await;
+        run_batch(&w.processor(), &order.map(Envelope::clone)).await;
         winners.push(item(&w, "TRIP#t3", "META").expect("row")["message_id"].clone());
     }
     assert_eq!(winners, vec![json!(larger.id().to_string()); 4]);
@@ -165,11 +157,7 @@ async fn a_failed_conditional_write_leaves_every_message_of_its_row_for_redelive
     let w = World::default();
     w.rows.lock().fail_latest = Some(throttled("dynamodb", "PutItem"));
     let batch = [trip_update("t6", 1, "a"), trip_update("t6", 2, "b")];
-    let r = run(
-        &w.processor(),
-        batch.iter().map(|e| message(e, 1)).collect(),
-    )
-    .await;
+    let r = run_batch(&w.processor(), &batch).await;
     let mut expected: Vec<String> = batch.iter().map(sqs_id).collect();
     expected.sort();
     let mut got = retried(&r);

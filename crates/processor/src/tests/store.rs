@@ -47,11 +47,7 @@ async fn a_batch_shares_its_requests_within_the_service_limits() {
     let batch: Vec<_> = (0..40)
         .map(|n| envelope(Source::Location, &radar_entry(n)))
         .collect();
-    let r = run(
-        &w.processor(),
-        batch.iter().map(|e| message(e, 1)).collect(),
-    )
-    .await;
+    let r = run_batch(&w.processor(), &batch).await;
     assert!(retried(&r).is_empty());
     let writes = w.rows.lock().writes.clone();
     // 40 location rows, 25 per request; the profile they share, one conditional write.
@@ -163,11 +159,7 @@ async fn an_item_refused_for_good_fails_only_its_own_message() {
         .collect();
     let poison = batch[3].id().to_string();
     w.rows.lock().refuse_containing = Some(poison.clone());
-    let r = run(
-        &w.processor(),
-        batch.iter().map(|e| message(e, 1)).collect(),
-    )
-    .await;
+    let r = run_batch(&w.processor(), &batch).await;
     assert!(retried(&r).is_empty());
     let dead = w.dead();
     assert_eq!(dead.len(), 1);
