@@ -66,6 +66,14 @@ async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
         .flat_map(|e| normalized(e).rows)
         .map(|r| (r.pk, r.sk))
         .collect();
+    // The users' profiles: one conditional PutItem each.
+    let latest: HashSet<(String, String)> = batch
+        .iter()
+        .flat_map(|e| normalized(e).latest)
+        .map(|r| r.into_row())
+        .map(|r| (r.pk, r.sk))
+        .collect();
+    assert_eq!(latest.len(), 100);
     let events: usize = batch
         .iter()
         .map(|e| normalized(e).geofence_events.len())
@@ -105,11 +113,13 @@ async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
     );
     let archived = env.archived().await;
     assert_eq!(archived.len(), 100, "every body in it");
+    assert_eq!(sent.get("dynamodb:GetItem"), 0);
     assert_eq!(
-        sent.get("dynamodb:GetItem") + sent.get("dynamodb:PutItem"),
-        0
+        sent.get("dynamodb:PutItem") as usize,
+        latest.len(),
+        "one conditional write per latest-state row, no claim"
     );
-    assert_eq!(env.scan_rows().await.len(), rows.len());
+    assert_eq!(env.scan_rows().await.len(), rows.len() + latest.len());
     assert_eq!(env.stream_records().await.len(), 100);
 
     // One item per request, for comparison: the same batch again.
@@ -121,11 +131,12 @@ async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
     assert!(r.batch_item_failures.is_empty());
     println!("one item per request, 100 messages: {naive}");
     assert_eq!(naive.get("dynamodb:BatchWriteItem") as usize, rows.len());
+    assert_eq!(naive.get("dynamodb:PutItem") as usize, latest.len());
     assert_eq!(naive.get("kinesis:PutRecords"), 100);
     assert_eq!(naive.get("s3:PutObject"), 100);
     assert_eq!(
         env.scan_rows().await.len(),
-        rows.len(),
+        rows.len() + latest.len(),
         "rewritten, not doubled"
     );
 
@@ -141,7 +152,11 @@ async fn a_batch_is_written_in_as_few_requests_as_the_service_limits_allow() {
         1,
         "one read for 100 keys"
     );
-    assert_eq!(unclaimed.get("dynamodb:PutItem"), 0);
+    assert_eq!(
+        unclaimed.get("dynamodb:PutItem") as usize,
+        latest.len(),
+        "the profiles' conditional writes, and no claim"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -307,8 +307,7 @@ async fn under_faults_every_accepted_webhook_is_stored_or_dead_lettered_and_none
         );
         let in_s3 = raw.contains(&id.to_string());
         let in_table = normalized
-            .rows
-            .iter()
+            .all_rows()
             .all(|r| row_keys.contains(&(r.pk.clone(), r.sk.clone())));
         let in_stream = normalized
             .geofence_events

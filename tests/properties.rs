@@ -60,10 +60,7 @@ fn expected(case: &Case, id: &str) -> Option<Expected> {
     let envelope = Envelope::replayed(id, source, case.body.clone());
     let n = Normalized::from_webhook(&webhook, &envelope);
     Some((
-        n.rows
-            .iter()
-            .map(|r| (r.pk.clone(), r.sk.clone()))
-            .collect(),
+        n.all_rows().map(|r| (r.pk.clone(), r.sk.clone())).collect(),
         n.geofence_events
             .iter()
             .map(|e| e.event_id.clone())

@@ -75,6 +75,8 @@ fn each_function_may_do_only_what_it_does_on_exactly_its_resources() {
         }
     }
     let dedup_only = json!({"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DEDUP#*"]}});
+    let latest_state_only =
+        json!({"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["TRIP#*", "USER#*"]}});
     let table = || get_att("RowsTable", "Arn");
     let grant = |action: &str, resource: Value, condition: &Value| {
         (
@@ -126,6 +128,7 @@ fn each_function_may_do_only_what_it_does_on_exactly_its_resources() {
                 &none
             ),
             grant("dynamodb:BatchWriteItem", table(), &none),
+            grant("dynamodb:PutItem", table(), &latest_state_only),
             grant("dynamodb:BatchGetItem", table(), &none),
             grant("dynamodb:GetItem", table(), &dedup_only),
             grant("dynamodb:PutItem", table(), &dedup_only),

@@ -11,7 +11,7 @@ use hookloop_aws::s3::RawArchive;
 use hookloop_aws::sqs::Queue;
 use hookloop_aws::AwsError;
 use hookloop_clevertap::UploadClient;
-use hookloop_domain::Row;
+use hookloop_domain::{LatestRow, Row, Written};
 use hookloop_processor::ports::{EventStream, Item, ItemKey, Ports, RowStore};
 
 /// A store that sends what it is given one item per request.
@@ -24,6 +24,9 @@ impl<S: RowStore> RowStore for OneItemPerRequest<S> {
             self.0.put_rows(vec![row]).await?;
         }
         Ok(())
+    }
+    async fn put_latest(&self, row: LatestRow) -> Result<Written, AwsError> {
+        self.0.put_latest(row).await
     }
     async fn get_many(&self, keys: &[ItemKey]) -> Result<HashMap<ItemKey, Item>, AwsError> {
         self.0.get_many(keys).await

@@ -58,11 +58,7 @@ fn pipeline_cpu(source: Source, body: &str) -> usize {
         .iter()
         .map(|g| g.to_json_bytes().len())
         .sum();
-    let items: usize = normalized
-        .rows
-        .into_iter()
-        .map(|r| encode_row(&r).len())
-        .sum();
+    let items: usize = normalized.all_rows().map(|r| encode_row(r).len()).sum();
     items + records + envelope.encode().len()
 }
 

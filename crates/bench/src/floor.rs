@@ -53,6 +53,7 @@ pub fn floor(batches: &[Vec<Envelope>]) -> Floor {
 
         let mut keys = HashSet::new();
         let mut rows = HashSet::new();
+        let mut latest = HashSet::new();
         let mut events = 0;
         let mut sources = BTreeSet::new();
         let mut with_records = 0;
@@ -66,9 +67,15 @@ pub fn floor(batches: &[Vec<Envelope>]) -> Floor {
                 keys.extend(e.dedup_key().map(str::to_owned));
             }
             rows.extend(normalized.rows.iter().map(|r| (r.pk.clone(), r.sk.clone())));
+            // Latest-state rows: one conditional PutItem per row and batch, however many
+            // messages of the batch update it.
+            latest.extend(normalized.latest.iter().map(|r| {
+                let (pk, sk) = r.key();
+                (pk.to_owned(), sk.to_owned())
+            }));
             events += normalized.geofence_events.len();
             sources.insert(e.source().as_str());
-            let items: Vec<_> = normalized.rows.iter().map(|r| &r.attrs).collect();
+            let items: Vec<_> = normalized.all_rows().map(|r| &r.attrs).collect();
             let planned = rules.records(e.source(), &items).expect("records");
             if !planned.is_empty() {
                 with_records += 1;
@@ -90,6 +97,7 @@ pub fn floor(batches: &[Vec<Envelope>]) -> Floor {
             div_ceil(rows.len(), MAX_BATCH_WRITE_ITEMS)
                 + div_ceil(with_records, MAX_BATCH_WRITE_ITEMS),
         );
+        add("dynamodb:PutItem", latest.len() as u64);
         add("kinesis:PutRecords", div_ceil(events, MAX_PUT_RECORDS));
         // The raw archive: one object per batch and source.
         add("s3:PutObject", sources.len() as u64);
@@ -100,10 +108,43 @@ pub fn floor(batches: &[Vec<Envelope>]) -> Floor {
                 .map(|r| div_ceil(*r, MAX_RECORDS_PER_REQUEST))
                 .sum(),
         );
-        units.dynamodb_writes += (n + rows.len() + with_records) as u64;
+        // A conditional write the table refuses consumes its write units all the same.
+        units.dynamodb_writes += (n + rows.len() + latest.len() + with_records) as u64;
         units.dynamodb_reads += (keys.len() + with_records) as u64;
         units.kinesis_records += events as u64;
     }
     f.units = units;
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookloop_domain::Source;
+    use time::OffsetDateTime;
+
+    fn trip_update(minute: u32) -> Envelope {
+        let body = format!(
+            r#"{{"trip":{{"trip_id":"t1","updated_at":"2024-05-01T12:{minute:02}:00Z"}}}}"#
+        );
+        Envelope::received(Source::Location, body, OffsetDateTime::now_utc())
+    }
+
+    #[test]
+    fn latest_state_rows_cost_one_put_item_per_row_and_batch() {
+        // Three updates of one trip in one batch: three ingest claims and one conditional
+        // write of the trip's row; no BatchWriteItem carries it.
+        let one = floor(&[vec![trip_update(1), trip_update(3), trip_update(2)]]);
+        assert_eq!(one.requests["dynamodb:PutItem"], 3 + 1);
+        let batch_writes = one.requests.get("dynamodb:BatchWriteItem").copied();
+        assert!(batch_writes.unwrap_or(0) <= 1, "load-back markers at most");
+        // The same updates in two batches: the row is written once in each.
+        let two = floor(&[vec![trip_update(1), trip_update(3)], vec![trip_update(2)]]);
+        assert_eq!(two.requests["dynamodb:PutItem"], 3 + 2);
+        assert_eq!(
+            two.units.dynamodb_writes - one.units.dynamodb_writes,
+            1,
+            "a refused conditional write still consumes its write unit"
+        );
+    }
 }

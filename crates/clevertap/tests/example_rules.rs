@@ -23,7 +23,7 @@ fn plan(source: Source, body: &str) -> (Envelope, Vec<Planned>) {
     );
     let webhook = parse_webhook(source, body.as_bytes()).unwrap();
     let normalized = Normalized::from_webhook(&webhook, &env);
-    let items: Vec<_> = normalized.rows.iter().map(|r| &r.attrs).collect();
+    let items: Vec<_> = normalized.all_rows().map(|r| &r.attrs).collect();
     (env.clone(), rules.records(source, &items).unwrap())
 }
 
@@ -181,7 +181,7 @@ fn a_key_value_may_pick_a_configured_account_by_name_but_never_an_unknown_one() 
         &parse_webhook(Source::ClevertapWebhook, body.as_bytes()).unwrap(),
         &env,
     );
-    let items: Vec<_> = n.rows.iter().map(|r| &r.attrs).collect();
+    let items: Vec<_> = n.all_rows().map(|r| &r.attrs).collect();
     let planned = rules.records(Source::ClevertapWebhook, &items).unwrap();
     assert!(planned.iter().all(|p| p.account == "eu"));
 
@@ -195,7 +195,7 @@ fn a_key_value_may_pick_a_configured_account_by_name_but_never_an_unknown_one() 
         &parse_webhook(Source::ClevertapWebhook, body.as_bytes()).unwrap(),
         &env,
     );
-    let items: Vec<_> = n.rows.iter().map(|r| &r.attrs).collect();
+    let items: Vec<_> = n.all_rows().map(|r| &r.attrs).collect();
     let e = rules.records(Source::ClevertapWebhook, &items).unwrap_err();
     assert_eq!(e.field, "/key_values/ct_account");
 }

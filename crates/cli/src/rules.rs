@@ -135,7 +135,7 @@ fn preview(args: PreviewArgs) -> Result<ExitCode, CliError> {
         String::from_utf8_lossy(&body).into_owned(),
     );
     let normalized = Normalized::from_webhook(&webhook, &envelope);
-    let items: Vec<&Map<String, Value>> = normalized.rows.iter().map(|r| &r.attrs).collect();
+    let items: Vec<&Map<String, Value>> = normalized.all_rows().map(|r| &r.attrs).collect();
     match doc.rules.records(source, &items) {
         Ok(planned) => {
             let records: Vec<Value> = planned

@@ -53,7 +53,7 @@ pub async fn run(sent: &[Sent], timeout: Duration, target: &Target) -> Result<bo
                 )),
                 None => missing += 1,
             }
-            for row in &expected.rows {
+            for row in expected.all_rows() {
                 match table.get(&row.pk, &row.sk).await? {
                     Some(_) => lines.push(format!(
                         "  dynamodb  {} | {}  (table {})",

@@ -51,7 +51,7 @@ pub fn rows_of_hour(mut webhooks: Vec<RawWebhook>) -> HourRows {
             }
         };
         let env = Envelope::replayed(w.id, w.source, w.body);
-        for row in Normalized::from_webhook(&parsed, &env).rows {
+        for row in Normalized::from_webhook(&parsed, &env).into_all_rows() {
             let table = row
                 .attrs
                 .get("kind")

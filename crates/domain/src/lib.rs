@@ -19,6 +19,7 @@ mod export_status;
 #[cfg(test)]
 mod hostile_tests;
 mod json_string;
+pub mod latest;
 pub mod limits;
 mod location;
 #[cfg(any(test, feature = "memory"))]
@@ -45,6 +46,7 @@ pub mod pointer {
 }
 pub use error::ParseError;
 pub use export_status::ExportStatusAlert;
+pub use latest::{LatestRow, StateKind, Version, Written};
 pub use location::{
     GeofenceRef, LocationEvent, LocationShape, LocationWebhook, TripUpdate, UserUpdate,
 };

@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use crate::campaign_rows::campaign_rows;
 use crate::envelope::{Envelope, MessageId};
 use crate::export_status::ExportStatusAlert;
+use crate::latest::{collapse, LatestRow, StateKind, Version};
 use crate::location::LocationWebhook;
 use crate::source::Source;
 use crate::Webhook;
@@ -52,7 +53,12 @@ impl GeofenceEvent {
 /// Everything one message turns into.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Normalized {
+    /// Rows of one event each (a location, a campaign profile, an export status): written as
+    /// they are, a redelivery rewriting the same item.
     pub rows: Vec<Row>,
+    /// Rows holding the latest state of something (a trip's `META`, a user's `PROFILE`):
+    /// written only forward in event time ([`crate::latest`]).
+    pub latest: Vec<LatestRow>,
     pub geofence_events: Vec<GeofenceEvent>,
 }
 
@@ -67,6 +73,22 @@ pub fn raw_object_key(source: Source, id: MessageId) -> String {
 }
 
 impl Normalized {
+    /// Every row of the message, one-event rows first, then the latest-state rows as this
+    /// message has them (what load-back rules read, and what the message stores where it is
+    /// the newest).
+    pub fn all_rows(&self) -> impl Iterator<Item = &Row> {
+        self.rows
+            .iter()
+            .chain(self.latest.iter().map(LatestRow::row))
+    }
+
+    /// [`Normalized::all_rows`], by value.
+    pub fn into_all_rows(self) -> impl Iterator<Item = Row> {
+        self.rows
+            .into_iter()
+            .chain(self.latest.into_iter().map(LatestRow::into_row))
+    }
+
     pub fn from_webhook(webhook: &Webhook, env: &Envelope) -> Self {
         let mut out = Normalized::default();
         match webhook {
@@ -76,14 +98,15 @@ impl Normalized {
             Webhook::Location(l) => {
                 location(l, env, &mut out);
                 dedupe_rows(&mut out.rows);
+                collapse(&mut out.latest);
             }
         }
         out
     }
 }
 
-/// Rows with the same key in one message collapse to the last one: a batch write may not name
-/// one key twice, and the last mention is the newest state.
+/// Rows with the same key in one message (the same event twice) collapse to the last one: a
+/// batch write may not name one key twice.
 fn dedupe_rows(rows: &mut Vec<Row>) {
     // Which rows a later row with the same key replaces, found without copying any key.
     let superseded: Vec<bool> = {
@@ -191,7 +214,7 @@ fn location(l: &LocationWebhook, env: &Envelope, out: &mut Normalized) {
         });
     }
     for t in &l.trips {
-        let mut a = base_attrs_with_id("trip", env, message_id.clone());
+        let mut a = base_attrs_with_id(StateKind::Trip.as_str(), env, message_id.clone());
         a.insert("trip_id".into(), json!(t.trip_id));
         put_opt(&mut a, "external_id", t.external_id.clone());
         put_opt(&mut a, "user_id", t.user_id.clone());
@@ -200,24 +223,30 @@ fn location(l: &LocationWebhook, env: &Envelope, out: &mut Normalized) {
         put_opt(&mut a, "updated_at", t.updated_at.map(|t| t.canonical()));
         put_opt(&mut a, "started_at", t.started_at.map(|t| t.canonical()));
         put_opt(&mut a, "route_session_type", t.route_session_type.clone());
-        out.rows.push(Row {
-            pk: format!("TRIP#{}", t.trip_id),
-            sk: "META".into(),
-            attrs: a,
-        });
+        // A trip's state moves with its `updatedAt`.
+        out.latest.push(LatestRow::new(
+            StateKind::Trip,
+            format!("TRIP#{}", t.trip_id),
+            "META".into(),
+            a,
+            Version::new(t.updated_at, env.id()),
+        ));
     }
     for u in &l.users {
-        let mut a = base_attrs_with_id("user", env, message_id.clone());
+        let mut a = base_attrs_with_id(StateKind::User.as_str(), env, message_id.clone());
         a.insert("user_id".into(), json!(u.user_id));
         put_opt(&mut a, "event_id", u.event_id.clone());
         put_opt(&mut a, "device_id", u.device_id.clone());
         put_opt(&mut a, "created_at", u.created_at.map(|t| t.canonical()));
         put_opt(&mut a, "live", u.live);
-        out.rows.push(Row {
-            pk: format!("USER#{}", u.user_id),
-            sk: "PROFILE".into(),
-            attrs: a,
-        });
+        // A user's state moves with the time of the event that carried it.
+        out.latest.push(LatestRow::new(
+            StateKind::User,
+            format!("USER#{}", u.user_id),
+            "PROFILE".into(),
+            a,
+            Version::new(u.created_at, env.id()),
+        ));
     }
 }
 
@@ -239,10 +268,7 @@ mod tests {
     }
 
     fn keys(n: &Normalized) -> Vec<(String, String)> {
-        n.rows
-            .iter()
-            .map(|r| (r.pk.clone(), r.sk.clone()))
-            .collect()
+        n.all_rows().map(|r| (r.pk.clone(), r.sk.clone())).collect()
     }
 
     #[test]
@@ -363,7 +389,66 @@ mod tests {
             json!(1.5),
             "numbers are numbers, not strings"
         );
-        assert_eq!(n.rows[1].attrs["route_session_type"], json!("x"));
+        assert_eq!(n.latest[0].row().attrs["route_session_type"], json!("x"));
         assert!(n.geofence_events.is_empty());
+    }
+
+    #[test]
+    fn trip_and_user_rows_are_versioned_by_their_event_time_else_by_arrival() {
+        let (env, n) = normalize(
+            Source::Location,
+            r#"{"location":{"user_id":"u","latitude":1,"longitude":2,"created_at":"2024-05-01T00:00:00Z"},
+                "trip":{"trip_id":"t","updated_at":"2024-05-01T00:00:02.5Z"},
+                "user":{"user_id":"u","created_at":"2024-05-01T00:00:01Z"}}"#,
+        );
+        let versions: Vec<(StateKind, i64, String)> = n
+            .latest
+            .iter()
+            .map(|r| {
+                let v = r.version();
+                (r.kind(), v.event_time_ms(), v.tiebreak().to_owned())
+            })
+            .collect();
+        let id = env.id().to_string();
+        assert_eq!(
+            versions,
+            vec![
+                (StateKind::Trip, 1_714_521_602_500, id.clone()),
+                (StateKind::User, 1_714_521_601_000, id.clone()),
+            ]
+        );
+        assert_eq!(
+            n.latest[0].row().attrs["event_time_ms"],
+            json!(1_714_521_602_500i64)
+        );
+        assert_eq!(n.rows.len(), 1, "the location row is a one-event row");
+
+        // No updatedAt, no user time: the arrival time of the message (2024-05-01T07:08:09.010Z).
+        let (_, n) = normalize(
+            Source::Location,
+            r#"{"trip":{"trip_id":"t"},"user":{"user_id":"u"}}"#,
+        );
+        for r in &n.latest {
+            assert_eq!(
+                r.version().event_time_ms(),
+                1_714_547_289_010,
+                "{:?}",
+                r.kind()
+            );
+        }
+    }
+
+    #[test]
+    fn of_two_events_of_one_user_in_a_delivery_the_profile_is_the_newer_ones() {
+        let (_, n) = normalize(
+            Source::Location,
+            r#"{"events":[
+                {"_id":"new","createdAt":"2024-05-01T12:00:00Z","type":"user.updated",
+                 "location":{"coordinates":[1,2]},"user":{"userId":"u","deviceId":"d-new"}},
+                {"_id":"old","createdAt":"2024-05-01T11:00:00Z","type":"user.updated",
+                 "location":{"coordinates":[1,2]},"user":{"userId":"u","deviceId":"d-old"}}]}"#,
+        );
+        assert_eq!(n.latest.len(), 1);
+        assert_eq!(n.latest[0].row().attrs["device_id"], json!("d-new"));
     }
 }

@@ -62,7 +62,7 @@ fn processed(case: &Case, envelope: &Envelope, v: &mut Vec<Violation>) {
             return;
         }
     };
-    for row in &first.rows {
+    for row in first.all_rows() {
         v.extend(row_problems(row).into_iter().map(Violation::from));
     }
     for e in &first.geofence_events {
@@ -84,8 +84,7 @@ fn processed(case: &Case, envelope: &Envelope, v: &mut Vec<Violation>) {
     );
     if let Ok(second) = harness::no_panic(|| Normalized::from_webhook(&webhook, &later)) {
         let keys = |n: &Normalized, id: &str| -> BTreeSet<(String, String)> {
-            n.rows
-                .iter()
+            n.all_rows()
                 .map(|r| (r.pk.replace(id, "<id>"), r.sk.replace(id, "<id>")))
                 .chain(
                     n.geofence_events

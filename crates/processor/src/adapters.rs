@@ -12,7 +12,7 @@ use hookloop_aws::s3::RawArchive;
 use hookloop_aws::sqs::Queue;
 use hookloop_aws::AwsError;
 use hookloop_clevertap::{UploadClient, UploadError, UploadResponse};
-use hookloop_domain::Row;
+use hookloop_domain::{LatestRow, Row, Written};
 use serde_json::Value;
 
 use crate::ports::*;
@@ -33,6 +33,9 @@ impl Ports for Aws {
 impl RowStore for Table {
     async fn put_rows(&self, rows: Vec<Row>) -> Result<(), AwsError> {
         Table::put_rows(self, rows).await
+    }
+    async fn put_latest(&self, row: LatestRow) -> Result<Written, AwsError> {
+        Table::put_latest(self, row).await
     }
     async fn get_many(&self, keys: &[ItemKey]) -> Result<HashMap<ItemKey, Item>, AwsError> {
         Table::get_many(self, keys).await

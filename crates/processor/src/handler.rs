@@ -61,7 +61,7 @@ async fn process<P: Ports>(
     let states = dedup::skip_repeats(&p.ledger, states, &spans).await;
     let states = claim_check::fetch_bodies(&p.objects, states).await;
     let states = parse::parse(states);
-    let states = write::write(p, states, &spans).await;
+    let states = write::write(p, states, &spans, invocation).await;
     metrics::count_stored(&states, invocation);
     // The load-back in force (re-read from the stack's document when its period has passed).
     let loadback = p.loadback.get().await;

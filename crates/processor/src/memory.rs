@@ -8,7 +8,7 @@ use hookloop_aws::kinesis::Record;
 use hookloop_aws::AwsError;
 use hookloop_clevertap::client::Unprocessed;
 use hookloop_clevertap::{UploadError, UploadResponse};
-use hookloop_domain::Row;
+use hookloop_domain::{LatestRow, Row, Version, Written};
 use serde_json::{Map, Value};
 
 use crate::ports::*;
@@ -43,11 +43,32 @@ pub struct Rows {
     pub items: BTreeMap<ItemKey, Item>,
     /// Write requests, and the rows in each.
     pub writes: Vec<usize>,
+    /// Conditional writes of latest-state rows (one request each), with their outcome.
+    pub latest_writes: Vec<(ItemKey, Written)>,
     pub reads: usize,
     pub fail_writes: Option<AwsError>,
+    /// Fails every conditional write of a latest-state row.
+    pub fail_latest: Option<AwsError>,
     pub fail_reads: Option<AwsError>,
     /// A request holding a row whose JSON contains this is refused for good.
     pub refuse_containing: Option<String>,
+}
+
+impl Rows {
+    fn refuses(&self, row: &Row) -> bool {
+        self.refuse_containing.as_ref().is_some_and(|bad| {
+            Value::Object(row.attrs.clone())
+                .to_string()
+                .contains(bad.as_str())
+        })
+    }
+
+    fn store(&mut self, r: Row) {
+        let mut item: Map<String, Value> = r.attrs;
+        item.insert("pk".into(), Value::String(r.pk.clone()));
+        item.insert("sk".into(), Value::String(r.sk.clone()));
+        self.items.insert((r.pk, r.sk), item);
+    }
 }
 
 impl RowStore for Shared<Rows> {
@@ -57,22 +78,33 @@ impl RowStore for Shared<Rows> {
         if let Some(e) = &s.fail_writes {
             return Err(e.clone());
         }
-        if let Some(bad) = &s.refuse_containing {
-            if rows.iter().any(|r| {
-                Value::Object(r.attrs.clone())
-                    .to_string()
-                    .contains(bad.as_str())
-            }) {
-                return Err(invalid("dynamodb", "BatchWriteItem"));
-            }
+        if rows.iter().any(|r| s.refuses(r)) {
+            return Err(invalid("dynamodb", "BatchWriteItem"));
         }
         for r in rows {
-            let mut item: Map<String, Value> = r.attrs;
-            item.insert("pk".into(), Value::String(r.pk.clone()));
-            item.insert("sk".into(), Value::String(r.sk.clone()));
-            s.items.insert((r.pk, r.sk), item);
+            s.store(r);
         }
         Ok(())
+    }
+    /// The rule DynamoDB applies as a condition, applied by comparing.
+    async fn put_latest(&self, row: LatestRow) -> Result<Written, AwsError> {
+        let mut s = self.lock();
+        let key = (row.row().pk.clone(), row.row().sk.clone());
+        if let Some(e) = &s.fail_latest {
+            return Err(e.clone());
+        }
+        if s.refuses(row.row()) {
+            return Err(invalid("dynamodb", "PutItem"));
+        }
+        let stored = s.items.get(&key).and_then(Version::stored);
+        let written = if row.version().replaces(stored.as_ref()) {
+            s.store(row.into_row());
+            Written::Replaced
+        } else {
+            Written::Stale
+        };
+        s.latest_writes.push((key, written));
+        Ok(written)
     }
     async fn get_many(&self, keys: &[ItemKey]) -> Result<HashMap<ItemKey, Item>, AwsError> {
         let mut s = self.lock();

@@ -11,7 +11,7 @@ use std::time::Duration;
 use hookloop_aws::kinesis::Record;
 use hookloop_aws::AwsError;
 use hookloop_clevertap::{UploadError, UploadResponse};
-use hookloop_domain::Row;
+use hookloop_domain::{LatestRow, Row, Written};
 use serde_json::{Map, Value};
 
 /// A table item's key: partition and sort key.
@@ -28,6 +28,9 @@ pub use hookloop_domain::dedup::DedupLedger;
 pub trait RowStore: Send + Sync {
     /// Writes `rows` in one request's worth or more; all of them or an error.
     fn put_rows(&self, rows: Vec<Row>) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Writes one latest-state row unless the store holds a newer version of it
+    /// ([`hookloop_domain::Version::replaces`]): [`Written::Stale`] then, not an error.
+    fn put_latest(&self, row: LatestRow) -> impl Future<Output = Result<Written, AwsError>> + Send;
     /// Reads items by key; what is found, by key.
     fn get_many(
         &self,

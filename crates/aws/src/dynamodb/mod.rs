@@ -1,9 +1,11 @@
-//! DynamoDB: the single table of structured rows (`pk`, `sk` strings). Rows are written as
-//! DynamoDB JSON encoded here ([`encode`], sent by [`Table::put_rows`]); reads go through the
-//! SDK's types.
+//! DynamoDB: the single table of structured rows (`pk`, `sk` strings). One-event rows are
+//! written as DynamoDB JSON encoded here ([`encode`], sent by [`Table::put_rows`]); latest-state
+//! rows one conditional `PutItem` each ([`Table::put_latest`], [`latest`]); reads go through
+//! the SDK's types.
 
 mod batch_write;
 pub mod encode;
+pub mod latest;
 
 use std::collections::HashMap;
 

@@ -149,14 +149,21 @@ pub(super) fn radar(p: RPayload, present: &str) -> Result<LocationWebhook, Parse
             });
         }
         let live = e.live.or(user.and_then(|u| u.live)).map(|f| f.0);
-        users.retain(|u| u.user_id != user_id);
-        users.push(UserUpdate {
-            user_id: user_id.clone(),
-            event_id: Some(event_id.clone()),
-            device_id: user.and_then(|u| u.device_id.clone()).map(|i| i.0),
-            created_at: Some(e.created_at),
-            live,
-        });
+        // One update per user: its newest event's (of equal times, the later one), the one its
+        // `PROFILE` row keeps.
+        if !users
+            .iter()
+            .any(|u| u.user_id == user_id && u.created_at > Some(e.created_at))
+        {
+            users.retain(|u| u.user_id != user_id);
+            users.push(UserUpdate {
+                user_id: user_id.clone(),
+                event_id: Some(event_id.clone()),
+                device_id: user.and_then(|u| u.device_id.clone()).map(|i| i.0),
+                created_at: Some(e.created_at),
+                live,
+            });
+        }
         events.push(LocationEvent {
             event_id: Some(event_id),
             user_id,

@@ -3,6 +3,7 @@
 
 mod dedup;
 mod loadback;
+mod order;
 mod settle;
 mod store;
 
@@ -133,6 +134,11 @@ pub(crate) fn raw_message(id: &str, body: &str, receive: u32, e: Option<&Envelop
 
 pub(crate) async fn run(p: &Processor<Memory>, messages: Vec<SqsMessage>) -> SqsBatchResponse {
     handle(p, event(messages), None).await
+}
+
+/// Runs `batch` as one SQS batch, each message on its first receive.
+pub(crate) async fn run_batch(p: &Processor<Memory>, batch: &[Envelope]) -> SqsBatchResponse {
+    run(p, batch.iter().map(|e| message(e, 1)).collect()).await
 }
 
 pub(crate) async fn run_until(

@@ -47,15 +47,12 @@ async fn a_batch_shares_its_requests_within_the_service_limits() {
     let batch: Vec<_> = (0..40)
         .map(|n| envelope(Source::Location, &radar_entry(n)))
         .collect();
-    let r = run(
-        &w.processor(),
-        batch.iter().map(|e| message(e, 1)).collect(),
-    )
-    .await;
+    let r = run_batch(&w.processor(), &batch).await;
     assert!(retried(&r).is_empty());
     let writes = w.rows.lock().writes.clone();
-    // 40 location rows and one shared profile row: 41 items, 25 per request.
-    assert_eq!(writes, vec![25, 16], "two BatchWriteItem requests");
+    // 40 location rows, 25 per request; the profile they share, one conditional write.
+    assert_eq!(writes, vec![25, 15], "two BatchWriteItem requests");
+    assert_eq!(w.rows.lock().latest_writes.len(), 1, "one PutItem");
     assert_eq!(w.events.lock().requests, 1, "40 events in one PutRecords");
     assert!(
         w.objects.lock().puts <= 2,
@@ -162,11 +159,7 @@ async fn an_item_refused_for_good_fails_only_its_own_message() {
         .collect();
     let poison = batch[3].id().to_string();
     w.rows.lock().refuse_containing = Some(poison.clone());
-    let r = run(
-        &w.processor(),
-        batch.iter().map(|e| message(e, 1)).collect(),
-    )
-    .await;
+    let r = run_batch(&w.processor(), &batch).await;
     assert!(retried(&r).is_empty());
     let dead = w.dead();
     assert_eq!(dead.len(), 1);
@@ -219,20 +212,21 @@ async fn object_mode_archives_each_webhook_at_its_own_key_as_received() {
 }
 
 #[tokio::test]
-async fn an_item_two_messages_write_is_written_once_in_the_later_version() {
+async fn an_item_two_messages_write_is_written_once_in_its_newest_version() {
     let w = World::default();
     let first = envelope(Source::Location, RADAR_ENTRY);
-    let later = envelope(Source::Location, &radar_entry(2));
-    let r = run(&w.processor(), vec![message(&first, 1), message(&later, 1)]).await;
+    let other = envelope(Source::Location, &radar_entry(2));
+    let r = run(&w.processor(), vec![message(&first, 1), message(&other, 1)]).await;
     assert!(retried(&r).is_empty());
-    assert_eq!(
-        w.rows.lock().writes,
-        vec![3],
-        "two location rows, one profile"
-    );
+    assert_eq!(w.rows.lock().writes, vec![2], "two location rows");
     let rows = w.rows.lock();
+    assert_eq!(rows.latest_writes.len(), 1, "one profile");
+    // The two events have the same time: the larger message id wins, whatever the order.
     let profile = &rows.items[&("USER#cust-1001".to_owned(), "PROFILE".to_owned())];
-    assert_eq!(profile["message_id"], later.id().to_string());
+    assert_eq!(
+        profile["message_id"],
+        first.id().max(other.id()).to_string()
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! these exact strings; `tests/infra` checks that every metric the template names is here.
 //!
 //! Every business metric is published with the dimension set `[Stack, Function]`; a metric that
-//! is about one source, stage, status or code is also published, in the same line, with
+//! is about one source, stage, status, code or kind is also published, in the same line, with
 //! `[Stack, Function, <that dimension>]`. `Stack` is `STACK_NAME` (`local` when unset),
 //! `Function` is [`INGEST`] or [`PROCESSOR`]; the compactor ([`COMPACTOR`]) publishes only its
 //! request counts (`Requests.s3.*`).
@@ -21,6 +21,8 @@ pub const STAGE: &str = "Stage";
 pub const STATUS: &str = "Status";
 /// Dimension: CleverTap's error code for a refused record.
 pub const CODE: &str = "Code";
+/// Dimension: the kind of a latest-state row (`trip`, `user`: its `kind` attribute).
+pub const KIND: &str = "Kind";
 
 /// `Stack` when `STACK_NAME` is unset (local runs).
 pub const LOCAL_STACK: &str = "local";
@@ -54,6 +56,9 @@ pub const BATCH_SIZE: &str = "BatchSize";
 pub const COLD_START: &str = "ColdStart";
 /// Processor: a load-back document that does not check out (counted at every check).
 pub const LOADBACK_CONFIG_REJECTED: &str = "LoadbackConfigRejected";
+/// Processor: latest-state rows not written because the table held a newer version (the
+/// conditional write was refused; the message is stored all the same), by `Kind`.
+pub const STALE_UPDATES: &str = "StaleUpdates";
 /// Prefix of the request counts: `Requests.<service>.<Operation>`.
 pub const REQUESTS_PREFIX: &str = "Requests.";
 
@@ -70,4 +75,5 @@ pub const ALL: &[&str] = &[
     BATCH_SIZE,
     COLD_START,
     LOADBACK_CONFIG_REJECTED,
+    STALE_UPDATES,
 ];

@@ -1,7 +1,8 @@
 //! Write: every ready message's raw body to the object store, its rows to the table and its
 //! geofence events to the stream, with the writes of the whole batch packed into as few
 //! requests as the service limits allow (25 items per `BatchWriteItem`, 500 records or 5 MiB per
-//! `PutRecords`).
+//! `PutRecords`). Latest-state rows go one conditional write per row and batch ([`latest`]):
+//! only forward in event time.
 //!
 //! A request that fails fails only the messages with an item in it; the others are stored. A
 //! request refused for good (a validation error) is sent again item by item
@@ -11,8 +12,11 @@
 mod archive;
 mod events;
 mod isolate;
+mod latest;
 mod rows;
 
+use hookloop_runtime::metrics::names::{KIND, STALE_UPDATES};
+use hookloop_runtime::Invocation;
 use tracing::{info, Span};
 
 use crate::app::Processor;
@@ -24,16 +28,25 @@ pub(crate) async fn write<P: Ports>(
     p: &Processor<P>,
     states: Vec<State>,
     spans: &[Span],
+    invocation: &mut Invocation,
 ) -> Vec<State> {
     let mut failures: Vec<Vec<Failure>> = vec![Vec::new(); states.len()];
     {
         let ready: Vec<Option<&Ready>> = states.iter().map(State::ready).collect();
-        let (archived, rows, streamed) = tokio::join!(
+        let (archived, rows, (latest, stale), streamed) = tokio::join!(
             archive::put(&p.objects, p.archive_mode, &ready, spans),
             rows::put(&p.rows, &ready, spans),
+            latest::put(&p.rows, &ready, spans),
             events::put(&p.events, &ready, spans),
         );
-        let stored = archived.into_iter().chain(rows).map(|g| (Stage::Store, g));
+        for kind in stale {
+            invocation.count_by(STALE_UPDATES, KIND, kind.as_str());
+        }
+        let stored = archived
+            .into_iter()
+            .chain(rows)
+            .chain(latest)
+            .map(|g| (Stage::Store, g));
         for (stage, (owners, result)) in
             stored.chain(streamed.into_iter().map(|g| (Stage::Stream, g)))
         {
@@ -54,14 +67,14 @@ pub(crate) async fn write<P: Ports>(
                 None => {
                     let _entered = span.enter();
                     info!(
-                        rows = r.normalized.rows.len(),
+                        rows = r.normalized.rows.len() + r.normalized.latest.len(),
                         geofence_events = r.normalized.geofence_events.len(),
                         "stored"
                     );
                     State::Stored(Stored {
                         message_id: r.envelope.id().to_string(),
                         source: r.envelope.source(),
-                        rows: r.normalized.rows,
+                        rows: r.normalized.into_all_rows().collect(),
                         span: span.clone(),
                     })
                 }

@@ -1,4 +1,5 @@
-//! The rows of the whole batch, [`MAX_BATCH_WRITE_ITEMS`] per request.
+//! The one-event rows of the whole batch, [`MAX_BATCH_WRITE_ITEMS`] per request (latest-state
+//! rows are [`super::latest`]'s).
 
 use std::collections::HashMap;
 
@@ -12,8 +13,9 @@ use crate::state::Ready;
 use crate::trace::{aws_call_spans, during};
 use tracing::Span;
 
-/// Two messages writing the same item (the same user's latest location) write it once, the
-/// later message's version; both depend on that request. A request may not name one item twice.
+/// Two messages writing the same item (one event sent twice, under two message ids) write it
+/// once, the later message's version; both depend on that request. A request may not name one
+/// item twice.
 pub(super) async fn put<R: RowStore>(
     store: &R,
     ready: &[Option<&Ready>],
