@@ -136,6 +136,7 @@ test: setup build-local
 #   5. the zipped arm64 bootstrap of each function (make build).
 bench: setup build
 	cargo bench --locked -p hookloop-bench --bench throughput
+	cargo bench --locked -p hookloop-geofence --bench geofence
 	cargo build --locked --release -p hookloop-ingest -p hookloop-processor -p hookloop-cli -p hookloop-bench
 	cargo build --locked --profile profiling -p hookloop-processor
 	$(CARGO_TARGET_DIR)/release/hookloop-bench .
