@@ -145,6 +145,7 @@ test: setup build-local
 # The compaction's requests and Lambda time are priced by the cost model (crates/bench/src/compaction.rs).
 bench: setup build
 	cargo bench --locked -p hookloop-bench --bench throughput
+	cargo bench --locked -p hookloop-geofence --bench geofence
 	cargo build --locked --release -p hookloop-ingest -p hookloop-processor -p hookloop-cli -p hookloop-bench
 	cargo build --locked --profile profiling -p hookloop-processor
 	$(CARGO_TARGET_DIR)/release/hookloop-bench .
