@@ -46,9 +46,8 @@ pub async fn handle_lambda<Q: MessageQueue>(
 /// Named by its route (`POST /webhooks/location`), or its method alone for a path that is no
 /// route, so names stay few.
 pub fn invocation_span<B>(ids: &InvocationIds, req: &http::Request<B>, cold_start: bool) -> Span {
-    let span = ids.span_continuing(sender_trace(req.headers()), cold_start);
-    span.record("otel.name", span_name(req.method(), req.uri().path()));
-    span
+    let name = span_name(req.method(), req.uri().path());
+    ids.span_continuing(sender_trace(req.headers()), &name, cold_start)
 }
 
 /// The context a sender's `traceparent` header carries, if it reads.

@@ -39,12 +39,19 @@ impl InvocationIds {
     /// The span the invocation runs in, in the trace of its parent (a new trace without one):
     /// `request_id`, `trace_id` (X-Ray form) and `cold_start` on every line logged inside it.
     pub fn span(&self, cold_start: bool) -> Span {
-        self.span_continuing(None, cold_start)
+        self.span_continuing(None, "invocation", cold_start)
     }
 
     /// [`InvocationIds::span`], continuing `incoming` (a context the caller sent, a W3C
-    /// `traceparent`) rather than the invocation's own parent when there is one.
-    pub fn span_continuing(&self, incoming: Option<SpanContext>, cold_start: bool) -> Span {
+    /// `traceparent`) rather than the invocation's own parent when there is one, and named
+    /// `name` in the trace. The name is set before the span joins its trace: joining starts the
+    /// OpenTelemetry span, whose name is fixed from then on.
+    pub fn span_continuing(
+        &self,
+        incoming: Option<SpanContext>,
+        name: &str,
+        cold_start: bool,
+    ) -> Span {
         let span = info_span!(
             "invocation",
             request_id = self.request_id.as_str(),
@@ -53,6 +60,7 @@ impl InvocationIds {
             otel.name = field::Empty,
             otel.kind = "server",
         );
+        span.record("otel.name", name);
         telemetry::set_attribute(&span, "faas.invocation_id", self.request_id.clone());
         telemetry::set_attribute(&span, "faas.coldstart", cold_start);
         telemetry::join(&span, incoming.or_else(|| self.parent.clone()));
