@@ -51,14 +51,19 @@ impl World {
 
     /// A processor loading back by the example rules, `max_attempts` per upload request.
     pub fn loading_back(&self, max_attempts: u32) -> Processor<Memory> {
+        self.loading_back_by(EXAMPLE_RULES, max_attempts)
+    }
+
+    /// A processor loading back by `rules` (a rules document), `max_attempts` per request.
+    pub fn loading_back_by(&self, rules: &str, max_attempts: u32) -> Processor<Memory> {
         let accounts =
             match Accounts::single("TEST-ACC".into(), "pass".into(), Some("in1"), None, 3) {
                 Ok(a) => a,
                 Err(e) => panic!("test account: {e}"),
             };
-        let rules = match Rules::parse(EXAMPLE_RULES, &accounts) {
+        let rules = match Rules::parse(rules, &accounts) {
             Ok(r) => r,
-            Err(e) => panic!("example rules: {e}"),
+            Err(e) => panic!("rules: {e}"),
         };
         let loadback = Loadback::new(
             rules,

@@ -222,3 +222,63 @@ proptest! {
         })?;
     }
 }
+
+/// A rule loading each trip's status back as a profile property.
+const TRIP_STATUS_RULE: &str = r#"{"rules": [{"name": "trip-status", "source": "location",
+    "when": {"/kind": "trip"}, "type": "profile", "identity": [{"identity": "/trip_id"}],
+    "properties": {"Trip Status": {"from": "/status"}}}]}"#;
+
+/// The trip statuses CleverTap was sent, in order.
+fn statuses_sent(w: &World) -> Vec<String> {
+    w.upload
+        .lock()
+        .accepted
+        .iter()
+        .filter_map(|(_, record)| {
+            Some(
+                record
+                    .pointer("/profileData/Trip Status")?
+                    .as_str()?
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_stale_update_is_not_loaded_back_so_clevertap_never_goes_back_in_time_either() {
+    let w = World::default();
+    let p = w.loading_back_by(TRIP_STATUS_RULE, 3);
+    // Newest first, a batch each: the two late ones are stale at the table.
+    for t in [30, 10, 20] {
+        let r = run(
+            &p,
+            vec![message(&trip_update("t6", t, &format!("s{t}")), 1)],
+        )
+        .await;
+        assert!(retried(&r).is_empty());
+    }
+    assert_eq!(statuses_sent(&w), vec!["s30"]);
+
+    // In one batch: the older updates lose to the newest before the table is asked.
+    let w = World::default();
+    let batch: Vec<Envelope> = [30, 10, 20]
+        .iter()
+        .map(|t| trip_update("t7", *t, &format!("s{t}")))
+        .collect();
+    let r = run_batch(&w.loading_back_by(TRIP_STATUS_RULE, 3), &batch).await;
+    assert!(retried(&r).is_empty());
+    assert_eq!(statuses_sent(&w), vec!["s30"]);
+
+    // In order, each update is the newest when it lands: each is loaded back.
+    let w = World::default();
+    let p = w.loading_back_by(TRIP_STATUS_RULE, 3);
+    for t in [10, 20, 30] {
+        run(
+            &p,
+            vec![message(&trip_update("t8", t, &format!("s{t}")), 1)],
+        )
+        .await;
+    }
+    assert_eq!(statuses_sent(&w), vec!["s10", "s20", "s30"]);
+}

@@ -7,6 +7,8 @@
 //! redelivery writes it again). A write the table refused because it held a newer version is
 //! a success: the messages are stored, and the refusal is counted as `StaleUpdates` by kind.
 
+use std::collections::HashSet;
+
 use hookloop_domain::latest::newest_by_key;
 use hookloop_domain::{StateKind, Written};
 use tracing::debug;
@@ -18,12 +20,23 @@ use crate::state::Ready;
 use crate::trace::{aws_call_spans, during};
 use tracing::Span;
 
-/// The requests' outcomes, and the kind of each row the table kept a newer version of.
+/// What the latest-state writes of a batch did.
+pub(super) struct Outcome {
+    /// Each request's outcome and the messages depending on it.
+    pub groups: Vec<Group>,
+    /// The kind of each row the table kept a newer version of.
+    pub stale: Vec<StateKind>,
+    /// The rows whose update lost, by message (an index into the batch) and key: to a newer
+    /// update in the same batch, or to a newer version the table held. Not loaded back, so
+    /// CleverTap's profile never goes back in time either.
+    pub superseded: HashSet<(usize, String, String)>,
+}
+
 pub(super) async fn put<R: RowStore>(
     store: &R,
     ready: &[Option<&Ready>],
     spans: &[Span],
-) -> (Vec<Group>, Vec<StateKind>) {
+) -> Outcome {
     let mentions = ready
         .iter()
         .enumerate()
@@ -44,16 +57,32 @@ pub(super) async fn put<R: RowStore>(
                     "stale update: the table kept a newer version"
                 );
             }
-            (n.owners, kind, written)
+            let (pk, sk) = n.row.key();
+            (
+                n.owners,
+                n.written_by,
+                (pk.to_owned(), sk.to_owned()),
+                kind,
+                written,
+            )
         })
         .collect();
-    let mut stale = Vec::new();
-    let mut groups = Vec::new();
-    for (owners, kind, written) in bounded(writes).await {
-        if let Ok(Written::Stale) = written {
-            stale.push(kind);
+    let mut out = Outcome {
+        groups: Vec::new(),
+        stale: Vec::new(),
+        superseded: HashSet::new(),
+    };
+    for (owners, written_by, (pk, sk), kind, written) in bounded(writes).await {
+        let stale = matches!(written, Ok(Written::Stale));
+        if stale {
+            out.stale.push(kind);
         }
-        groups.push((owners, written.map(|_| ())));
+        for &i in &owners {
+            if stale || i != written_by {
+                out.superseded.insert((i, pk.clone(), sk.clone()));
+            }
+        }
+        out.groups.push((owners, written.map(|_| ())));
     }
-    (groups, stale)
+    out
 }

@@ -15,6 +15,7 @@ mod isolate;
 mod latest;
 mod rows;
 
+use hookloop_domain::latest::LatestRow;
 use hookloop_runtime::metrics::names::{KIND, STALE_UPDATES};
 use hookloop_runtime::Invocation;
 use tracing::{info, Span};
@@ -31,21 +32,23 @@ pub(crate) async fn write<P: Ports>(
     invocation: &mut Invocation,
 ) -> Vec<State> {
     let mut failures: Vec<Vec<Failure>> = vec![Vec::new(); states.len()];
+    let superseded;
     {
         let ready: Vec<Option<&Ready>> = states.iter().map(State::ready).collect();
-        let (archived, rows, (latest, stale), streamed) = tokio::join!(
+        let (archived, rows, latest, streamed) = tokio::join!(
             archive::put(&p.objects, p.archive_mode, &ready, spans),
             rows::put(&p.rows, &ready, spans),
             latest::put(&p.rows, &ready, spans),
             events::put(&p.events, &ready, spans),
         );
-        for kind in stale {
+        for kind in &latest.stale {
             invocation.count_by(STALE_UPDATES, KIND, kind.as_str());
         }
+        superseded = latest.superseded;
         let stored = archived
             .into_iter()
             .chain(rows)
-            .chain(latest)
+            .chain(latest.groups)
             .map(|g| (Stage::Store, g));
         for (stage, (owners, result)) in
             stored.chain(streamed.into_iter().map(|g| (Stage::Stream, g)))
@@ -61,7 +64,8 @@ pub(crate) async fn write<P: Ports>(
         .into_iter()
         .zip(failures)
         .zip(spans)
-        .map(|((state, failures), span)| match state {
+        .enumerate()
+        .map(|(i, ((state, failures), span))| match state {
             State::Ready(r) => match Failure::decisive(failures) {
                 Some(f) => State::Failed(f),
                 None => {
@@ -71,10 +75,22 @@ pub(crate) async fn write<P: Ports>(
                         geofence_events = r.normalized.geofence_events.len(),
                         "stored"
                     );
+                    // A latest-state row whose update lost is stored (the newer one is) but not
+                    // loaded back: CleverTap would get an older profile after a newer one.
+                    let normalized = r.normalized;
+                    let current = normalized.latest.into_iter().filter(|l| {
+                        let (pk, sk) = l.key();
+                        !superseded.contains(&(i, pk.to_owned(), sk.to_owned()))
+                    });
+                    let rows = normalized
+                        .rows
+                        .into_iter()
+                        .chain(current.map(LatestRow::into_row))
+                        .collect();
                     State::Stored(Stored {
                         message_id: r.envelope.id().to_string(),
                         source: r.envelope.source(),
-                        rows: r.normalized.into_all_rows().collect(),
+                        rows,
                         span: span.clone(),
                     })
                 }
