@@ -24,8 +24,17 @@ fn the_compactor_runs_hourly_after_the_hour_has_landed_one_run_at_a_time() {
     // Every hour at minute 10: the hour that just ended has landed.
     assert_eq!(event["Properties"]["Schedule"], "cron(10 * * * ? *)");
     assert_eq!(
-        f["ReservedConcurrentExecutions"], 1,
-        "two runs never race on an hour"
+        f["ReservedConcurrentExecutions"],
+        json!({"Fn::If": ["CompactorReserved", 1, {"Ref": "AWS::NoValue"}]}),
+        "two runs never race on an hour, unless the account cannot reserve"
+    );
+    assert_eq!(
+        t["Parameters"]["CompactorReservedConcurrency"]["Default"],
+        "1"
+    );
+    assert_eq!(
+        t["Conditions"]["CompactorReserved"],
+        json!({"Fn::Equals": [{"Ref": "CompactorReservedConcurrency"}, "1"]})
     );
     assert_eq!(f["Timeout"], 900, "Lambda's longest");
     let memory = &t["Parameters"]["CompactorMemorySize"];

@@ -37,6 +37,17 @@ fn the_collector_layer_and_the_otlp_endpoint_come_only_with_the_parameter() {
             "{f}: the layer's OTLP/HTTP port"
         );
         assert_eq!(without, &no_value, "{f}: export off by default");
+        let timeout = &props(&t, f)["Environment"]["Variables"]["OTEL_EXPORTER_OTLP_TIMEOUT"];
+        let (with, without) = if_on(timeout, "HasOtelCollector");
+        let ms: u64 = with
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .expect("milliseconds");
+        assert!(
+            ms <= 1000,
+            "{f}: a stalled collector holds an invocation {ms} ms at most"
+        );
+        assert_eq!(without, &no_value, "{f}");
     }
     let mut users = resources_using(&t, "OtelCollectorLayerArn");
     users.sort();

@@ -41,6 +41,10 @@ impl StateKind {
     }
 }
 
+/// How far after its arrival an event time is believed (clocks drift, and a sender may stamp an
+/// event just before sending it): 5 minutes.
+pub const MAX_FUTURE_EVENT_TIME_MS: i64 = 5 * 60 * 1000;
+
 /// Where a latest-state row stands in event time: compared by event time, then by tiebreak, so
 /// the winner among several versions is the same whatever order they are written in.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -53,10 +57,18 @@ impl Version {
     /// The version of a row built from message `message_id`: its event time where the webhook
     /// gives one, else the message's arrival time (the time part of its id), with the message
     /// id as tiebreak.
+    ///
+    /// An event time more than [`MAX_FUTURE_EVENT_TIME_MS`] after the arrival is the arrival
+    /// time instead: one sender with a wrong clock (or an attacker) would otherwise pin the row
+    /// for good, every later real update refused as stale.
     pub fn new(event_time: Option<Timestamp>, message_id: MessageId) -> Self {
-        let time = event_time.unwrap_or_else(|| message_id.received_at());
+        let arrival_ms = epoch_ms(message_id.received_at());
+        let event_time_ms = match event_time.map(epoch_ms) {
+            Some(t) if t <= arrival_ms.saturating_add(MAX_FUTURE_EVENT_TIME_MS) => t,
+            _ => arrival_ms,
+        };
         Version {
-            event_time_ms: epoch_ms(time),
+            event_time_ms,
             tiebreak: message_id.to_string(),
         }
     }

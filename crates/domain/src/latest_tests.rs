@@ -34,6 +34,33 @@ fn the_event_time_is_the_webhooks_else_the_arrival_time_of_the_message() {
 }
 
 #[test]
+fn an_event_time_far_in_the_future_is_the_arrival_time_so_it_cannot_pin_the_row() {
+    let arrival_ms = 1_714_565_000_123;
+    let message = id(arrival_ms as u64, 7);
+    let at = |ms: i64| {
+        Timestamp::from_offset_date_time(
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap(),
+        )
+    };
+    let skewed = arrival_ms + MAX_FUTURE_EVENT_TIME_MS;
+    assert_eq!(
+        Version::new(Some(at(skewed)), message).event_time_ms(),
+        skewed,
+        "a slow clock is believed"
+    );
+    assert_eq!(
+        Version::new(Some(at(skewed + 1)), message).event_time_ms(),
+        arrival_ms,
+        "past the limit: the arrival time"
+    );
+    let year_9999 = Timestamp::parse_rfc3339("9999-12-31T23:59:59Z").unwrap();
+    assert_eq!(
+        Version::new(Some(year_9999), message).event_time_ms(),
+        arrival_ms
+    );
+}
+
+#[test]
 fn a_version_replaces_none_an_older_one_an_equal_time_with_a_smaller_tiebreak_and_itself() {
     let v = Version::from_parts(1000, "01B");
     assert!(v.replaces(None), "no item yet (or one without a version)");

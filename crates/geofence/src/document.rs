@@ -38,7 +38,7 @@ pub struct Problem {
 
 /// Every problem of a refused document (at most [`MAX_PROBLEMS`], then a last one saying so).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the geofence document has {} problem(s), first {}", .0.len(), .0[0])]
+#[error("the geofence document has {} problem(s){}", .0.len(), .0.first().map(|p| format!(", first {p}")).unwrap_or_default())]
 pub struct Problems(pub Vec<Problem>);
 
 /// Reads a geofence document. Ids are unique; at most [`MAX_GEOFENCES`] features and

@@ -104,7 +104,10 @@ pub fn step<'a>(
             }
         };
         let dwelled = match fence.dwell_s {
-            Some(s) if !stay.dwelled && point.at_ms - stay.since_ms >= i64::from(s) * 1000 => {
+            Some(s)
+                if !stay.dwelled
+                    && point.at_ms.saturating_sub(stay.since_ms) >= i64::from(s) * 1000 =>
+            {
                 dwells.push(Transition {
                     kind: TransitionKind::Dwelled,
                     geofence: fence,

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use tracing::Span;
 
 use super::*;
-use crate::memory::throttled;
+use crate::memory::{invalid, throttled};
 use crate::stages::{parse, write};
 use crate::state::State;
 
@@ -164,6 +164,37 @@ async fn a_failed_conditional_write_leaves_every_message_of_its_row_for_redelive
     got.sort();
     assert_eq!(got, expected);
     assert!(w.dead().is_empty());
+}
+
+#[tokio::test]
+async fn a_newest_update_refused_for_good_dead_letters_alone_and_the_older_ones_retry() {
+    let w = World::default();
+    w.rows.lock().fail_latest = Some(invalid("dynamodb", "PutItem"));
+    let (older, newest) = (trip_update("t9", 1, "a"), trip_update("t9", 2, "b"));
+    let r = run_batch(&w.processor(), &[older.clone(), newest.clone()]).await;
+    assert_eq!(
+        retried(&r),
+        vec![sqs_id(&older)],
+        "its version was never tried"
+    );
+    let dead = w.dead();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let dead_id =
+        serde_json::from_str::<Value>(&dead[0].0).expect("the queued envelope")["id"].clone();
+    assert_eq!(
+        dead_id,
+        json!(newest.id().to_string()),
+        "only the refused version's message"
+    );
+
+    // Redelivered without the refused one, the older update is written.
+    w.rows.lock().fail_latest = None;
+    let r = run(&w.processor(), vec![message(&older, 2)]).await;
+    assert!(retried(&r).is_empty());
+    assert_eq!(
+        item(&w, "TRIP#t9", "META").expect("row")["status"],
+        json!("a")
+    );
 }
 
 #[tokio::test]

@@ -9,16 +9,16 @@
 
 use std::collections::HashSet;
 
+use hookloop_aws::AwsError;
 use hookloop_domain::latest::newest_by_key;
 use hookloop_domain::{StateKind, Written};
-use tracing::debug;
+use tracing::{debug, Span};
 
 use super::isolate::Group;
 use crate::bounded::bounded;
 use crate::ports::RowStore;
 use crate::state::Ready;
 use crate::trace::{aws_call_spans, during};
-use tracing::Span;
 
 /// What the latest-state writes of a batch did.
 pub(super) struct Outcome {
@@ -82,7 +82,30 @@ pub(super) async fn put<R: RowStore>(
                 out.superseded.insert((i, pk.clone(), sk.clone()));
             }
         }
-        out.groups.push((owners, written.map(|_| ())));
+        match written {
+            // Refused for good: only the message whose version was sent fails with it. The
+            // others' older versions were never tried; they are tried again on redelivery,
+            // when the refused one has gone to the DLQ.
+            Err(e) if !e.retryable && owners.len() > 1 => {
+                let others: Vec<usize> = owners.into_iter().filter(|&i| i != written_by).collect();
+                let retry = AwsError {
+                    code: RETRY_AFTER_NEWER_REFUSED.to_owned(),
+                    message: format!(
+                        "a newer update of {pk}/{sk} was refused for good ({})",
+                        e.code
+                    ),
+                    retryable: true,
+                    ..e.clone()
+                };
+                out.groups.push((vec![written_by], Err(e)));
+                out.groups.push((others, Err(retry)));
+            }
+            written => out.groups.push((owners, written.map(|_| ()))),
+        }
     }
     out
 }
+
+/// The code of a message's failure when its row's newer version, from another message of the
+/// batch, was refused for good: retryable.
+const RETRY_AFTER_NEWER_REFUSED: &str = "NewerVersionRefused";
