@@ -25,6 +25,7 @@ mod location;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
 mod normalize;
+pub mod points;
 mod primitives;
 mod service_error;
 mod source;
@@ -51,6 +52,7 @@ pub use location::{
     GeofenceRef, LocationEvent, LocationShape, LocationWebhook, TripUpdate, UserUpdate,
 };
 pub use normalize::{raw_object_key, GeofenceEvent, Normalized, Row};
+pub use points::{FenceRef, Point, ORIGIN_HOOKLOOP};
 pub use primitives::Coordinate;
 pub use service_error::ServiceError;
 pub use source::Source;

@@ -10,6 +10,7 @@ use crate::envelope::{Envelope, MessageId};
 use crate::export_status::ExportStatusAlert;
 use crate::latest::{collapse, LatestRow, StateKind, Version};
 use crate::location::LocationWebhook;
+use crate::points::Point;
 use crate::source::Source;
 use crate::Webhook;
 
@@ -37,6 +38,10 @@ pub struct GeofenceEvent {
     pub longitude: f64,
     pub time: String,
     pub message_id: String,
+    /// `"hookloop"` on a transition hookloop computed from raw points
+    /// ([`crate::points::ORIGIN_HOOKLOOP`]); absent on a platform's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<&'static str>,
 }
 
 impl GeofenceEvent {
@@ -60,6 +65,8 @@ pub struct Normalized {
     /// written only forward in event time ([`crate::latest`]).
     pub latest: Vec<LatestRow>,
     pub geofence_events: Vec<GeofenceEvent>,
+    /// The location points that are not geofence events: what server-side geofencing tests.
+    pub points: Vec<Point>,
 }
 
 /// `raw/source=<source>/dt=YYYY-MM-DD/hour=HH/<id>.json`: Hive-style partitions for Athena/Glue,
@@ -170,7 +177,7 @@ fn export_row(x: &ExportStatusAlert, env: &Envelope) -> Row {
 
 fn location(l: &LocationWebhook, env: &Envelope, out: &mut Normalized) {
     let message_id = env.id().to_string();
-    for e in &l.events {
+    for (position, e) in l.events.iter().enumerate() {
         // The id a location event is known by: the sender's where it gave one, else the
         // message id (still deterministic across redeliveries).
         let id = e.event_id.clone().unwrap_or_else(|| message_id.clone());
@@ -204,7 +211,17 @@ fn location(l: &LocationWebhook, env: &Envelope, out: &mut Normalized) {
                 longitude: e.longitude.value(),
                 time: created_at.clone(),
                 message_id: message_id.clone(),
+                origin: None,
             });
+        } else {
+            out.points.push(Point::new(
+                env,
+                position,
+                &e.user_id,
+                &id,
+                (e.latitude.value(), e.longitude.value()),
+                e.created_at,
+            ));
         }
         a.insert("created_at".into(), Value::String(created_at));
         out.rows.push(Row {

@@ -12,7 +12,7 @@
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use hookloop_domain::latest::{EVENT_TIME_ATTRIBUTE, TIEBREAK_ATTRIBUTE};
-use hookloop_domain::{LatestRow, Written};
+use hookloop_domain::{LatestRow, Row, Written};
 
 use super::{row_into_item, Table};
 use crate::error::FromSdk;
@@ -47,6 +47,49 @@ impl Table {
             Ok(_) => Ok(Written::Replaced),
             Err(e) => match e.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(Written::Stale),
+                _ => Err(AwsError::from_sdk("dynamodb", "PutItem", e)),
+            },
+        }
+    }
+}
+
+/// The attribute a read-modify-write item counts its writes in ([`Table::put_if_revision`]).
+pub const REVISION_ATTRIBUTE: &str = "revision";
+
+/// What a compare-and-swap write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Swapped {
+    /// The item held the expected revision and now holds the row.
+    Done,
+    /// The item changed since it was read: nothing written; read it again.
+    Conflict,
+}
+
+impl Table {
+    /// Writes `row` (whose [`REVISION_ATTRIBUTE`] the caller sets one past `expected`) if the
+    /// item still holds revision `expected`, or, for `None`, does not exist: one conditional
+    /// `PutItem`. A refusal by the condition is [`Swapped::Conflict`].
+    pub async fn put_if_revision(
+        &self,
+        row: Row,
+        expected: Option<i64>,
+    ) -> Result<Swapped, AwsError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(row_into_item(row)))
+            .expression_attribute_names("#r", REVISION_ATTRIBUTE);
+        let put = match expected {
+            None => put.condition_expression("attribute_not_exists(#r)"),
+            Some(r) => put
+                .condition_expression("#r = :r")
+                .expression_attribute_values(":r", AttributeValue::N(r.to_string())),
+        };
+        match put.send().await {
+            Ok(_) => Ok(Swapped::Done),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(Swapped::Conflict),
                 _ => Err(AwsError::from_sdk("dynamodb", "PutItem", e)),
             },
         }

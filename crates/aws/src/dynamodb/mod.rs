@@ -7,6 +7,8 @@ mod batch_write;
 pub mod encode;
 pub mod latest;
 
+pub use latest::{Swapped, REVISION_ATTRIBUTE};
+
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
