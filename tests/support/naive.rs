@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use hookloop_aws::dedup::Claims;
-use hookloop_aws::dynamodb::Table;
+use hookloop_aws::dynamodb::{Swapped, Table};
 use hookloop_aws::kinesis::{Record, Stream};
 use hookloop_aws::s3::RawArchive;
 use hookloop_aws::sqs::Queue;
@@ -27,6 +27,9 @@ impl<S: RowStore> RowStore for OneItemPerRequest<S> {
     }
     async fn put_latest(&self, row: LatestRow) -> Result<Written, AwsError> {
         self.0.put_latest(row).await
+    }
+    async fn put_if_revision(&self, row: Row, expected: Option<i64>) -> Result<Swapped, AwsError> {
+        self.0.put_if_revision(row, expected).await
     }
     async fn get_many(&self, keys: &[ItemKey]) -> Result<HashMap<ItemKey, Item>, AwsError> {
         self.0.get_many(keys).await

@@ -36,7 +36,7 @@ fn collection(features: Vec<serde_json::Value>) -> Vec<u8> {
 #[test]
 fn the_shipped_example_reads_with_every_property() {
     let fences = parse_geofences(EXAMPLE).expect("the example in infra/ is valid");
-    assert_eq!(fences.len(), 3);
+    assert_eq!(fences.len(), 4);
     let store = &fences[0];
     assert_eq!(store.id, "store-union-square");
     assert_eq!(store.tag.as_deref(), Some("store"));

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use hookloop_aws::dedup::Claims;
-use hookloop_aws::dynamodb::Table;
+use hookloop_aws::dynamodb::{Swapped, Table};
 use hookloop_aws::kinesis::{Record, Stream};
 use hookloop_aws::s3::RawArchive;
 use hookloop_aws::sqs::Queue;
@@ -36,6 +36,9 @@ impl RowStore for Table {
     }
     async fn put_latest(&self, row: LatestRow) -> Result<Written, AwsError> {
         Table::put_latest(self, row).await
+    }
+    async fn put_if_revision(&self, row: Row, expected: Option<i64>) -> Result<Swapped, AwsError> {
+        Table::put_if_revision(self, row, expected).await
     }
     async fn get_many(&self, keys: &[ItemKey]) -> Result<HashMap<ItemKey, Item>, AwsError> {
         Table::get_many(self, keys).await

@@ -15,6 +15,7 @@ use hookloop_clevertap::{UploadClient, UploadError};
 
 use crate::adapters::Aws;
 use crate::config::{ArchiveMode, ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
+use crate::geofencing::{document, Fences, GeofenceSource};
 use crate::loadback::{live, Configured, Loadback};
 use crate::ports::Ports;
 use hookloop_aws::secrets::Secret;
@@ -31,6 +32,8 @@ pub struct Processor<P: Ports = Aws> {
     pub(crate) dead_letters: P::DeadLetters,
     /// The load-back in force; `None` when load-back to CleverTap is not configured.
     pub(crate) loadback: Live<Configured<Loadback<P::Upload, P::Rows>>>,
+    /// The geofences in force (`GEOFENCES`); [`Fences::Off`] when not configured.
+    pub(crate) geofences: Live<Fences>,
     /// Receives before SQS's redrive: on the last one a failing message is dead-lettered here.
     pub max_receive_count: u32,
     /// Raw archive: batch objects or one object per webhook.
@@ -115,6 +118,19 @@ where
         if let Some((every, reload)) = document {
             p.loadback = Live::loading(Configured::Unknown, every, reload);
         }
+        if let Some(from) = config.geofences {
+            let objects = match &from {
+                GeofenceSource::S3 { bucket, .. } => {
+                    Some(RawArchive::new(clients.s3.clone(), bucket.clone()))
+                }
+                GeofenceSource::File(_) => None,
+            };
+            p.geofences = Live::loading(
+                Fences::Unknown,
+                config.geofences_check_every,
+                document::reload(from, objects),
+            );
+        }
         p.max_receive_count = config.max_receive_count;
         p.archive_mode = config.raw_archive;
         Ok(p)
@@ -132,10 +148,17 @@ impl<P: Ports> Processor<P> {
             ledger: parts.ledger,
             dead_letters: parts.dead_letters,
             loadback: Live::fixed(parts.loadback.into()),
+            geofences: Live::fixed(Fences::Off),
             max_receive_count: DEFAULT_MAX_RECEIVE_COUNT,
             archive_mode: ArchiveMode::default(),
             metrics: Arc::new(Publisher::from_env(PROCESSOR)),
         }
+    }
+
+    /// Server-side geofencing with `index`, fixed (the tests' processors).
+    pub fn with_geofences(mut self, index: hookloop_geofence::GeofenceIndex) -> Self {
+        self.geofences = Live::fixed(Fences::On(index));
+        self
     }
 
     /// The processor's metrics: what every line carries, for the request counts' line.

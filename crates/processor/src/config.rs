@@ -5,6 +5,8 @@ use hookloop_runtime::config::{process_env, ConfigError, Env};
 use hookloop_runtime::live::CONFIG_DOCUMENT_PERIOD;
 use hookloop_runtime::secret::SecretSettings;
 
+use crate::geofencing::GeofenceSource;
+
 /// Receives before SQS's redrive policy moves a message to the DLQ; `hookloop init` sets the
 /// same number on the queue. On the last receive the processor dead-letters a failing message
 /// itself, so the DLQ entry carries its reason.
@@ -28,6 +30,12 @@ pub struct ProcessorConfig {
     pub dedup_window: Duration,
     /// `RAW_ARCHIVE`: `batch` (default) or `object`.
     pub raw_archive: ArchiveMode,
+    /// `GEOFENCES`: the geofence document, a file path or `s3://bucket/key`; unset: no
+    /// server-side geofencing.
+    pub geofences: Option<GeofenceSource>,
+    /// How often the geofence document is checked for a change
+    /// (`GEOFENCES_CHECK_SECONDS`, default 60).
+    pub geofences_check_every: Duration,
 }
 
 /// How the raw archive is written (layout: `hookloop_domain::RawKey`).
@@ -234,7 +242,7 @@ impl LoadbackConfig {
 
 impl ProcessorConfig {
     /// Reads `RAW_BUCKET`, `TABLE_NAME`, `GEOFENCE_STREAM`, `DLQ_URL`, `MAX_RECEIVE_COUNT`,
-    /// `DEDUP_WINDOW_HOURS`, `RAW_ARCHIVE` and the load-back settings (the environment's, or
+    /// `DEDUP_WINDOW_HOURS`, `RAW_ARCHIVE`, `GEOFENCES`, `GEOFENCES_CHECK_SECONDS` and the load-back settings (the environment's, or
     /// `LOADBACK_CONFIG`'s document with the passcodes of `SECRET_ARN`).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::read(&process_env())
@@ -256,6 +264,12 @@ impl ProcessorConfig {
             dedup_window: Duration::from_secs(
                 3600 * env.number("DEDUP_WINDOW_HOURS", 1..=720, 24)?,
             ),
+            geofences: read_geofences(env)?,
+            geofences_check_every: Duration::from_secs(env.number(
+                "GEOFENCES_CHECK_SECONDS",
+                1..=3600,
+                CONFIG_DOCUMENT_PERIOD.as_secs(),
+            )?),
             raw_archive: match env.optional("RAW_ARCHIVE").as_deref() {
                 None | Some("batch") => ArchiveMode::Batch,
                 Some("object") => ArchiveMode::Object,
@@ -267,6 +281,31 @@ impl ProcessorConfig {
                 }
             },
         })
+    }
+}
+
+/// `GEOFENCES`: `s3://bucket/key`, or any other text as a file path.
+fn read_geofences<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Option<GeofenceSource>, ConfigError> {
+    let Some(value) = env.optional("GEOFENCES") else {
+        return Ok(None);
+    };
+    match value.strip_prefix("s3://") {
+        Some(rest) => rest
+            .split_once('/')
+            .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+            .map(|(bucket, key)| {
+                Some(GeofenceSource::S3 {
+                    bucket: bucket.to_owned(),
+                    key: key.to_owned(),
+                })
+            })
+            .ok_or_else(|| ConfigError::Invalid {
+                var: "GEOFENCES",
+                reason: format!("{value:?}: expected s3://bucket/key or a file path"),
+            }),
+        None => Ok(Some(GeofenceSource::File(value.into()))),
     }
 }
 

@@ -8,6 +8,8 @@ use std::fmt;
 pub enum Stage {
     /// Envelope or payload could not be read: will never succeed.
     Parse,
+    /// Server-side geofencing: a user's inside/outside state (DynamoDB), or the document.
+    Geofence,
     /// Raw archive (S3) or rows (DynamoDB).
     Store,
     /// Geofence stream (Kinesis).
@@ -21,6 +23,7 @@ impl Stage {
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Parse => "parse",
+            Stage::Geofence => "geofence",
             Stage::Store => "store",
             Stage::Stream => "stream",
             Stage::Clevertap => "clevertap",

@@ -12,7 +12,7 @@ use crate::app::Processor;
 use crate::loadback::Configured;
 use crate::metrics;
 use crate::ports::Ports;
-use crate::stages::{claim_check, decode, dedup, load_back, parse, settle, write};
+use crate::stages::{claim_check, decode, dedup, geofence, load_back, parse, settle, write};
 use crate::trace;
 
 /// Processes a batch: stores every message (raw archive, rows, geofence stream), loads the
@@ -61,6 +61,7 @@ async fn process<P: Ports>(
     let states = dedup::skip_repeats(&p.ledger, states, &spans).await;
     let states = claim_check::fetch_bodies(&p.objects, states).await;
     let states = parse::parse(states);
+    let states = geofence::fence(p, states, &spans).await;
     let states = write::write(p, states, &spans, invocation).await;
     metrics::count_stored(&states, invocation);
     // The load-back in force (re-read from the stack's document when its period has passed).

@@ -4,7 +4,7 @@
 //!
 //! [`handle`] is the whole behaviour; the Lambda (`main.rs`) and the local runner's SQS poller
 //! (`hookloop serve`) both call it. It moves the batch through the stages of [`stages`]
-//! (decode, dedup, claim check, parse, write, load back, settle) over one state per message
+//! (decode, dedup, claim check, parse, geofence, write, load back, settle) over one state per message
 //! ([`state::State`]); the stages reach the world only through the traits of [`ports`], which
 //! [`adapters`] implements for AWS and CleverTap and `memory` for the unit tests. [`app`] is
 //! where a [`Processor`] is put together.
@@ -14,6 +14,7 @@ pub mod app;
 mod bounded;
 mod config;
 mod failure;
+pub mod geofencing;
 mod handler;
 mod loadback;
 mod metrics;

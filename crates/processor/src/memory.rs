@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
+use hookloop_aws::dynamodb::{Swapped, REVISION_ATTRIBUTE};
 use hookloop_aws::kinesis::Record;
 use hookloop_aws::AwsError;
 use hookloop_clevertap::client::Unprocessed;
@@ -46,8 +47,12 @@ pub struct Rows {
     /// Conditional writes of latest-state rows (one request each), with their outcome.
     pub latest_writes: Vec<(ItemKey, Written)>,
     pub reads: usize,
+    /// Compare-and-swap writes (one request each), whatever their outcome.
+    pub swaps: usize,
+    /// The next this many compare-and-swap writes find the item changed by another writer.
+    pub interfere: usize,
     pub fail_writes: Option<AwsError>,
-    /// Fails every conditional write of a latest-state row.
+    /// Fails every conditional write (latest-state rows, compare-and-swap).
     pub fail_latest: Option<AwsError>,
     pub fail_reads: Option<AwsError>,
     /// A request holding a row whose JSON contains this is refused for good.
@@ -105,6 +110,30 @@ impl RowStore for Shared<Rows> {
         };
         s.latest_writes.push((key, written));
         Ok(written)
+    }
+    /// The condition DynamoDB applies, applied by comparing.
+    async fn put_if_revision(&self, row: Row, expected: Option<i64>) -> Result<Swapped, AwsError> {
+        let mut s = self.lock();
+        let key = (row.pk.clone(), row.sk.clone());
+        s.swaps += 1;
+        if let Some(e) = &s.fail_latest {
+            return Err(e.clone());
+        }
+        if s.interfere > 0 {
+            // Another writer got there first.
+            s.interfere -= 1;
+            return Ok(Swapped::Conflict);
+        }
+        let stored = s
+            .items
+            .get(&key)
+            .and_then(|i| i.get(REVISION_ATTRIBUTE))
+            .and_then(Value::as_i64);
+        if stored != expected {
+            return Ok(Swapped::Conflict);
+        }
+        s.store(row);
+        Ok(Swapped::Done)
     }
     async fn get_many(&self, keys: &[ItemKey]) -> Result<HashMap<ItemKey, Item>, AwsError> {
         let mut s = self.lock();

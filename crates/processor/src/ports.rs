@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
+use hookloop_aws::dynamodb::Swapped;
 use hookloop_aws::kinesis::Record;
 use hookloop_aws::AwsError;
 use hookloop_clevertap::{UploadError, UploadResponse};
@@ -31,6 +32,14 @@ pub trait RowStore: Send + Sync {
     /// Writes one latest-state row unless the store holds a newer version of it
     /// ([`hookloop_domain::Version::replaces`]): [`Written::Stale`] then, not an error.
     fn put_latest(&self, row: LatestRow) -> impl Future<Output = Result<Written, AwsError>> + Send;
+    /// Writes `row` only if the item's `revision` attribute is still `expected` (`None`: no such
+    /// item), so a read-modify-write of one item cannot lose another's update:
+    /// [`Swapped::Conflict`] when the item changed since it was read, not an error.
+    fn put_if_revision(
+        &self,
+        row: Row,
+        expected: Option<i64>,
+    ) -> impl Future<Output = Result<Swapped, AwsError>> + Send;
     /// Reads items by key; what is found, by key.
     fn get_many(
         &self,

@@ -206,3 +206,48 @@ fn load_back_needs_accounts_and_rules_and_names_what_is_wrong() {
         "{e}"
     );
 }
+
+#[test]
+fn geofences_are_a_file_or_an_s3_object_and_unset_means_none() {
+    let read = |value: Option<&'static str>| {
+        let vars: Vec<(&str, &str)> = [
+            ("RAW_BUCKET", "b"),
+            ("TABLE_NAME", "t"),
+            ("GEOFENCE_STREAM", "s"),
+            ("DLQ_URL", "d"),
+        ]
+        .into_iter()
+        .chain(value.map(|v| ("GEOFENCES", v)))
+        .collect();
+        ProcessorConfig::read(&Env::new(move |k: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }))
+    };
+    let none = read(None).unwrap();
+    assert_eq!(none.geofences, None);
+    assert_eq!(none.geofences_check_every, Duration::from_secs(60));
+    assert_eq!(read(Some("")).unwrap().geofences, None);
+    assert_eq!(
+        read(Some("s3://stack-raw/config/geofences.geojson"))
+            .unwrap()
+            .geofences,
+        Some(GeofenceSource::S3 {
+            bucket: "stack-raw".into(),
+            key: "config/geofences.geojson".into()
+        })
+    );
+    assert_eq!(
+        read(Some("infra/geofences.example.geojson"))
+            .unwrap()
+            .geofences,
+        Some(GeofenceSource::File(
+            "infra/geofences.example.geojson".into()
+        ))
+    );
+    for bad in ["s3://", "s3://bucket", "s3://bucket/", "s3:///key"] {
+        let e = read(Some(bad)).unwrap_err().to_string();
+        assert!(e.contains("GEOFENCES"), "{bad}: {e}");
+    }
+}

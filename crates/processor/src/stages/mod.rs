@@ -4,6 +4,7 @@
 pub(crate) mod claim_check;
 pub(crate) mod decode;
 pub(crate) mod dedup;
+pub(crate) mod geofence;
 pub(crate) mod load_back;
 pub(crate) mod parse;
 pub(crate) mod settle;

@@ -2,6 +2,7 @@
 //! `tests/` keep one path per adapter and the end-to-end promises.
 
 mod dedup;
+mod geofence;
 mod loadback;
 mod order;
 mod settle;

@@ -1,0 +1,205 @@
+//! A user's geofencing state as a table item: `USER#<user id>` | `GEOFENCES`, read and written
+//! whole, each write a compare-and-swap on its `revision` ([`RowStore::put_if_revision`]).
+//!
+//! Besides the geofences the user is inside and their newest point, the item keeps the last
+//! [`MAX_FIRED`] transitions it fired with the point that fired each: a message whose
+//! transitions were committed here but whose rows or records were not stored (a failed write, a
+//! crash) finds them again on its redelivery, when its points are no longer newer than the
+//! state and fire nothing.
+//!
+//! [`RowStore::put_if_revision`]: crate::ports::RowStore::put_if_revision
+
+use hookloop_aws::dynamodb::REVISION_ATTRIBUTE;
+use hookloop_domain::{FenceRef, Row};
+use hookloop_geofence::{Inside, PointOrder, UserState};
+use serde_json::{json, Map, Value};
+
+use crate::ports::{Item, ItemKey};
+
+/// The sort key of a user's geofencing state.
+pub const STATE_SK: &str = "GEOFENCES";
+/// The item's `kind`.
+pub const STATE_KIND: &str = "geofence_state";
+/// Transitions remembered per user for redeliveries: a message redelivered after more than this
+/// many later transitions of its user loses its own (they are on the stream and in the table
+/// only if its first attempt stored them).
+pub const MAX_FIRED: usize = 64;
+
+/// A transition as the state remembers it: enough to build its row and record again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fired {
+    /// The tiebreak of the point that fired it (`<message id>/<position>`).
+    pub point: String,
+    pub record_type: String,
+    pub geofence_id: String,
+    pub geofence_tag: Option<String>,
+    pub geofence_external_id: Option<String>,
+    pub geofence_description: Option<String>,
+}
+
+impl Fired {
+    pub fn fence(&self) -> FenceRef<'_> {
+        FenceRef {
+            id: &self.geofence_id,
+            tag: self.geofence_tag.as_deref(),
+            external_id: self.geofence_external_id.as_deref(),
+            description: self.geofence_description.as_deref(),
+        }
+    }
+}
+
+/// A user's stored state: what [`hookloop_geofence::step`] moves on, the transitions it fired,
+/// and the revision it was read at (`None`: no item yet).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Stored {
+    pub state: Option<UserState>,
+    pub fired: Vec<Fired>,
+    pub revision: Option<i64>,
+}
+
+pub fn key(user_id: &str) -> ItemKey {
+    (format!("USER#{user_id}"), STATE_SK.to_owned())
+}
+
+impl Stored {
+    /// The state an item holds. An item this code cannot read (written by a later version, or
+    /// by hand) reads as no state at its revision, so the next write replaces it.
+    pub fn from_item(item: &Item) -> Self {
+        let revision = item.get(REVISION_ATTRIBUTE).and_then(Value::as_i64);
+        let state = (|| {
+            let last = PointOrder {
+                at_ms: item.get("last_at_ms")?.as_i64()?,
+                tiebreak: item.get("last_point")?.as_str()?.to_owned(),
+            };
+            let inside = item
+                .get("inside")?
+                .as_array()?
+                .iter()
+                .map(|i| {
+                    Some(Inside {
+                        geofence_id: i.get("geofence_id")?.as_str()?.to_owned(),
+                        since_ms: i.get("since_ms")?.as_i64()?,
+                        dwelled: i.get("dwelled")?.as_bool()?,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(UserState { last, inside })
+        })();
+        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let fired = item
+            .get("fired")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| {
+                        Some(Fired {
+                            point: text(f, "point")?,
+                            record_type: text(f, "type")?,
+                            geofence_id: text(f, "geofence_id")?,
+                            geofence_tag: text(f, "geofence_tag"),
+                            geofence_external_id: text(f, "geofence_external_id"),
+                            geofence_description: text(f, "geofence_description"),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Stored {
+            state,
+            fired,
+            revision,
+        }
+    }
+
+    /// The item holding `state` and `fired` (the last [`MAX_FIRED`] kept), one revision on.
+    pub fn to_row(user_id: &str, state: &UserState, fired: &[Fired], revision: Option<i64>) -> Row {
+        let (pk, sk) = key(user_id);
+        let mut a = Map::new();
+        a.insert("kind".into(), json!(STATE_KIND));
+        a.insert("user_id".into(), json!(user_id));
+        a.insert(REVISION_ATTRIBUTE.into(), json!(revision.unwrap_or(0) + 1));
+        a.insert("last_at_ms".into(), json!(state.last.at_ms));
+        a.insert("last_point".into(), json!(state.last.tiebreak));
+        let inside: Vec<Value> = state
+            .inside
+            .iter()
+            .map(|i| json!({"geofence_id": i.geofence_id, "since_ms": i.since_ms, "dwelled": i.dwelled}))
+            .collect();
+        a.insert("inside".into(), Value::Array(inside));
+        let keep = fired.len().saturating_sub(MAX_FIRED);
+        let fired: Vec<Value> = fired[keep..]
+            .iter()
+            .map(|f| {
+                let mut m = Map::new();
+                m.insert("point".into(), json!(f.point));
+                m.insert("type".into(), json!(f.record_type));
+                m.insert("geofence_id".into(), json!(f.geofence_id));
+                for (k, v) in [
+                    ("geofence_tag", &f.geofence_tag),
+                    ("geofence_external_id", &f.geofence_external_id),
+                    ("geofence_description", &f.geofence_description),
+                ] {
+                    if let Some(v) = v {
+                        m.insert(k.into(), json!(v));
+                    }
+                }
+                Value::Object(m)
+            })
+            .collect();
+        a.insert("fired".into(), Value::Array(fired));
+        Row { pk, sk, attrs: a }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fired(n: usize) -> Fired {
+        Fired {
+            point: format!("01HX/{n:05}"),
+            record_type: "user.entered_geofence".into(),
+            geofence_id: format!("g{n}"),
+            geofence_tag: Some("store".into()),
+            geofence_external_id: None,
+            geofence_description: Some("A store".into()),
+        }
+    }
+
+    #[test]
+    fn a_state_reads_back_as_written_one_revision_on_with_the_newest_transitions() {
+        let state = UserState {
+            last: PointOrder {
+                at_ms: 1_714_561_200_000,
+                tiebreak: "01HX/00002".into(),
+            },
+            inside: vec![Inside {
+                geofence_id: "g1".into(),
+                since_ms: 1_714_561_100_000,
+                dwelled: true,
+            }],
+        };
+        let all: Vec<Fired> = (0..MAX_FIRED + 3).map(fired).collect();
+        let row = Stored::to_row("u1", &state, &all, Some(7));
+        assert_eq!((row.pk.as_str(), row.sk.as_str()), ("USER#u1", STATE_SK));
+        let mut item = row.attrs.clone();
+        item.insert("pk".into(), json!(row.pk));
+        let back = Stored::from_item(&item);
+        assert_eq!(back.revision, Some(8));
+        assert_eq!(back.state, Some(state));
+        assert_eq!(back.fired, all[3..].to_vec(), "the oldest are dropped");
+    }
+
+    #[test]
+    fn an_item_it_cannot_read_is_no_state_at_its_revision() {
+        let item: Item = serde_json::from_value(json!({"revision": 3, "inside": "?"})).unwrap();
+        assert_eq!(
+            Stored::from_item(&item),
+            Stored {
+                state: None,
+                fired: vec![],
+                revision: Some(3)
+            }
+        );
+    }
+}
