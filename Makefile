@@ -35,6 +35,8 @@ MOTO_PORT     ?= 4566
 LISTEN        ?= 127.0.0.1:3000
 PREFIX        ?= hookloop-local
 WEBHOOK_TOKEN ?= dev-token
+# The geofence document make run computes geofence events by (GEOFENCES; an s3:// URI in a stack).
+GEOFENCES     ?= infra/geofences.example.geojson
 CLEVERTAP_STUB ?= 127.0.0.1:3999
 
 # deployment settings (deploy-fn of the ingest moves its alias `live`, which the API calls, at
@@ -93,7 +95,7 @@ build-local: $(VENV)/.installed
 run: build-local
 	@mkdir -p .local
 	@export AWS_ENDPOINT_URL=http://127.0.0.1:$(MOTO_PORT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
-		AWS_REGION=us-east-1 WEBHOOK_TOKEN='$(WEBHOOK_TOKEN)'; \
+		AWS_REGION=us-east-1 WEBHOOK_TOKEN='$(WEBHOOK_TOKEN)' GEOFENCES=$(GEOFENCES); \
 	if (exec 3<>/dev/tcp/127.0.0.1/$(MOTO_PORT)) 2>/dev/null; then \
 		echo "port $(MOTO_PORT) is taken: stop what runs there or use make run MOTO_PORT=<port>"; exit 1; fi; \
 	$(VENV)/bin/python infra/local/moto_server.py -H 127.0.0.1 -p $(MOTO_PORT) > .local/moto.log 2>&1 & moto=$$!; \

@@ -269,6 +269,9 @@ async fn env_vars(
         .expect("put the load-back document");
     let uri = format!("s3://{}/config/loadback.json", env.resources.bucket);
     processor.insert("LOADBACK_CONFIG".into(), uri.into());
+    // The stack's geofence URI, with no document there: geofencing off, as in a new stack.
+    let uri = format!("s3://{}/config/geofences.geojson", env.resources.bucket);
+    processor.insert("GEOFENCES".into(), uri.into());
     json!({"IngestFunction": ingest, "ProcessorFunction": processor, "CompactorFunction": compactor})
 }
 

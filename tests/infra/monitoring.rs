@@ -17,10 +17,16 @@ const ALARM: &str = "AWS::CloudWatch::Alarm";
 /// Every stage a message can be dead-lettered at. The match has no wildcard: a new stage does
 /// not compile here until it is given its alarm.
 fn stages() -> Vec<&'static str> {
-    let all = [Stage::Parse, Stage::Store, Stage::Stream, Stage::Clevertap];
+    let all = [
+        Stage::Parse,
+        Stage::Geofence,
+        Stage::Store,
+        Stage::Stream,
+        Stage::Clevertap,
+    ];
     for s in all {
         match s {
-            Stage::Parse | Stage::Store | Stage::Stream | Stage::Clevertap => {}
+            Stage::Parse | Stage::Geofence | Stage::Store | Stage::Stream | Stage::Clevertap => {}
         }
     }
     all.iter().map(|s| s.as_str()).collect()

@@ -331,3 +331,29 @@ fn the_table_bills_on_demand_unless_provisioned_capacity_is_chosen_and_then_foll
         );
     }
 }
+
+#[test]
+fn server_side_geofencing_reads_the_document_in_the_stacks_bucket_and_only_that_object() {
+    let t = template();
+    let processor = props(&t, "ProcessorFunction");
+    let uri = json!({"Fn::Sub": "s3://${RawBucket}/config/geofences.geojson"});
+    assert_eq!(processor["Environment"]["Variables"]["GEOFENCES"], uri);
+    assert_eq!(t["Outputs"]["GeofencesUri"]["Value"], uri);
+    let statements = processor["Policies"][0]["Statement"].as_array().unwrap();
+    let read = statements
+        .iter()
+        .find(|s| s["Sid"] == "ReadGeofenceDocument")
+        .expect("the processor may read the document");
+    assert_eq!(read["Action"], "s3:GetObject");
+    assert_eq!(
+        read["Resource"],
+        json!({"Fn::Sub": "${RawBucket.Arn}/config/geofences.geojson"})
+    );
+    // A user's state row is a conditional PutItem under USER#, which the latest-state rows'
+    // statement already allows; its read is the BatchGetItem load-back markers use.
+    let put = statements
+        .iter()
+        .find(|s| s["Action"] == "dynamodb:PutItem" && s["Sid"] == "WriteLatestStateRows")
+        .unwrap();
+    assert!(put.to_string().contains("USER#*"));
+}

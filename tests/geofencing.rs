@@ -1,0 +1,173 @@
+//! Server-side geofencing end to end on the emulator: the geofence document read from the
+//! stack's bucket, raw points walked in and out of a polygon and a circle across batches and
+//! concurrent invocations, with a late point; each transition once on the Kinesis stream in the
+//! platform schema plus `"origin": "hookloop"`, a location row for each, the user's state row
+//! in the table, and "Geofence Entered" loaded back to CleverTap by the example rules.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hookloop_aws::dynamodb::item_to_json;
+use hookloop_domain::{Envelope, Source};
+use hookloop_processor::handle;
+use hookloop_tests::*;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+/// A square around (40.001, -73.999) and a 300 m circle at (40.1, -74.1), 60 s dwell.
+const GEOFENCES: &str = r#"{"type":"FeatureCollection","features":[
+  {"type":"Feature","properties":{"id":"depot","tag":"depot","external_id":"D-1","description":"The depot"},
+   "geometry":{"type":"Polygon","coordinates":[[[-74.0,40.0],[-73.998,40.0],[-73.998,40.002],[-74.0,40.002],[-74.0,40.0]]]}},
+  {"type":"Feature","properties":{"id":"store","tag":"store","external_id":"S-1","dwell_s":60,"radius_m":300},
+   "geometry":{"type":"Point","coordinates":[-74.1,40.1]}}]}"#;
+
+/// A structured-shape point of `user` at `second` past 12:00 (a raw point: no geofence event).
+fn point(user: &str, second: u32, lat: f64, lon: f64) -> Envelope {
+    let body = json!({
+        "location": {"user_id": user, "latitude": lat, "longitude": lon, "event_type": "location.updated",
+                     "created_at": format!("2024-05-01T12:{:02}:{:02}Z", second / 60, second % 60)},
+        "user": {"user_id": user, "event_id": format!("p-{user}-{second}")}
+    });
+    Envelope::received(
+        Source::Location,
+        body.to_string(),
+        OffsetDateTime::now_utc(),
+    )
+}
+
+const DEPOT: (f64, f64) = (40.001, -73.999);
+const STORE: (f64, f64) = (40.1, -74.1);
+const AWAY: (f64, f64) = (40.05, -74.05);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_walk_in_and_out_of_a_polygon_and_a_circle_fires_each_transition_once() {
+    let env = TestEnv::start().await;
+    env.clients
+        .s3
+        .put_object()
+        .bucket(&env.resources.bucket)
+        .key("config/geofences.geojson")
+        .body(GEOFENCES.as_bytes().to_vec().into())
+        .send()
+        .await
+        .expect("put the geofence document");
+    let stub = start_stub(Duration::ZERO).await;
+    let mut vars = clevertap_env(&stub, &example_rules());
+    vars.push((
+        "GEOFENCES".into(),
+        format!("s3://{}/config/geofences.geojson", env.resources.bucket),
+    ));
+    let p = env.processor(&vars);
+
+    let at = |(lat, lon): (f64, f64), u: &str, s: u32| point(u, s, lat, lon);
+    let run = |batches: Vec<Vec<Envelope>>| {
+        let p = &p;
+        async move {
+            // Concurrent invocations, as Lambda runs them.
+            let runs = batches.iter().map(|b| handle(p, sqs_event(b, 1), None));
+            for r in futures::future::join_all(runs).await {
+                assert!(r.batch_item_failures.is_empty(), "{r:?}");
+            }
+        }
+    };
+    // Rider a: away, then two points inside the depot in two batches racing (one entry,
+    // whichever commits first), then out; a late point inside (older than the exit) last.
+    // Rider b: into the store, 70 s inside (the dwell), out.
+    run(vec![vec![at(AWAY, "a", 0), at(STORE, "b", 0)]]).await;
+    run(vec![vec![at(DEPOT, "a", 10)], vec![at(DEPOT, "a", 15)]]).await;
+    run(vec![vec![at(AWAY, "a", 30), at(STORE, "b", 70)]]).await;
+    run(vec![vec![at(DEPOT, "a", 20)], vec![at(AWAY, "b", 90)]]).await;
+
+    let records: Vec<Value> = env
+        .stream()
+        .read_all()
+        .await
+        .expect("read the stream")
+        .iter()
+        .map(|r| serde_json::from_slice(&r.data).expect("JSON record"))
+        .collect();
+    let mut by_user: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for r in &records {
+        assert_eq!(r["origin"], "hookloop", "{r}");
+        for field in [
+            "event_id",
+            "message_id",
+            "geofence_tag",
+            "geofence_external_id",
+            "time",
+        ] {
+            assert!(r[field].is_string(), "{field} in {r}");
+        }
+        by_user
+            .entry(r["user_id"].as_str().unwrap().to_owned())
+            .or_default()
+            .push((
+                r["type"].as_str().unwrap().to_owned(),
+                r["geofence_id"].as_str().unwrap().to_owned(),
+            ));
+    }
+    let t = |kind: &str, fence: &str| (format!("user.{kind}_geofence"), fence.to_owned());
+    // Whatever order the racing batches ran in, each rider's transitions are these, once.
+    let mut a = by_user.remove("a").unwrap_or_default();
+    a.sort();
+    assert_eq!(
+        a,
+        vec![t("entered", "depot"), t("exited", "depot")],
+        "{records:?}"
+    );
+    let mut b = by_user.remove("b").unwrap_or_default();
+    b.sort();
+    assert_eq!(
+        b,
+        vec![
+            t("dwelled_in", "store"),
+            t("entered", "store"),
+            t("exited", "store")
+        ],
+        "{records:?}"
+    );
+
+    // A location row per transition, and each rider's state in the table.
+    let table = env.table();
+    let state = item_to_json(
+        &table
+            .get("USER#a", "GEOFENCES")
+            .await
+            .expect("GetItem")
+            .expect("rider a's state"),
+    );
+    assert_eq!(state["inside"], json!([]));
+    assert_eq!(
+        state["last_at_ms"],
+        json!(1_714_564_830_000i64),
+        "the exit, not the late point"
+    );
+    for r in &records {
+        let sk = format!(
+            "LOC#{}#{}",
+            r["time"].as_str().unwrap(),
+            r["event_id"].as_str().unwrap()
+        );
+        let pk = format!("USER#{}", r["user_id"].as_str().unwrap());
+        let row = table.get(&pk, &sk).await.expect("GetItem");
+        let row = item_to_json(&row.unwrap_or_else(|| panic!("{pk} | {sk} stored")));
+        assert_eq!(row["event_type"], r["type"]);
+        assert_eq!(row["origin"], "hookloop");
+    }
+    assert_eq!(env.dlq().depth().await.expect("DLQ depth"), (0, 0));
+
+    // Load-back: the two entries raise Geofence Entered, as a platform's entry does.
+    let entered: Vec<Value> = stub
+        .accepted()
+        .into_iter()
+        .map(|a| a.record)
+        .filter(|r| r["evtName"] == "Geofence Entered")
+        .collect();
+    assert_eq!(entered.len(), 2, "{entered:?}");
+    let depot = entered
+        .iter()
+        .find(|r| r["identity"] == "a")
+        .expect("rider a's entry");
+    assert_eq!(depot["evtData"]["Geofence ID"], "depot");
+    assert_eq!(depot["evtData"]["Geofence"], "The depot");
+}
