@@ -101,3 +101,39 @@ fn sam_build_produces_the_three_arm64_bootstraps_through_cargo_lambda() {
     }
     let _ = std::fs::remove_dir_all(&work_dir);
 }
+
+/// What `sam local invoke` reads of each function, from SAM CLI's own template resolution
+/// (parameters at their defaults): every function's `Layers` resolves to a list of ARNs. An
+/// intrinsic SAM CLI leaves unresolved (an `Fn::If` with an `AWS::NoValue` branch) is read as a
+/// layer ARN and every `sam local invoke` fails ("Fn::If is an Invalid Layer Arn"), which
+/// otherwise only the long `sam_local` test would show.
+#[test]
+fn sam_local_resolves_every_functions_layers_with_the_default_parameters() {
+    const RESOLVE: &str = r#"
+import json, sys
+from samcli.lib.providers.sam_base_provider import SamBaseProvider
+from samcli.yamlhelper import yaml_parse
+t = SamBaseProvider.get_resolved_template_dict(yaml_parse(open(sys.argv[1]).read()), {})
+print(json.dumps({k: r["Properties"].get("Layers", []) for k, r in t["Resources"].items()
+                  if r["Type"] == "AWS::Serverless::Function"}))
+"#;
+    let out = venv_tool("python")
+        .args(["-c", RESOLVE, "infra/template.yaml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let layers: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text.trim()).expect("JSON");
+    assert_eq!(layers.len(), 3, "{layers:?}");
+    for (function, l) in &layers {
+        assert!(
+            l.as_array().is_some_and(|a| a.iter().all(|x| x.is_string())),
+            "{function}: Layers resolves to {l}"
+        );
+    }
+}
