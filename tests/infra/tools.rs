@@ -132,7 +132,8 @@ print(json.dumps({k: r["Properties"].get("Layers", []) for k, r in t["Resources"
     assert_eq!(layers.len(), 3, "{layers:?}");
     for (function, l) in &layers {
         assert!(
-            l.as_array().is_some_and(|a| a.iter().all(|x| x.is_string())),
+            l.as_array()
+                .is_some_and(|a| a.iter().all(|x| x.is_string())),
             "{function}: Layers resolves to {l}"
         );
     }
