@@ -6,7 +6,7 @@
 pub const SOURCE: &str = "source";
 /// The hookloop message id the sender was told.
 pub const MESSAGE_ID: &str = "message_id";
-/// The stage that failed: `parse`, `store`, `stream`, `clevertap`.
+/// The stage that failed: `parse`, `geofence`, `store`, `stream`, `clevertap`.
 pub const STAGE: &str = "stage";
 /// The failure's code (`payload_invalid`, `dynamodb.BatchWriteItem:ValidationException`, ...).
 pub const ERROR_CODE: &str = "error_code";

@@ -129,7 +129,8 @@ where
                 Fences::Unknown,
                 config.geofences_check_every,
                 document::reload(from, objects),
-            );
+            )
+            .with_timeout(document::RELOAD_TIMEOUT);
         }
         p.max_receive_count = config.max_receive_count;
         p.archive_mode = config.raw_archive;

@@ -3,7 +3,8 @@
 //!
 //! [`Live::get`] answers the value in force. When the period has passed, the first caller to
 //! notice runs the reload while every other caller keeps answering the value in force, so a
-//! slow or failing reload never holds a request up for more than [`RELOAD_TIMEOUT`]. A reload
+//! slow or failing reload never holds a request up for more than [`RELOAD_TIMEOUT`] (or the
+//! timeout a value is given, [`Live::with_timeout`]: 10 s for the geofence document). A reload
 //! that answers [`Reloaded::Keep`] (nothing changed, or what it read was refused) leaves the
 //! value in force until the next period; one that could not read ([`Reloaded::Retry`], or one
 //! that timed out) leaves it in force and is tried again after [`RETRY_AFTER`].
@@ -43,6 +44,8 @@ pub struct Live<T> {
     next_check: Mutex<Instant>,
     period: Duration,
     reload: Option<Reload<T>>,
+    /// Longest a reload may take ([`RELOAD_TIMEOUT`] unless [`Live::with_timeout`] says).
+    timeout: Duration,
 }
 
 impl<T> std::fmt::Debug for Live<T> {
@@ -62,6 +65,7 @@ impl<T> Live<T> {
             next_check: Mutex::new(Instant::now()),
             period: Duration::MAX,
             reload: None,
+            timeout: RELOAD_TIMEOUT,
         }
     }
 
@@ -72,7 +76,15 @@ impl<T> Live<T> {
             next_check: Mutex::new(Instant::now() + period),
             period,
             reload: Some(reload),
+            timeout: RELOAD_TIMEOUT,
         }
+    }
+
+    /// The same, a reload allowed `timeout` (a large document read from S3 and parsed) instead
+    /// of [`RELOAD_TIMEOUT`].
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// `initial` until the first [`Live::get`], which loads; then re-read at most once per
@@ -90,9 +102,15 @@ impl<T> Live<T> {
     pub async fn get(&self) -> Arc<T> {
         if let Some(reload) = &self.reload {
             if self.claim(Instant::now()) {
-                let found = tokio::time::timeout(RELOAD_TIMEOUT, reload())
+                let found = tokio::time::timeout(self.timeout, reload())
                     .await
-                    .unwrap_or(Reloaded::Retry);
+                    .unwrap_or_else(|_| {
+                        tracing::warn!(
+                            timeout_ms = self.timeout.as_millis() as u64,
+                            "a configuration reload timed out; the value in force stays, trying again soon"
+                        );
+                        Reloaded::Retry
+                    });
                 match found {
                     Reloaded::Replace(new) => {
                         *self.current.lock().unwrap_or_else(PoisonError::into_inner) =
@@ -204,6 +222,23 @@ mod tests {
             live.claim(start + RETRY_AFTER + Duration::from_millis(50)),
             "tried again after RETRY_AFTER, not 300 s"
         );
+    }
+
+    #[tokio::test]
+    async fn a_slow_document_is_given_the_time_its_live_value_allows() {
+        let slow = || -> Reload<u32> {
+            Box::new(|| {
+                Box::pin(async {
+                    tokio::time::sleep(RELOAD_TIMEOUT * 3 / 2).await;
+                    Reloaded::Replace(9)
+                })
+            })
+        };
+        let live = Live::loading(1, Duration::from_secs(300), slow());
+        assert_eq!(*live.get().await, 1, "cut off at RELOAD_TIMEOUT");
+        let live =
+            Live::loading(1, Duration::from_secs(300), slow()).with_timeout(RELOAD_TIMEOUT * 3);
+        assert_eq!(*live.get().await, 9, "read within its own timeout");
     }
 
     #[tokio::test]

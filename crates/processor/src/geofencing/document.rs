@@ -16,6 +16,10 @@ use tracing::{error, info, warn};
 
 use super::Fences;
 
+/// Longest a read and parse of the document may hold up the batch that runs it (up to 64 MiB
+/// from S3): longer than other configuration's 1 s.
+pub const RELOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Where the document is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GeofenceSource {
@@ -47,6 +51,8 @@ enum Read {
     Same,
     Gone,
     New(Vec<u8>, Option<String>),
+    /// Refused before it was read (too large).
+    Refused(String, Option<String>),
 }
 
 struct Source {
@@ -99,6 +105,10 @@ impl Source {
                 }
                 Reloaded::Replace(Fences::Off)
             }
+            Read::Refused(why, version) => {
+                seen.version = version;
+                self.refuse(&mut seen, why)
+            }
             Read::New(body, version) => {
                 seen.version = version;
                 match parse_geofences(&body) {
@@ -109,19 +119,22 @@ impl Source {
                         seen.refused = None;
                         Reloaded::Replace(Fences::On(index))
                     }
-                    Err(problems) => {
-                        let why = problems.to_string();
-                        error!(document = %self.from, problems = %why, "the geofence document is refused; the last good one stays in force");
-                        seen.refused = Some(why);
-                        if seen.good {
-                            Reloaded::Keep
-                        } else {
-                            // Nothing good was ever read: geofencing is off until one is.
-                            Reloaded::Replace(Fences::Off)
-                        }
-                    }
+                    Err(problems) => self.refuse(&mut seen, problems.to_string()),
                 }
             }
+        }
+    }
+
+    /// A refused document: the last good one stays in force. With none read yet, geofencing is
+    /// unknown and points wait (redelivery, then the DLQ with code `GeofencesUnknown`) rather
+    /// than go untested while other containers may test them.
+    fn refuse(&self, seen: &mut Seen, why: String) -> Reloaded<Fences> {
+        error!(document = %self.from, problems = %why, "the geofence document is refused; the last good one stays in force");
+        seen.refused = Some(why);
+        if seen.good {
+            Reloaded::Keep
+        } else {
+            Reloaded::Replace(Fences::Unknown)
         }
     }
 
@@ -134,7 +147,10 @@ impl Source {
                     Ok(Changed::Gone) => Ok(Read::Gone),
                     // S3 answers 403, not 404, for a missing key to a caller without
                     // s3:ListBucket, which the processor's role does not have.
-                    Err(e) if e.code == "AccessDenied" => Ok(Read::Gone),
+                    Err(e) if e.code == "AccessDenied" => {
+                        warn!(document = %self.from, "the geofence document is missing or not readable (AccessDenied): geofencing is off");
+                        Ok(Read::Gone)
+                    }
                     Err(e) => Err(e.to_string()),
                 }
             }
@@ -156,8 +172,10 @@ impl Source {
                 }
                 let limit = hookloop_geofence::limits::MAX_DOCUMENT_BYTES as u64;
                 if meta.len() > limit {
-                    // Refused by the parser without reading the whole file.
-                    return Ok(Read::New(vec![0; limit as usize + 1], Some(version)));
+                    return Ok(Read::Refused(
+                        format!("larger than {limit} bytes"),
+                        Some(version),
+                    ));
                 }
                 match tokio::fs::read(path).await {
                     Ok(body) => Ok(Read::New(body, Some(version))),
@@ -199,6 +217,11 @@ mod tests {
             seen: Mutex::default(),
         };
         assert_eq!(count(&source.reload().await), Some(0), "no file: off");
+        std::fs::write(&path, r#"{"type":"FeatureCollection"}"#).unwrap();
+        assert!(
+            matches!(source.reload().await, Reloaded::Replace(Fences::Unknown)),
+            "refused with nothing good before: points wait"
+        );
         std::fs::write(&path, ONE).unwrap();
         assert_eq!(count(&source.reload().await), Some(1));
         assert!(matches!(source.reload().await, Reloaded::Keep), "unchanged");

@@ -24,6 +24,9 @@ pub const STATE_KIND: &str = "geofence_state";
 /// many later transitions of its user loses its own (they are on the stream and in the table
 /// only if its first attempt stored them).
 pub const MAX_FIRED: usize = 64;
+/// And at most about this many bytes of them (geofence texts may be 1 KiB each): the item stays
+/// far below DynamoDB's 400 KB.
+pub const MAX_FIRED_BYTES: usize = 64 * 1024;
 
 /// A transition as the state remembers it: enough to build its row and record again.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +41,21 @@ pub struct Fired {
 }
 
 impl Fired {
+    /// About what the transition takes in the item.
+    fn size(&self) -> usize {
+        64 + self.point.len()
+            + self.record_type.len()
+            + self.geofence_id.len()
+            + [
+                &self.geofence_tag,
+                &self.geofence_external_id,
+                &self.geofence_description,
+            ]
+            .iter()
+            .map(|t| t.as_ref().map_or(0, String::len))
+            .sum::<usize>()
+    }
+
     pub fn fence(&self) -> FenceRef<'_> {
         FenceRef {
             id: &self.geofence_id,
@@ -126,7 +144,16 @@ impl Stored {
             .map(|i| json!({"geofence_id": i.geofence_id, "since_ms": i.since_ms, "dwelled": i.dwelled}))
             .collect();
         a.insert("inside".into(), Value::Array(inside));
-        let keep = fired.len().saturating_sub(MAX_FIRED);
+        // The newest, within both limits.
+        let mut keep = fired.len();
+        let mut bytes = 0;
+        while keep > 0 && fired.len() - keep < MAX_FIRED {
+            bytes += fired[keep - 1].size();
+            if bytes > MAX_FIRED_BYTES {
+                break;
+            }
+            keep -= 1;
+        }
         let fired: Vec<Value> = fired[keep..]
             .iter()
             .map(|f| {
@@ -188,6 +215,33 @@ mod tests {
         assert_eq!(back.revision, Some(8));
         assert_eq!(back.state, Some(state));
         assert_eq!(back.fired, all[3..].to_vec(), "the oldest are dropped");
+    }
+
+    #[test]
+    fn long_geofence_texts_keep_the_item_small() {
+        let state = UserState {
+            last: PointOrder {
+                at_ms: 0,
+                tiebreak: "01HX/00000".into(),
+            },
+            inside: vec![],
+        };
+        let long: Vec<Fired> = (0..MAX_FIRED)
+            .map(|n| Fired {
+                geofence_description: Some("d".repeat(1024)),
+                geofence_tag: Some("t".repeat(1024)),
+                ..fired(n)
+            })
+            .collect();
+        let row = Stored::to_row("u1", &state, &long, None);
+        let size = serde_json::to_vec(&row.attrs).unwrap().len();
+        assert!(size < MAX_FIRED_BYTES + 4096, "{size} bytes");
+        let kept = row.attrs["fired"].as_array().unwrap();
+        assert!(!kept.is_empty() && kept.len() < MAX_FIRED);
+        assert_eq!(
+            kept.last().unwrap()["point"],
+            json!(long.last().unwrap().point)
+        );
     }
 
     #[test]

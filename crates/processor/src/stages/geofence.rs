@@ -60,7 +60,9 @@ pub(crate) async fn fence<P: Ports>(
             let failure = Failure {
                 stage: Stage::Geofence,
                 code: "GeofencesUnknown".into(),
-                message: "the geofence document could not be read yet".into(),
+                message:
+                    "no geofence document in force yet: it could not be read, or it was refused"
+                        .into(),
                 retryable: true,
             };
             let owners: Vec<usize> = by_user.values().flatten().map(|(i, _)| *i).collect();
