@@ -171,3 +171,51 @@ async fn a_walk_in_and_out_of_a_polygon_and_a_circle_fires_each_transition_once(
     assert_eq!(depot["evtData"]["Geofence ID"], "depot");
     assert_eq!(depot["evtData"]["Geofence"], "The depot");
 }
+
+/// Locally: the document is a file, and `hookloop send --trace` (what `make run` prints) shows
+/// the transition a raw point fired, its row and its stream record, beside the point's own row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn send_trace_shows_the_transition_a_raw_point_fired_by_a_local_geofence_file() {
+    let env = TestEnv::start().await;
+    let dir = std::env::temp_dir().join(format!("hookloop-geofencing-{}", ulid::Ulid::new()));
+    // `send` picks the route from the folder's name.
+    std::fs::create_dir_all(dir.join("location")).unwrap();
+    let document = dir.join("geofences.geojson");
+    std::fs::write(&document, GEOFENCES).unwrap();
+    let webhook = dir.join("location/point.json");
+    let (lat, lon) = DEPOT;
+    let body = json!({
+        "location": {"user_id": "c", "latitude": lat, "longitude": lon,
+                     "created_at": "2024-05-01T12:00:00Z", "event_type": "location.updated"},
+        "user": {"user_id": "c", "event_id": "p-c-0"}
+    });
+    std::fs::write(&webhook, body.to_string()).unwrap();
+    let serve = env
+        .serve(&[("GEOFENCES", document.to_str().unwrap())])
+        .await;
+    let (ok, out, err) = env
+        .hookloop(&[
+            "send",
+            "--url",
+            &serve.url,
+            "--trace",
+            webhook.to_str().unwrap(),
+        ])
+        .await;
+    assert!(ok, "{out}\n{err}");
+    assert!(
+        out.contains("USER#c | LOC#2024-05-01T12:00:00.000Z#p-c-0"),
+        "the point's own row:\n{out}"
+    );
+    assert!(
+        out.contains("user.entered_geofence computed by hookloop"),
+        "the computed entry's row:\n{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.contains("kinesis")
+            && l.contains(r#""origin":"hookloop""#)
+            && l.contains(r#""geofence_id":"depot""#)),
+        "its stream record:\n{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

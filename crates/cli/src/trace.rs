@@ -98,10 +98,63 @@ pub async fn run(sent: &[Sent], timeout: Duration, target: &Target) -> Result<bo
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        if !expected.points.is_empty() {
+            lines.extend(computed(&table, &stream, &s.id.to_string()).await?);
+        }
         println!("{} -> {} ({})", s.file.display(), s.id, s.source);
         for l in lines {
             println!("{l}");
         }
     }
     Ok(all_landed)
+}
+
+/// How long `--trace` looks for the geofence transitions hookloop computed from a webhook's raw
+/// points once its own items have landed (they are written with them; a point may fire none).
+const COMPUTED_GRACE: Duration = Duration::from_millis(500);
+
+/// The transitions server-side geofencing computed from message `id`: their stream records and
+/// rows (docs/geofencing.md).
+async fn computed(table: &Table, stream: &Stream, id: &str) -> Result<Vec<String>, CliError> {
+    let deadline = Instant::now() + COMPUTED_GRACE;
+    let records = loop {
+        let records: Vec<_> = stream
+            .read_all()
+            .await?
+            .into_iter()
+            .filter_map(|r| {
+                let v: serde_json::Value = serde_json::from_slice(&r.data).ok()?;
+                (v["message_id"] == id && v["origin"] == hookloop_domain::ORIGIN_HOOKLOOP)
+                    .then_some((r, v))
+            })
+            .collect();
+        if !records.is_empty() || Instant::now() >= deadline {
+            break records;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut lines = Vec::new();
+    for (r, v) in records {
+        let text = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+        let (pk, sk) = (
+            format!("USER#{}", text("user_id")),
+            format!("LOC#{}#{}", text("time"), text("event_id")),
+        );
+        if table.get(&pk, &sk).await?.is_some() {
+            lines.push(format!(
+                "  dynamodb  {pk} | {sk}  (table {}; {} computed by hookloop)",
+                table.name(),
+                text("type")
+            ));
+        }
+        lines.push(format!(
+            "  kinesis   {} {} seq {} partition {}: {}",
+            stream.name(),
+            r.shard_id,
+            r.sequence_number,
+            r.partition_key,
+            String::from_utf8_lossy(&r.data)
+        ));
+    }
+    Ok(lines)
 }
