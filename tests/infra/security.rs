@@ -122,6 +122,12 @@ fn each_function_may_do_only_what_it_does_on_exactly_its_resources() {
                 json!({"Fn::Sub": "${RawBucket.Arn}/config/loadback.json"}),
                 &none
             ),
+            // The geofence document, and only that object of config/.
+            grant(
+                "s3:GetObject",
+                json!({"Fn::Sub": "${RawBucket.Arn}/config/geofences.geojson"}),
+                &none
+            ),
             grant(
                 "secretsmanager:GetSecretValue",
                 r#ref("ProcessorSecret"),
