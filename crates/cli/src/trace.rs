@@ -73,14 +73,7 @@ pub async fn run(sent: &[Sent], timeout: Duration, target: &Target) -> Result<bo
                         })
                     });
                     match found {
-                        Some(r) => lines.push(format!(
-                            "  kinesis   {} {} seq {} partition {}: {}",
-                            stream.name(),
-                            r.shard_id,
-                            r.sequence_number,
-                            r.partition_key,
-                            String::from_utf8_lossy(&r.data)
-                        )),
+                        Some(r) => lines.push(kinesis_line(&stream, r)),
                         None => missing += 1,
                     }
                 }
@@ -147,14 +140,19 @@ async fn computed(table: &Table, stream: &Stream, id: &str) -> Result<Vec<String
                 text("type")
             ));
         }
-        lines.push(format!(
-            "  kinesis   {} {} seq {} partition {}: {}",
-            stream.name(),
-            r.shard_id,
-            r.sequence_number,
-            r.partition_key,
-            String::from_utf8_lossy(&r.data)
-        ));
+        lines.push(kinesis_line(stream, &r));
     }
     Ok(lines)
+}
+
+/// How `--trace` shows a stream record.
+fn kinesis_line(stream: &Stream, r: &hookloop_aws::kinesis::StoredRecord) -> String {
+    format!(
+        "  kinesis   {} {} seq {} partition {}: {}",
+        stream.name(),
+        r.shard_id,
+        r.sequence_number,
+        r.partition_key,
+        String::from_utf8_lossy(&r.data)
+    )
 }
