@@ -130,10 +130,12 @@ for a in records:
 endef
 export SHOW_STUB
 
+# A failing test's message, not a backtrace, ends the log (TEST_BACKTRACE=1 for backtraces).
+TEST_BACKTRACE ?= 0
 test: setup build-local
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
-	cargo test --locked --workspace -- --show-output
+	RUST_BACKTRACE=$(TEST_BACKTRACE) cargo test --locked --workspace -- --show-output
 
 # Benchmarks, never timed tests (BENCHMARKS.md: method, machine, latest figures):
 #   1. parse + validate + normalise + serialise throughput, 1 KB and 10 KB bodies (criterion);
