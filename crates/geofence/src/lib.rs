@@ -9,6 +9,7 @@
 //!
 //! Pure: no I/O, no AWS. Coordinates are degrees, GeoJSON's [longitude, latitude] order.
 
+pub mod anomaly;
 mod document;
 mod index;
 pub mod limits;
