@@ -52,7 +52,7 @@ pub use location::{
     GeofenceRef, LocationEvent, LocationShape, LocationWebhook, TripUpdate, UserUpdate,
 };
 pub use normalize::{raw_object_key, GeofenceEvent, Normalized, Row};
-pub use points::{FenceRef, Point, ORIGIN_HOOKLOOP};
+pub use points::{FenceRef, Point, ANOMALY_ATTRIBUTE, LOCATION_ANOMALY, ORIGIN_HOOKLOOP};
 pub use primitives::Coordinate;
 pub use service_error::ServiceError;
 pub use source::Source;

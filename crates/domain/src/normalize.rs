@@ -42,6 +42,10 @@ pub struct GeofenceEvent {
     /// ([`crate::points::ORIGIN_HOOKLOOP`]); absent on a platform's own.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<&'static str>,
+    /// On a `user.location_anomaly` record: what the anomaly is (`impossible_speed`,
+    /// `geofence_flapping`); absent on every other record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anomaly: Option<String>,
 }
 
 impl GeofenceEvent {
@@ -212,6 +216,7 @@ fn location(l: &LocationWebhook, env: &Envelope, out: &mut Normalized) {
                 time: created_at.clone(),
                 message_id: message_id.clone(),
                 origin: None,
+                anomaly: None,
             });
         } else {
             out.points.push(Point::new(

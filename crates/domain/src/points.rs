@@ -12,6 +12,10 @@ use crate::normalize::{base_attrs_with_id, put_opt, GeofenceEvent, Row};
 
 /// What a computed transition says it came from, on its row and its stream record.
 pub const ORIGIN_HOOKLOOP: &str = "hookloop";
+/// The row `event_type` and record `type` of a location anomaly.
+pub const LOCATION_ANOMALY: &str = "user.location_anomaly";
+/// The attribute that flags a point's own row with its anomaly.
+pub const ANOMALY_ATTRIBUTE: &str = "anomaly";
 
 /// A location point that is not itself a geofence event: what server-side geofencing tests.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +85,56 @@ impl Point {
         let event_id = transition_id(&self.tiebreak, record_type, fence.id);
         let message_id = env.id().to_string();
         let mut a = base_attrs_with_id("location", env, message_id.clone());
+        a.insert("event_type".into(), json!(record_type));
+        self.computed(a, event_id, message_id, Some(fence), None)
+    }
+
+    /// The row and stream record of anomaly `kind` (`impossible_speed`, `geofence_flapping`) at
+    /// this point: `user.location_anomaly`, with the geofence it concerns (flapping) or the speed
+    /// it implies (km/h), identified like a transition so a redelivery recomputes it.
+    pub fn anomaly(
+        &self,
+        env: &Envelope,
+        kind: &str,
+        fence: Option<FenceRef<'_>>,
+        speed_kmh: Option<f64>,
+    ) -> (Row, GeofenceEvent) {
+        let event_id = transition_id(&self.tiebreak, LOCATION_ANOMALY, kind);
+        let message_id = env.id().to_string();
+        let mut a = base_attrs_with_id("location", env, message_id.clone());
+        a.insert(ANOMALY_ATTRIBUTE.into(), json!(kind));
+        if let Some(v) = speed_kmh.filter(|v| v.is_finite()) {
+            a.insert("speed_kmh".into(), json!((v * 10.0).round() / 10.0));
+        }
+        self.computed(a, event_id, message_id, fence, Some(kind))
+    }
+
+    /// The key of the point's own row (`USER#<user>` | `LOC#<time>#<event id>`), which an
+    /// anomaly flags.
+    pub fn row_key(&self) -> (String, String) {
+        (
+            format!("USER#{}", self.user_id),
+            format!("LOC#{}#{}", self.created_at, self.event_id),
+        )
+    }
+
+    /// A row and record hookloop computed at this point: `a` plus what every one carries.
+    fn computed(
+        &self,
+        mut a: serde_json::Map<String, Value>,
+        event_id: String,
+        message_id: String,
+        fence: Option<FenceRef<'_>>,
+        anomaly: Option<&str>,
+    ) -> (Row, GeofenceEvent) {
+        let record_type = match anomaly {
+            Some(_) => LOCATION_ANOMALY.to_owned(),
+            None => a
+                .get("event_type")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+        };
         a.insert("shape".into(), json!("computed"));
         a.insert("origin".into(), json!(ORIGIN_HOOKLOOP));
         a.insert("user_id".into(), Value::String(self.user_id.clone()));
@@ -88,10 +142,12 @@ impl Point {
         a.insert("event_type".into(), json!(record_type));
         a.insert("latitude".into(), json!(self.latitude));
         a.insert("longitude".into(), json!(self.longitude));
-        a.insert("geofence_id".into(), json!(fence.id));
-        put_opt(&mut a, "geofence_tag", fence.tag);
-        put_opt(&mut a, "geofence_external_id", fence.external_id);
-        put_opt(&mut a, "geofence_description", fence.description);
+        if let Some(fence) = fence {
+            a.insert("geofence_id".into(), json!(fence.id));
+            put_opt(&mut a, "geofence_tag", fence.tag);
+            put_opt(&mut a, "geofence_external_id", fence.external_id);
+            put_opt(&mut a, "geofence_description", fence.description);
+        }
         a.insert(
             "point_event_id".into(),
             Value::String(self.event_id.clone()),
@@ -104,16 +160,17 @@ impl Point {
         };
         let record = GeofenceEvent {
             event_id,
-            event_type: record_type.to_owned(),
+            event_type: record_type,
             user_id: self.user_id.clone(),
-            geofence_id: Some(fence.id.to_owned()),
-            geofence_tag: fence.tag.map(str::to_owned),
-            geofence_external_id: fence.external_id.map(str::to_owned),
+            geofence_id: fence.map(|f| f.id.to_owned()),
+            geofence_tag: fence.and_then(|f| f.tag).map(str::to_owned),
+            geofence_external_id: fence.and_then(|f| f.external_id).map(str::to_owned),
             latitude: self.latitude,
             longitude: self.longitude,
             time: self.created_at.clone(),
             message_id,
             origin: Some(ORIGIN_HOOKLOOP),
+            anomaly: anomaly.map(str::to_owned),
         };
         (row, record)
     }
@@ -206,5 +263,47 @@ mod tests {
                    "latitude": 40.75, "longitude": -73.98, "time": "2024-05-01T11:00:00.000Z",
                    "message_id": env.id().to_string(), "origin": "hookloop"})
         );
+    }
+
+    #[test]
+    fn an_anomaly_is_a_location_record_from_hookloop_beside_the_points_own_row() {
+        let (env, n) = normalized(
+            r#"{"location":{"user_id":"u1","latitude":34.05,"longitude":-118.24,
+                            "created_at":"2024-05-01T11:01:00Z","event_type":"location_update"},
+                "user":{"user_id":"u1","event_id":"p2"}}"#,
+        );
+        let point = &n.points[0];
+        assert!(
+            n.rows
+                .iter()
+                .any(|r| (r.pk.clone(), r.sk.clone()) == point.row_key()),
+            "row_key names the point's own row"
+        );
+        let (row, record) = point.anomaly(&env, "impossible_speed", None, Some(234_123.456));
+        assert_eq!(
+            point
+                .anomaly(&env, "impossible_speed", None, Some(234_123.456))
+                .0,
+            row
+        );
+        assert_eq!(row.attrs["event_type"], LOCATION_ANOMALY);
+        assert_eq!(row.attrs[ANOMALY_ATTRIBUTE], "impossible_speed");
+        assert_eq!(row.attrs["speed_kmh"], json!(234_123.5));
+        assert_eq!(row.attrs["point_event_id"], "p2");
+        assert_ne!(row.sk, point.row_key().1);
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["type"], LOCATION_ANOMALY);
+        assert_eq!(json["anomaly"], "impossible_speed");
+        assert_eq!(json["origin"], "hookloop");
+        assert_eq!(json["geofence_id"], Value::Null);
+        let fence = FenceRef {
+            id: "store-1",
+            tag: None,
+            external_id: None,
+            description: None,
+        };
+        let (flap, _) = point.anomaly(&env, "geofence_flapping", Some(fence), None);
+        assert_eq!(flap.attrs["geofence_id"], "store-1");
+        assert_ne!(flap.sk, row.sk, "one id per anomaly kind");
     }
 }
