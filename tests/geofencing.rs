@@ -2,7 +2,8 @@
 //! stack's bucket, raw points walked in and out of a polygon and a circle across batches and
 //! concurrent invocations, with a late point; each transition once on the Kinesis stream in the
 //! platform schema plus `"origin": "hookloop"`, a location row for each, the user's state row
-//! in the table, and "Geofence Entered" loaded back to CleverTap by the example rules.
+//! in the table, and "Geofence Entered" loaded back to CleverTap by the example rules; and a
+//! 3,936 km jump in a minute, flagged, into a geofence it does not enter.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,12 +15,15 @@ use hookloop_tests::*;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-/// A square around (40.001, -73.999) and a 300 m circle at (40.1, -74.1), 60 s dwell.
+/// A square around (40.001, -73.999), a 300 m circle at (40.1, -74.1) with a 60 s dwell, and a
+/// 300 m circle in Los Angeles.
 const GEOFENCES: &str = r#"{"type":"FeatureCollection","features":[
   {"type":"Feature","properties":{"id":"depot","tag":"depot","external_id":"D-1","description":"The depot"},
    "geometry":{"type":"Polygon","coordinates":[[[-74.0,40.0],[-73.998,40.0],[-73.998,40.002],[-74.0,40.002],[-74.0,40.0]]]}},
   {"type":"Feature","properties":{"id":"store","tag":"store","external_id":"S-1","dwell_s":60,"radius_m":300},
-   "geometry":{"type":"Point","coordinates":[-74.1,40.1]}}]}"#;
+   "geometry":{"type":"Point","coordinates":[-74.1,40.1]}},
+  {"type":"Feature","properties":{"id":"la","tag":"store","external_id":"LA-1","radius_m":300},
+   "geometry":{"type":"Point","coordinates":[-118.2437,34.0522]}}]}"#;
 
 /// A structured-shape point of `user` at `second` past 12:00 (a raw point: no geofence event).
 fn point(user: &str, second: u32, lat: f64, lon: f64) -> Envelope {
@@ -37,10 +41,20 @@ fn point(user: &str, second: u32, lat: f64, lon: f64) -> Envelope {
 
 const DEPOT: (f64, f64) = (40.001, -73.999);
 const STORE: (f64, f64) = (40.1, -74.1);
-const AWAY: (f64, f64) = (40.05, -74.05);
+/// 330 m north of the depot's centre (outside it); 667 m north of the store's centre: a walk or
+/// a ride from either in 10 s or more, never an anomaly.
+const AWAY: (f64, f64) = (40.004, -73.999);
+const AWAY_FROM_STORE: (f64, f64) = (40.106, -74.1);
+/// 3,936 km from the depot.
+const LOS_ANGELES: (f64, f64) = (34.0522, -118.2437);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_walk_in_and_out_of_a_polygon_and_a_circle_fires_each_transition_once() {
+/// The emulator with the geofence document in the stack's bucket, and a CleverTap stand-in
+/// the example rules load back to; the processor's variables.
+async fn fenced() -> (
+    TestEnv,
+    hookloop_clevertap::stub::Stub,
+    Vec<(String, String)>,
+) {
     let env = TestEnv::start().await;
     env.clients
         .s3
@@ -57,6 +71,23 @@ async fn a_walk_in_and_out_of_a_polygon_and_a_circle_fires_each_transition_once(
         "GEOFENCES".into(),
         format!("s3://{}/config/geofences.geojson", env.resources.bucket),
     ));
+    (env, stub, vars)
+}
+
+/// Every record on the stream, as JSON.
+async fn stream_records(env: &TestEnv) -> Vec<Value> {
+    env.stream()
+        .read_all()
+        .await
+        .expect("read the stream")
+        .iter()
+        .map(|r| serde_json::from_slice(&r.data).expect("JSON record"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_walk_in_and_out_of_a_polygon_and_a_circle_fires_each_transition_once() {
+    let (env, stub, vars) = fenced().await;
     let p = env.processor(&vars);
 
     let at = |(lat, lon): (f64, f64), u: &str, s: u32| point(u, s, lat, lon);
@@ -76,16 +107,13 @@ async fn a_walk_in_and_out_of_a_polygon_and_a_circle_fires_each_transition_once(
     run(vec![vec![at(AWAY, "a", 0), at(STORE, "b", 0)]]).await;
     run(vec![vec![at(DEPOT, "a", 10)], vec![at(DEPOT, "a", 15)]]).await;
     run(vec![vec![at(AWAY, "a", 30), at(STORE, "b", 70)]]).await;
-    run(vec![vec![at(DEPOT, "a", 20)], vec![at(AWAY, "b", 90)]]).await;
+    run(vec![
+        vec![at(DEPOT, "a", 20)],
+        vec![at(AWAY_FROM_STORE, "b", 90)],
+    ])
+    .await;
 
-    let records: Vec<Value> = env
-        .stream()
-        .read_all()
-        .await
-        .expect("read the stream")
-        .iter()
-        .map(|r| serde_json::from_slice(&r.data).expect("JSON record"))
-        .collect();
+    let records = stream_records(&env).await;
     let mut by_user: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for r in &records {
         assert_eq!(r["origin"], "hookloop", "{r}");
@@ -170,6 +198,77 @@ async fn a_walk_in_and_out_of_a_polygon_and_a_circle_fires_each_transition_once(
         .expect("rider a's entry");
     assert_eq!(depot["evtData"]["Geofence ID"], "depot");
     assert_eq!(depot["evtData"]["Geofence"], "The depot");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_jump_of_3936_km_in_a_minute_is_flagged_lands_and_enters_no_geofence() {
+    let (env, stub, vars) = fenced().await;
+    let p = env.processor(&vars);
+    let at = |(lat, lon): (f64, f64), s: u32| point("j", s, lat, lon);
+    // From the depot to inside the Los Angeles circle a minute later, then back; each its own
+    // batch (the state carries the last plausible position across them).
+    for e in [at(DEPOT, 0), at(LOS_ANGELES, 60), at(DEPOT, 120)] {
+        let r = handle(&p, sqs_event(&[e], 1), None).await;
+        assert!(r.batch_item_failures.is_empty(), "{r:?}");
+    }
+    let records = stream_records(&env).await;
+    let kinds: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| {
+            let what = r["anomaly"].as_str().or(r["geofence_id"].as_str());
+            (r["type"].as_str().unwrap(), what.unwrap_or_default())
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("user.entered_geofence", "depot"),
+            ("user.location_anomaly", "impossible_speed"),
+        ],
+        "no entry into Los Angeles, and no exit from the depot or entry again on the way back"
+    );
+    let anomaly = &records[1];
+    assert_eq!(anomaly["origin"], "hookloop");
+    assert_eq!(anomaly["user_id"], "j");
+    assert_eq!(anomaly["time"], "2024-05-01T12:01:00.000Z");
+
+    // The point lands, flagged; the anomaly is a row of its own.
+    let table = env.table();
+    let own = table
+        .get("USER#j", "LOC#2024-05-01T12:01:00.000Z#p-j-60")
+        .await
+        .expect("GetItem")
+        .map(|i| item_to_json(&i))
+        .expect("the jumped-to point's row");
+    assert_eq!(own["anomaly"], "impossible_speed");
+    assert_eq!(own["event_type"], "location.updated");
+    let sk = format!(
+        "LOC#2024-05-01T12:01:00.000Z#{}",
+        anomaly["event_id"].as_str().unwrap()
+    );
+    let row = item_to_json(
+        &table
+            .get("USER#j", &sk)
+            .await
+            .expect("GetItem")
+            .expect("the anomaly's row"),
+    );
+    assert_eq!(row["event_type"], "user.location_anomaly");
+    let speed = row["speed_kmh"].as_f64().unwrap();
+    assert!((230_000.0..240_000.0).contains(&speed), "{speed} km/h");
+    assert_eq!(env.dlq().depth().await.expect("DLQ depth"), (0, 0));
+
+    // Load-back: the example rules raise Location Anomaly, with its kind and speed.
+    let raised: Vec<Value> = stub
+        .accepted()
+        .into_iter()
+        .map(|a| a.record)
+        .filter(|r| r["evtName"] == "Location Anomaly")
+        .collect();
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0]["identity"], "j");
+    assert_eq!(raised[0]["evtData"]["Anomaly"], "impossible_speed");
+    assert!(raised[0]["evtData"]["Speed km/h"].as_f64().unwrap() > 1_000.0);
 }
 
 /// Locally: the document is a file, and `hookloop send --trace` (what `make run` prints) shows

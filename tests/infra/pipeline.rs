@@ -357,3 +357,51 @@ fn server_side_geofencing_reads_the_document_in_the_stacks_bucket_and_only_that_
         .unwrap();
     assert!(put.to_string().contains("USER#*"));
 }
+
+#[test]
+fn the_anomaly_limits_default_to_the_codes_and_the_code_accepts_their_whole_range() {
+    use hookloop_processor::geofencing::AnomalyLimits;
+    use hookloop_processor::ProcessorConfig;
+    use hookloop_runtime::config::Env;
+
+    let t = template();
+    let vars = &props(&t, "ProcessorFunction")["Environment"]["Variables"];
+    let param = |var: &str| -> &Value {
+        let name = vars[var]["Ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{var}: a parameter"));
+        &t["Parameters"][name]
+    };
+    let required = |name: &str| {
+        ["RAW_BUCKET", "TABLE_NAME", "GEOFENCE_STREAM", "DLQ_URL"]
+            .contains(&name)
+            .then(|| "x".to_owned())
+    };
+    let read = |var: &str, value: String| {
+        ProcessorConfig::read(&Env::new(move |name: &str| {
+            if name == var {
+                Some(value.clone())
+            } else {
+                required(name)
+            }
+        }))
+    };
+    let defaults = AnomalyLimits::default();
+    for var in ["MAX_SPEED_KMH", "FLAP_LIMIT", "FLAP_WINDOW_MINUTES"] {
+        let p = param(var);
+        let default = read(var, p["Default"].to_string()).expect("the default is accepted");
+        assert_eq!(
+            default.anomaly_limits, defaults,
+            "{var}'s default is the code's"
+        );
+        for bound in ["MinValue", "MaxValue"] {
+            assert!(
+                read(var, p[bound].to_string()).is_ok(),
+                "{var}={} ({bound}) is refused by the code",
+                p[bound]
+            );
+        }
+    }
+    let off = read("MAX_SPEED_KMH", "0".into()).unwrap();
+    assert_eq!(off.anomaly_limits.max_speed_kmh, None, "0 turns it off");
+}

@@ -15,7 +15,7 @@ use hookloop_clevertap::{UploadClient, UploadError};
 
 use crate::adapters::Aws;
 use crate::config::{ArchiveMode, ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
-use crate::geofencing::{document, Fences, GeofenceSource};
+use crate::geofencing::{document, AnomalyLimits, Fences, GeofenceSource};
 use crate::loadback::{live, Configured, Loadback};
 use crate::ports::Ports;
 use hookloop_aws::secrets::Secret;
@@ -34,6 +34,8 @@ pub struct Processor<P: Ports = Aws> {
     pub(crate) loadback: Live<Configured<Loadback<P::Upload, P::Rows>>>,
     /// The geofences in force (`GEOFENCES`); [`Fences::Off`] when not configured.
     pub(crate) geofences: Live<Fences>,
+    /// What makes a point anomalous (`MAX_SPEED_KMH`, `FLAP_LIMIT`, `FLAP_WINDOW_MINUTES`).
+    pub(crate) anomaly_limits: AnomalyLimits,
     /// Receives before SQS's redrive: on the last one a failing message is dead-lettered here.
     pub max_receive_count: u32,
     /// Raw archive: batch objects or one object per webhook.
@@ -133,6 +135,7 @@ where
             .with_timeout(document::RELOAD_TIMEOUT);
         }
         p.max_receive_count = config.max_receive_count;
+        p.anomaly_limits = config.anomaly_limits;
         p.archive_mode = config.raw_archive;
         Ok(p)
     }
@@ -150,10 +153,17 @@ impl<P: Ports> Processor<P> {
             dead_letters: parts.dead_letters,
             loadback: Live::fixed(parts.loadback.into()),
             geofences: Live::fixed(Fences::Off),
+            anomaly_limits: AnomalyLimits::default(),
             max_receive_count: DEFAULT_MAX_RECEIVE_COUNT,
             archive_mode: ArchiveMode::default(),
             metrics: Arc::new(Publisher::from_env(PROCESSOR)),
         }
+    }
+
+    /// Anomalies flagged by `limits` (the tests' processors).
+    pub fn with_anomaly_limits(mut self, limits: AnomalyLimits) -> Self {
+        self.anomaly_limits = limits;
+        self
     }
 
     /// Server-side geofencing with `index`, fixed (the tests' processors).

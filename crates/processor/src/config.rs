@@ -5,7 +5,10 @@ use hookloop_runtime::config::{process_env, ConfigError, Env};
 use hookloop_runtime::live::CONFIG_DOCUMENT_PERIOD;
 use hookloop_runtime::secret::SecretSettings;
 
-use crate::geofencing::GeofenceSource;
+use crate::geofencing::{
+    AnomalyLimits, GeofenceSource, DEFAULT_FLAP_LIMIT, DEFAULT_FLAP_WINDOW_MINUTES,
+    DEFAULT_MAX_SPEED_KMH,
+};
 
 /// Receives before SQS's redrive policy moves a message to the DLQ; `hookloop init` sets the
 /// same number on the queue. On the last receive the processor dead-letters a failing message
@@ -36,6 +39,9 @@ pub struct ProcessorConfig {
     /// How often the geofence document is checked for a change
     /// (`GEOFENCES_CHECK_SECONDS`, default 60).
     pub geofences_check_every: Duration,
+    /// What makes a point anomalous: `MAX_SPEED_KMH` (default 1,000; 0: off), `FLAP_LIMIT`
+    /// (default 6, at most 32; 0: off) and `FLAP_WINDOW_MINUTES` (default 10).
+    pub anomaly_limits: AnomalyLimits,
 }
 
 /// How the raw archive is written (layout: `hookloop_domain::RawKey`).
@@ -242,7 +248,8 @@ impl LoadbackConfig {
 
 impl ProcessorConfig {
     /// Reads `RAW_BUCKET`, `TABLE_NAME`, `GEOFENCE_STREAM`, `DLQ_URL`, `MAX_RECEIVE_COUNT`,
-    /// `DEDUP_WINDOW_HOURS`, `RAW_ARCHIVE`, `GEOFENCES`, `GEOFENCES_CHECK_SECONDS` and the load-back settings (the environment's, or
+    /// `DEDUP_WINDOW_HOURS`, `RAW_ARCHIVE`, `GEOFENCES`, `GEOFENCES_CHECK_SECONDS`,
+    /// `MAX_SPEED_KMH`, `FLAP_LIMIT`, `FLAP_WINDOW_MINUTES` and the load-back settings (the environment's, or
     /// `LOADBACK_CONFIG`'s document with the passcodes of `SECRET_ARN`).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::read(&process_env())
@@ -270,6 +277,7 @@ impl ProcessorConfig {
                 1..=3600,
                 CONFIG_DOCUMENT_PERIOD.as_secs(),
             )?),
+            anomaly_limits: read_anomaly_limits(env)?,
             raw_archive: match env.optional("RAW_ARCHIVE").as_deref() {
                 None | Some("batch") => ArchiveMode::Batch,
                 Some("object") => ArchiveMode::Object,
@@ -282,6 +290,21 @@ impl ProcessorConfig {
             },
         })
     }
+}
+
+/// `MAX_SPEED_KMH`, `FLAP_LIMIT` and `FLAP_WINDOW_MINUTES`; 0 turns a check off.
+fn read_anomaly_limits<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<AnomalyLimits, ConfigError> {
+    let speed: f64 = env.number("MAX_SPEED_KMH", 0.0..=1_000_000.0, DEFAULT_MAX_SPEED_KMH)?;
+    // Flapping counts the transitions the state remembers (state_row::MAX_FIRED).
+    let limit: u32 = env.number("FLAP_LIMIT", 0..=32, DEFAULT_FLAP_LIMIT)?;
+    let minutes: u32 = env.number("FLAP_WINDOW_MINUTES", 1..=1440, DEFAULT_FLAP_WINDOW_MINUTES)?;
+    Ok(AnomalyLimits {
+        max_speed_kmh: (speed > 0.0).then_some(speed),
+        flap_limit: (limit > 0).then_some(limit),
+        flap_window_ms: i64::from(minutes) * 60_000,
+    })
 }
 
 /// `GEOFENCES`: `s3://bucket/key`, or any other text as a file path.

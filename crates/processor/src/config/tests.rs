@@ -251,3 +251,50 @@ fn geofences_are_a_file_or_an_s3_object_and_unset_means_none() {
         assert!(e.contains("GEOFENCES"), "{bad}: {e}");
     }
 }
+
+#[test]
+fn anomaly_limits_default_turn_off_at_zero_and_bad_values_are_named() {
+    let read = |var: &'static str, value: &'static str| {
+        let vars: Vec<(&str, &str)> = [
+            ("RAW_BUCKET", "b"),
+            ("TABLE_NAME", "t"),
+            ("GEOFENCE_STREAM", "s"),
+            ("DLQ_URL", "d"),
+            (var, value),
+        ]
+        .into_iter()
+        .collect();
+        ProcessorConfig::read(&Env::new(move |k: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }))
+    };
+    let defaults = read("UNRELATED", "").unwrap().anomaly_limits;
+    assert_eq!(
+        defaults,
+        AnomalyLimits {
+            max_speed_kmh: Some(1_000.0),
+            flap_limit: Some(6),
+            flap_window_ms: 10 * 60_000,
+        }
+    );
+    let speed = read("MAX_SPEED_KMH", "900.5").unwrap().anomaly_limits;
+    assert_eq!(speed.max_speed_kmh, Some(900.5));
+    assert_eq!(read("MAX_SPEED_KMH", "0").unwrap().anomaly_limits.max_speed_kmh, None);
+    assert_eq!(read("FLAP_LIMIT", "0").unwrap().anomaly_limits.flap_limit, None);
+    assert_eq!(
+        read("FLAP_WINDOW_MINUTES", "30").unwrap().anomaly_limits.flap_window_ms,
+        30 * 60_000
+    );
+    for (var, bad) in [
+        ("MAX_SPEED_KMH", "-1"),
+        ("MAX_SPEED_KMH", "NaN"),
+        ("MAX_SPEED_KMH", "fast"),
+        ("FLAP_LIMIT", "33"),
+        ("FLAP_WINDOW_MINUTES", "0"),
+    ] {
+        let e = read(var, bad).unwrap_err().to_string();
+        assert!(e.contains(var), "{var}={bad}: {e}");
+    }
+}

@@ -11,6 +11,7 @@
 
 use hookloop_aws::dynamodb::REVISION_ATTRIBUTE;
 use hookloop_domain::{FenceRef, Row};
+use hookloop_geofence::anomaly::Fix;
 use hookloop_geofence::{Inside, PointOrder, UserState};
 use serde_json::{json, Map, Value};
 
@@ -33,17 +34,27 @@ pub const MAX_FIRED_BYTES: usize = 64 * 1024;
 pub struct Fired {
     /// The tiebreak of the point that fired it (`<message id>/<position>`).
     pub point: String,
+    /// The point's event time (epoch ms; 0 in items written before it was kept), which
+    /// flapping counts transitions by.
+    pub at_ms: i64,
+    /// A transition's type, or `user.location_anomaly` for an anomaly.
     pub record_type: String,
+    /// The geofence a transition or a flapping anomaly names; empty for a speed anomaly.
     pub geofence_id: String,
     pub geofence_tag: Option<String>,
     pub geofence_external_id: Option<String>,
     pub geofence_description: Option<String>,
+    /// An anomaly's kind (`impossible_speed`, `geofence_flapping`); `None` for a transition.
+    pub anomaly: Option<String>,
+    /// The speed a speed anomaly implied, km/h.
+    pub speed_kmh: Option<f64>,
 }
 
 impl Fired {
     /// About what the transition takes in the item.
     fn size(&self) -> usize {
-        64 + self.point.len()
+        96 + self.point.len()
+            + self.anomaly.as_ref().map_or(0, String::len)
             + self.record_type.len()
             + self.geofence_id.len()
             + [
@@ -64,6 +75,11 @@ impl Fired {
             description: self.geofence_description.as_deref(),
         }
     }
+
+    /// The geofence it names, if any (a speed anomaly names none).
+    pub fn fence_if_any(&self) -> Option<FenceRef<'_>> {
+        (!self.geofence_id.is_empty()).then(|| self.fence())
+    }
 }
 
 /// A user's stored state: what [`hookloop_geofence::step`] moves on, the transitions it fired,
@@ -73,6 +89,8 @@ pub struct Stored {
     pub state: Option<UserState>,
     pub fired: Vec<Fired>,
     pub revision: Option<i64>,
+    /// The user's last plausible position, which the next point's speed is measured from.
+    pub plausible: Option<Fix>,
 }
 
 pub fn key(user_id: &str) -> ItemKey {
@@ -117,20 +135,37 @@ impl Stored {
                             geofence_tag: text(f, "geofence_tag"),
                             geofence_external_id: text(f, "geofence_external_id"),
                             geofence_description: text(f, "geofence_description"),
+                            at_ms: f.get("at_ms").and_then(Value::as_i64).unwrap_or(0),
+                            anomaly: text(f, "anomaly"),
+                            speed_kmh: f.get("speed_kmh").and_then(Value::as_f64),
                         })
                     })
                     .collect()
             })
             .unwrap_or_default();
+        let plausible = item.get("plausible").and_then(|p| {
+            Some(Fix {
+                at_ms: p.get("at_ms")?.as_i64()?,
+                latitude: p.get("latitude")?.as_f64()?,
+                longitude: p.get("longitude")?.as_f64()?,
+            })
+        });
         Stored {
             state,
             fired,
             revision,
+            plausible,
         }
     }
 
     /// The item holding `state` and `fired` (the last [`MAX_FIRED`] kept), one revision on.
-    pub fn to_row(user_id: &str, state: &UserState, fired: &[Fired], revision: Option<i64>) -> Row {
+    pub fn to_row(
+        user_id: &str,
+        state: &UserState,
+        plausible: Option<&Fix>,
+        fired: &[Fired],
+        revision: Option<i64>,
+    ) -> Row {
         let (pk, sk) = key(user_id);
         let mut a = Map::new();
         a.insert("kind".into(), json!(STATE_KIND));
@@ -144,6 +179,12 @@ impl Stored {
             .map(|i| json!({"geofence_id": i.geofence_id, "since_ms": i.since_ms, "dwelled": i.dwelled}))
             .collect();
         a.insert("inside".into(), Value::Array(inside));
+        if let Some(p) = plausible {
+            a.insert(
+                "plausible".into(),
+                json!({"at_ms": p.at_ms, "latitude": p.latitude, "longitude": p.longitude}),
+            );
+        }
         // The newest, within both limits.
         let mut keep = fired.len();
         let mut bytes = 0;
@@ -161,14 +202,19 @@ impl Stored {
                 m.insert("point".into(), json!(f.point));
                 m.insert("type".into(), json!(f.record_type));
                 m.insert("geofence_id".into(), json!(f.geofence_id));
+                m.insert("at_ms".into(), json!(f.at_ms));
                 for (k, v) in [
                     ("geofence_tag", &f.geofence_tag),
                     ("geofence_external_id", &f.geofence_external_id),
                     ("geofence_description", &f.geofence_description),
+                    ("anomaly", &f.anomaly),
                 ] {
                     if let Some(v) = v {
                         m.insert(k.into(), json!(v));
                     }
+                }
+                if let Some(v) = f.speed_kmh.filter(|v| v.is_finite()) {
+                    m.insert("speed_kmh".into(), json!(v));
                 }
                 Value::Object(m)
             })
@@ -185,11 +231,14 @@ mod tests {
     fn fired(n: usize) -> Fired {
         Fired {
             point: format!("01HX/{n:05}"),
+            at_ms: 1_714_561_000_000 + n as i64,
             record_type: "user.entered_geofence".into(),
             geofence_id: format!("g{n}"),
             geofence_tag: Some("store".into()),
             geofence_external_id: None,
             geofence_description: Some("A store".into()),
+            anomaly: (n % 5 == 0).then(|| "impossible_speed".to_owned()),
+            speed_kmh: (n % 5 == 0).then_some(234_000.5),
         }
     }
 
@@ -207,7 +256,12 @@ mod tests {
             }],
         };
         let all: Vec<Fired> = (0..MAX_FIRED + 3).map(fired).collect();
-        let row = Stored::to_row("u1", &state, &all, Some(7));
+        let plausible = Fix {
+            at_ms: 1_714_561_100_000,
+            latitude: 40.7484,
+            longitude: -73.9857,
+        };
+        let row = Stored::to_row("u1", &state, Some(&plausible), &all, Some(7));
         assert_eq!((row.pk.as_str(), row.sk.as_str()), ("USER#u1", STATE_SK));
         let mut item = row.attrs.clone();
         item.insert("pk".into(), json!(row.pk));
@@ -215,6 +269,7 @@ mod tests {
         assert_eq!(back.revision, Some(8));
         assert_eq!(back.state, Some(state));
         assert_eq!(back.fired, all[3..].to_vec(), "the oldest are dropped");
+        assert_eq!(back.plausible, Some(plausible));
     }
 
     #[test]
@@ -233,7 +288,7 @@ mod tests {
                 ..fired(n)
             })
             .collect();
-        let row = Stored::to_row("u1", &state, &long, None);
+        let row = Stored::to_row("u1", &state, None, &long, None);
         let size = serde_json::to_vec(&row.attrs).unwrap().len();
         assert!(size < MAX_FIRED_BYTES + 4096, "{size} bytes");
         let kept = row.attrs["fired"].as_array().unwrap();
@@ -252,7 +307,8 @@ mod tests {
             Stored {
                 state: None,
                 fired: vec![],
-                revision: Some(3)
+                revision: Some(3),
+                plausible: None,
             }
         );
     }

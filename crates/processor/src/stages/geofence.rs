@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use hookloop_aws::dynamodb::Swapped;
 use hookloop_aws::AwsError;
-use hookloop_domain::Point;
+use hookloop_domain::{Point, ANOMALY_ATTRIBUTE};
 use hookloop_geofence::GeofenceIndex;
 use tracing::{debug, Span};
 
@@ -25,7 +25,7 @@ use crate::app::Processor;
 use crate::bounded::bounded;
 use crate::failure::{Failure, Stage};
 use crate::geofencing::state_row::{self, Fired, Stored};
-use crate::geofencing::{advance, Fences};
+use crate::geofencing::{advance, Advanced, AnomalyLimits, Fences};
 use crate::ports::{Ports, RowStore};
 use crate::state::State;
 use crate::trace::{aws_call_spans, during};
@@ -69,7 +69,8 @@ pub(crate) async fn fence<P: Ports>(
             return fail(states, &owners, &failure);
         }
     };
-    let (settled, owners_by_user) = settle_users(&p.rows, index, &by_user, spans).await;
+    let (settled, owners_by_user) =
+        settle_users(&p.rows, index, &p.anomaly_limits, &by_user, spans).await;
     // Transitions to add, by message, and failures.
     let mut added: HashMap<usize, Vec<(Point, Fired)>> = HashMap::new();
     let mut failures: Vec<(Vec<usize>, Failure)> = Vec::new();
@@ -100,7 +101,23 @@ pub(crate) async fn fence<P: Ports>(
     for (i, transitions) in added {
         if let Some(State::Ready(r)) = states.get_mut(i) {
             for (point, f) in transitions {
-                let (row, record) = point.transition(&r.envelope, &f.record_type, f.fence());
+                let (row, record) = match &f.anomaly {
+                    None => point.transition(&r.envelope, &f.record_type, f.fence()),
+                    Some(kind) => {
+                        // The point lands, flagged, beside its anomaly's row and record.
+                        let key = point.row_key();
+                        if let Some(own) = r
+                            .normalized
+                            .rows
+                            .iter_mut()
+                            .find(|row| (&row.pk, &row.sk) == (&key.0, &key.1))
+                        {
+                            own.attrs
+                                .insert(ANOMALY_ATTRIBUTE.into(), kind.clone().into());
+                        }
+                        point.anomaly(&r.envelope, kind, f.fence_if_any(), f.speed_kmh)
+                    }
+                };
                 r.normalized.rows.push(row);
                 r.normalized.geofence_events.push(record);
             }
@@ -116,6 +133,7 @@ type Settled<'a> = Vec<(&'a str, Result<Vec<Fired>, AwsError>)>;
 async fn settle_users<'a, R: RowStore>(
     rows: &R,
     index: &GeofenceIndex,
+    limits: &AnomalyLimits,
     by_user: &BTreeMap<&'a str, Vec<(usize, &Point)>>,
     spans: &[Span],
 ) -> (Settled<'a>, HashMap<&'a str, Vec<usize>>) {
@@ -155,7 +173,7 @@ async fn settle_users<'a, R: RowStore>(
                 let traced = || aws_call_spans(spans, &owners, "DynamoDB", "PutItem");
                 (
                     *user,
-                    settle_user(rows, index, user, &points, first, traced).await,
+                    settle_user(rows, index, limits, user, &points, first, traced).await,
                 )
             }
         })
@@ -168,18 +186,24 @@ async fn settle_users<'a, R: RowStore>(
 async fn settle_user<R: RowStore>(
     rows: &R,
     index: &GeofenceIndex,
+    limits: &AnomalyLimits,
     user: &str,
     points: &[&Point],
     mut stored: Stored,
     traced: impl Fn() -> Vec<Span>,
 ) -> Result<Vec<Fired>, AwsError> {
     for _ in 0..MAX_STATE_SWAPS {
-        let Some((state, fired)) = advance(index, &stored, points) else {
+        let Some(Advanced {
+            state,
+            plausible,
+            fired,
+        }) = advance(index, limits, &stored, points)
+        else {
             // Nothing newer: the points were seen (a redelivery, or late). What they fired, if
             // anything, is remembered.
             return Ok(stored.fired);
         };
-        let row = Stored::to_row(user, &state, &fired, stored.revision);
+        let row = Stored::to_row(user, &state, plausible.as_ref(), &fired, stored.revision);
         match during(traced(), rows.put_if_revision(row, stored.revision)).await? {
             Swapped::Done => return Ok(fired),
             Swapped::Conflict => {

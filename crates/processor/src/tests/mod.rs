@@ -1,6 +1,7 @@
 //! The processor's decisions, on the in-memory ports: no emulator. The emulator tests in
 //! `tests/` keep one path per adapter and the end-to-end promises.
 
+mod anomaly;
 mod dedup;
 mod geofence;
 mod loadback;

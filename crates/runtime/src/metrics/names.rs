@@ -59,6 +59,9 @@ pub const LOADBACK_CONFIG_REJECTED: &str = "LoadbackConfigRejected";
 /// Processor: latest-state rows not written because the table held a newer version (the
 /// conditional write was refused; the message is stored all the same), by `Kind`.
 pub const STALE_UPDATES: &str = "StaleUpdates";
+/// Location points flagged as anomalous (processor), by `Kind` (`impossible_speed`,
+/// `geofence_flapping`): one per flagged point of a stored message.
+pub const ANOMALIES: &str = "Anomalies";
 /// Prefix of the request counts: `Requests.<service>.<Operation>`.
 pub const REQUESTS_PREFIX: &str = "Requests.";
 
@@ -76,4 +79,5 @@ pub const ALL: &[&str] = &[
     COLD_START,
     LOADBACK_CONFIG_REJECTED,
     STALE_UPDATES,
+    ANOMALIES,
 ];
