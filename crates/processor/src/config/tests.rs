@@ -281,10 +281,22 @@ fn anomaly_limits_default_turn_off_at_zero_and_bad_values_are_named() {
     );
     let speed = read("MAX_SPEED_KMH", "900.5").unwrap().anomaly_limits;
     assert_eq!(speed.max_speed_kmh, Some(900.5));
-    assert_eq!(read("MAX_SPEED_KMH", "0").unwrap().anomaly_limits.max_speed_kmh, None);
-    assert_eq!(read("FLAP_LIMIT", "0").unwrap().anomaly_limits.flap_limit, None);
     assert_eq!(
-        read("FLAP_WINDOW_MINUTES", "30").unwrap().anomaly_limits.flap_window_ms,
+        read("MAX_SPEED_KMH", "0")
+            .unwrap()
+            .anomaly_limits
+            .max_speed_kmh,
+        None
+    );
+    assert_eq!(
+        read("FLAP_LIMIT", "0").unwrap().anomaly_limits.flap_limit,
+        None
+    );
+    assert_eq!(
+        read("FLAP_WINDOW_MINUTES", "30")
+            .unwrap()
+            .anomaly_limits
+            .flap_window_ms,
         30 * 60_000
     );
     for (var, bad) in [
