@@ -237,8 +237,8 @@ mod tests {
             geofence_tag: Some("store".into()),
             geofence_external_id: None,
             geofence_description: Some("A store".into()),
-            anomaly: (n % 5 == 0).then(|| "impossible_speed".to_owned()),
-            speed_kmh: (n % 5 == 0).then_some(234_000.5),
+            anomaly: n.is_multiple_of(5).then(|| "impossible_speed".to_owned()),
+            speed_kmh: n.is_multiple_of(5).then_some(234_000.5),
         }
     }
 
