@@ -297,7 +297,8 @@ fn read_anomaly_limits<F: Fn(&str) -> Option<String>>(
     env: &Env<F>,
 ) -> Result<AnomalyLimits, ConfigError> {
     let speed: f64 = env.number("MAX_SPEED_KMH", 0.0..=1_000_000.0, DEFAULT_MAX_SPEED_KMH)?;
-    // Flapping counts the transitions the state remembers (state_row::MAX_FIRED).
+    // Flapping counts the transitions the state remembers (state_row::MAX_FIRED, shared with
+    // other geofences' transitions and anomalies): a limit of at most half of them.
     let limit: u32 = env.number("FLAP_LIMIT", 0..=32, DEFAULT_FLAP_LIMIT)?;
     let minutes: u32 = env.number("FLAP_WINDOW_MINUTES", 1..=1440, DEFAULT_FLAP_WINDOW_MINUTES)?;
     Ok(AnomalyLimits {

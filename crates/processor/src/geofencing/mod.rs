@@ -53,6 +53,7 @@ impl Default for AnomalyLimits {
 pub struct Advanced {
     pub state: UserState,
     pub plausible: Option<Fix>,
+    pub last_fix: Option<Fix>,
     /// Every transition and anomaly remembered: the stored ones, then the new ones.
     pub fired: Vec<Fired>,
 }
@@ -62,7 +63,11 @@ pub struct Advanced {
 ///
 /// An anomalous point (too fast from the last plausible position, or crossing a geofence more
 /// often than the limit) is remembered as seen and flagged, and changes nothing else: it fires
-/// no transition, and the position speeds are measured from stays the last plausible one.
+/// no transition, and the position speeds are measured from stays the last plausible one. Two
+/// things keep that from going on: a point plausible from the newest point before it (itself
+/// flagged) is plausible, so two points that agree outvote a reference that was the glitch; and
+/// a geofence is flagged flapping once per window, its later crossings in the window suppressed
+/// without a record each.
 pub fn advance(
     index: &GeofenceIndex,
     limits: &AnomalyLimits,
@@ -73,6 +78,7 @@ pub fn advance(
     points.sort_by(|a, b| (a.at_ms, &a.tiebreak).cmp(&(b.at_ms, &b.tiebreak)));
     let mut state = stored.state.clone();
     let mut plausible = stored.plausible;
+    let mut last_fix = stored.last_fix;
     let mut fired = stored.fired.clone();
     let mut moved = false;
     for p in points {
@@ -93,9 +99,13 @@ pub fn advance(
             last: order.clone(),
             inside: state.map(|s| s.inside).unwrap_or_default(),
         };
+        let previous = last_fix.replace(fix);
         if let (Some(max), Some(from)) = (limits.max_speed_kmh, plausible.as_ref()) {
             let speed = implied_speed_kmh(from, &fix);
-            if speed > max {
+            let agrees_with_previous = previous
+                .filter(|prev| prev != from)
+                .is_some_and(|prev| implied_speed_kmh(&prev, &fix) <= max);
+            if speed > max && !agrees_with_previous {
                 fired.push(anomaly(p, IMPOSSIBLE_SPEED, None, Some(speed)));
                 state = Some(seen_only(state));
                 continue;
@@ -126,7 +136,14 @@ pub fn advance(
                     flapping(earlier, p.at_ms, limit, limits.flap_window_ms)
                 });
             if let Some(t) = flapped {
-                fired.push(anomaly(p, GEOFENCE_FLAPPING, Some(t.geofence), None));
+                let flagged_in_window = fired.iter().any(|f| {
+                    f.anomaly.as_deref() == Some(GEOFENCE_FLAPPING)
+                        && f.geofence_id == t.geofence.id
+                        && p.at_ms.saturating_sub(f.at_ms) < limits.flap_window_ms
+                });
+                if !flagged_in_window {
+                    fired.push(anomaly(p, GEOFENCE_FLAPPING, Some(t.geofence), None));
+                }
                 state = Some(seen_only(state));
                 plausible = Some(fix);
                 continue;
@@ -150,6 +167,7 @@ pub fn advance(
         (true, Some(state)) => Some(Advanced {
             state,
             plausible,
+            last_fix,
             fired,
         }),
         _ => None,

@@ -91,6 +91,9 @@ pub struct Stored {
     pub revision: Option<i64>,
     /// The user's last plausible position, which the next point's speed is measured from.
     pub plausible: Option<Fix>,
+    /// The user's newest point's position, plausible or not: two points that agree with each
+    /// other outvote a reference that was itself a glitch.
+    pub last_fix: Option<Fix>,
 }
 
 pub fn key(user_id: &str) -> ItemKey {
@@ -143,18 +146,21 @@ impl Stored {
                     .collect()
             })
             .unwrap_or_default();
-        let plausible = item.get("plausible").and_then(|p| {
-            Some(Fix {
-                at_ms: p.get("at_ms")?.as_i64()?,
-                latitude: p.get("latitude")?.as_f64()?,
-                longitude: p.get("longitude")?.as_f64()?,
+        let fix = |k: &str| {
+            item.get(k).and_then(|p| {
+                Some(Fix {
+                    at_ms: p.get("at_ms")?.as_i64()?,
+                    latitude: p.get("latitude")?.as_f64()?,
+                    longitude: p.get("longitude")?.as_f64()?,
+                })
             })
-        });
+        };
         Stored {
             state,
             fired,
             revision,
-            plausible,
+            plausible: fix("plausible"),
+            last_fix: fix("last_fix"),
         }
     }
 
@@ -162,7 +168,7 @@ impl Stored {
     pub fn to_row(
         user_id: &str,
         state: &UserState,
-        plausible: Option<&Fix>,
+        (plausible, last_fix): (Option<&Fix>, Option<&Fix>),
         fired: &[Fired],
         revision: Option<i64>,
     ) -> Row {
@@ -179,11 +185,13 @@ impl Stored {
             .map(|i| json!({"geofence_id": i.geofence_id, "since_ms": i.since_ms, "dwelled": i.dwelled}))
             .collect();
         a.insert("inside".into(), Value::Array(inside));
-        if let Some(p) = plausible {
-            a.insert(
-                "plausible".into(),
-                json!({"at_ms": p.at_ms, "latitude": p.latitude, "longitude": p.longitude}),
-            );
+        for (k, p) in [("plausible", plausible), ("last_fix", last_fix)] {
+            if let Some(p) = p {
+                a.insert(
+                    k.into(),
+                    json!({"at_ms": p.at_ms, "latitude": p.latitude, "longitude": p.longitude}),
+                );
+            }
         }
         // The newest, within both limits.
         let mut keep = fired.len();
@@ -261,7 +269,11 @@ mod tests {
             latitude: 40.7484,
             longitude: -73.9857,
         };
-        let row = Stored::to_row("u1", &state, Some(&plausible), &all, Some(7));
+        let last = Fix {
+            latitude: 34.0,
+            ..plausible
+        };
+        let row = Stored::to_row("u1", &state, (Some(&plausible), Some(&last)), &all, Some(7));
         assert_eq!((row.pk.as_str(), row.sk.as_str()), ("USER#u1", STATE_SK));
         let mut item = row.attrs.clone();
         item.insert("pk".into(), json!(row.pk));
@@ -270,6 +282,7 @@ mod tests {
         assert_eq!(back.state, Some(state));
         assert_eq!(back.fired, all[3..].to_vec(), "the oldest are dropped");
         assert_eq!(back.plausible, Some(plausible));
+        assert_eq!(back.last_fix, Some(last));
     }
 
     #[test]
@@ -288,7 +301,7 @@ mod tests {
                 ..fired(n)
             })
             .collect();
-        let row = Stored::to_row("u1", &state, None, &long, None);
+        let row = Stored::to_row("u1", &state, (None, None), &long, None);
         let size = serde_json::to_vec(&row.attrs).unwrap().len();
         assert!(size < MAX_FIRED_BYTES + 4096, "{size} bytes");
         let kept = row.attrs["fired"].as_array().unwrap();
@@ -309,6 +322,7 @@ mod tests {
                 fired: vec![],
                 revision: Some(3),
                 plausible: None,
+                last_fix: None,
             }
         );
     }

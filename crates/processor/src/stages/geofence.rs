@@ -196,6 +196,7 @@ async fn settle_user<R: RowStore>(
         let Some(Advanced {
             state,
             plausible,
+            last_fix,
             fired,
         }) = advance(index, limits, &stored, points)
         else {
@@ -203,7 +204,8 @@ async fn settle_user<R: RowStore>(
             // anything, is remembered.
             return Ok(stored.fired);
         };
-        let row = Stored::to_row(user, &state, plausible.as_ref(), &fired, stored.revision);
+        let fixes = (plausible.as_ref(), last_fix.as_ref());
+        let row = Stored::to_row(user, &state, fixes, &fired, stored.revision);
         match during(traced(), rows.put_if_revision(row, stored.revision)).await? {
             Swapped::Done => return Ok(fired),
             Swapped::Conflict => {

@@ -140,13 +140,16 @@ async fn crossing_a_geofence_more_than_the_limit_within_the_window_is_flapping()
         flap_limit: Some(2),
         ..AnomalyLimits::default()
     });
-    // In, out, in, out, 10 s apart, 800 m each way (290 km/h: not a speed anomaly).
+    // Out, in, out, in, then staying in, then out: 10 s apart, 800 m each way (290 km/h: not a
+    // speed anomaly).
     for (s, lat) in [
         (0, 0.012),
         (10, 0.005),
         (20, 0.012),
         (30, 0.005),
-        (40, 0.012),
+        (40, 0.005),
+        (45, 0.005),
+        (55, 0.012),
     ] {
         run(&p, vec![message(&point("a4", s, lat, 0.005), 1)]).await;
     }
@@ -157,7 +160,8 @@ async fn crossing_a_geofence_more_than_the_limit_within_the_window_is_flapping()
             rec("user.exited_geofence", "square"),
             rec("user.location_anomaly", "geofence_flapping"),
         ],
-        "the third crossing is flagged; the user stays outside, so leaving again is no exit"
+        "the third crossing is flagged once; staying in is suppressed within the window without \
+         a record each, and the user stays outside, so leaving is no exit"
     );
     let anomaly = locations(&w, "a4")
         .into_iter()
@@ -183,4 +187,22 @@ async fn limits_of_zero_turn_the_checks_off() {
     run(&p, vec![message(&point("a5", 0, 35.0, 35.0), 1)]).await;
     run(&p, vec![message(&point("a5", 60, 0.005, 0.005), 1)]).await;
     assert_eq!(streamed(&w), vec![rec("user.entered_geofence", "square")]);
+}
+
+#[tokio::test]
+async fn two_points_that_agree_outvote_a_reference_that_was_the_glitch() {
+    let w = World::default();
+    let p = fenced(&w);
+    // The user's first fix is far off (a glitch nobody could flag); the real points follow.
+    for (s, lat, lon) in [(0, 35.0, 35.0), (60, 0.005, 0.005), (70, 0.0051, 0.005)] {
+        run(&p, vec![message(&point("a6", s, lat, lon), 1)]).await;
+    }
+    assert_eq!(
+        streamed(&w),
+        vec![
+            rec("user.location_anomaly", "impossible_speed"),
+            rec("user.entered_geofence", "square"),
+        ],
+        "one anomaly, then the second real point is plausible and enters"
+    );
 }
