@@ -108,6 +108,13 @@ async fn anomalies_are_counted_by_kind() {
     let states = write::write(&p, states, &[Span::none()], &mut invocation).await;
     crate::metrics::count_stored(&states, &mut invocation);
     assert_eq!(invocation.total(ANOMALIES), 1);
+    let lines = p.metrics.lines(&invocation, 1);
+    assert!(
+        lines
+            .iter()
+            .any(|doc| doc["Kind"] == "impossible_speed" && doc[ANOMALIES] == 1),
+        "one Anomalies count with Kind impossible_speed: {lines:?}"
+    );
 }
 
 #[tokio::test]
