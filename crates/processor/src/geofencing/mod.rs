@@ -63,8 +63,8 @@ pub struct Advanced {
 ///
 /// An anomalous point (too fast from the last plausible position, or crossing a geofence more
 /// often than the limit) is remembered as seen and flagged, and changes nothing else: it fires
-/// no transition, and the position speeds are measured from stays the last plausible one. Two
-/// things keep that from going on: a point plausible from the newest point before it (itself
+/// no transition, and speeds are still measured from the last plausible position. Two things
+/// keep that from going on: a point plausible from the newest point before it (itself
 /// flagged) is plausible, so two points that agree outvote a reference that was the glitch; and
 /// a geofence is flagged flapping once per window, its later crossings in the window suppressed
 /// without a record each.
