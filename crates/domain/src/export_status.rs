@@ -9,6 +9,7 @@ use time::macros::format_description;
 use time::PrimitiveDateTime;
 
 use crate::error::ParseError;
+use crate::exports::ExportZone;
 use crate::primitives::{canonicalize_keys, from_value, Id, Text, Timestamp, TIME_OUT_OF_RANGE};
 
 const KEYS: &[&str] = &[
@@ -29,7 +30,8 @@ pub struct ExportStatusAlert {
     pub status: String,
     /// `One Time`, or a recurring schedule; kept open.
     pub frequency: Option<String>,
-    /// `Date and Time`, read as UTC: CleverTap sends no time zone.
+    /// `Date and Time`, read as UTC (CleverTap sends no time zone), or in `EXPORT_TIMEZONE`
+    /// ([`ExportStatusAlert::in_zone`]).
     pub at: Timestamp,
     /// `Date and Time` exactly as sent.
     pub at_raw: String,
@@ -66,9 +68,14 @@ pub(crate) fn parse(map: Map<String, Value>) -> Result<ExportStatusAlert, ParseE
     })
 }
 
-/// `25/07/2023 4:50:52 PM`, also accepting a 24-hour clock. No zone is sent; UTC is assumed.
-/// The error says what was expected, never what was sent.
+/// `25/07/2023 4:50:52 PM`, also accepting a 24-hour clock. No zone is sent; UTC is assumed
+/// here ([`ExportStatusAlert::in_zone`] reads it in another). The error says what was expected,
+/// never what was sent.
 fn parse_clevertap_datetime(s: &str) -> Result<Timestamp, &'static str> {
+    Timestamp::checked(parse_wall_clock(s)?.assume_utc()).ok_or(TIME_OUT_OF_RANGE)
+}
+
+fn parse_wall_clock(s: &str) -> Result<PrimitiveDateTime, &'static str> {
     let twelve = format_description!(
         "[day padding:none]/[month padding:none]/[year] [hour repr:12 padding:none]:[minute]:[second] [period case_sensitive:false]"
     );
@@ -76,10 +83,26 @@ fn parse_clevertap_datetime(s: &str) -> Result<Timestamp, &'static str> {
         "[day padding:none]/[month padding:none]/[year] [hour padding:none]:[minute]:[second]"
     );
     let s = s.trim();
-    let t = PrimitiveDateTime::parse(s, twelve)
+    PrimitiveDateTime::parse(s, twelve)
         .or_else(|_| PrimitiveDateTime::parse(s, twenty_four))
-        .map_err(|_| "expected DD/MM/YYYY h:mm:ss AM/PM (or 24-hour HH:mm:ss)")?;
-    Timestamp::checked(t.assume_utc()).ok_or(TIME_OUT_OF_RANGE)
+        .map_err(|_| "expected DD/MM/YYYY h:mm:ss AM/PM (or 24-hour HH:mm:ss)")
+}
+
+impl ExportStatusAlert {
+    /// The alert with `Date and Time` read in `zone` (`EXPORT_TIMEZONE`) instead of UTC. A time
+    /// the zone cannot place (out of range) keeps its UTC reading.
+    pub fn in_zone(mut self, zone: &ExportZone) -> Self {
+        if zone.is_utc() {
+            return self;
+        }
+        if let Some(at) = parse_wall_clock(&self.at_raw)
+            .ok()
+            .and_then(|local| zone.resolve(local))
+        {
+            self.at = at;
+        }
+        self
+    }
 }
 
 #[cfg(test)]
@@ -153,5 +176,17 @@ mod tests {
         );
         assert_eq!(with("Export Request Id", json!(true)), "/Export Request Id");
         assert_eq!(with("Partner", json!(5)), "/Partner");
+    }
+
+    #[test]
+    fn in_a_named_zone_the_wall_clock_is_that_zones() {
+        let a = parse_json(json!({"Export Request Id": 1, "Status": "Initiated",
+            "Date and Time": "25/07/2023 4:50:52 PM"}))
+        .unwrap();
+        let utc = a.clone().in_zone(&ExportZone::default());
+        assert_eq!(utc.at.canonical(), "2023-07-25T16:50:52.000Z");
+        let ist = a.in_zone(&ExportZone::parse("Asia/Kolkata").unwrap());
+        assert_eq!(ist.at.canonical(), "2023-07-25T11:20:52.000Z");
+        assert_eq!(ist.at_raw, "25/07/2023 4:50:52 PM");
     }
 }

@@ -16,6 +16,7 @@ mod depth;
 mod envelope;
 mod error;
 mod export_status;
+pub mod exports;
 #[cfg(test)]
 mod hostile_tests;
 mod json_string;
