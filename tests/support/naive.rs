@@ -34,6 +34,9 @@ impl<S: RowStore> RowStore for OneItemPerRequest<S> {
     async fn get_many(&self, keys: &[ItemKey]) -> Result<HashMap<ItemKey, Item>, AwsError> {
         self.0.get_many(keys).await
     }
+    async fn query_partition(&self, pk: &str) -> Result<Vec<Item>, AwsError> {
+        self.0.query_partition(pk).await
+    }
 }
 
 impl<S: EventStream> EventStream for OneItemPerRequest<S> {

@@ -43,6 +43,9 @@ impl RowStore for Table {
     async fn get_many(&self, keys: &[ItemKey]) -> Result<HashMap<ItemKey, Item>, AwsError> {
         Table::get_many(self, keys).await
     }
+    async fn query_partition(&self, pk: &str) -> Result<Vec<Item>, AwsError> {
+        Table::query_partition(self, pk).await
+    }
 }
 
 impl EventStream for Stream {

@@ -15,6 +15,7 @@ use hookloop_clevertap::{UploadClient, UploadError};
 
 use crate::adapters::Aws;
 use crate::config::{ArchiveMode, ProcessorConfig, DEFAULT_MAX_RECEIVE_COUNT};
+use crate::exports::ExportSettings;
 use crate::geofencing::{document, AnomalyLimits, Fences, GeofenceSource};
 use crate::loadback::{live, Configured, Loadback};
 use crate::ports::Ports;
@@ -36,6 +37,8 @@ pub struct Processor<P: Ports = Aws> {
     pub(crate) geofences: Live<Fences>,
     /// What makes a point anomalous (`MAX_SPEED_KMH`, `FLAP_LIMIT`, `FLAP_WINDOW_MINUTES`).
     pub(crate) anomaly_limits: AnomalyLimits,
+    /// Export tracking: `EXPORT_TIMEZONE`, `EXPORT_COMPLETION_HOURS`, `EXPORT_GRACE_MINUTES`.
+    pub(crate) exports: ExportSettings,
     /// Receives before SQS's redrive: on the last one a failing message is dead-lettered here.
     pub max_receive_count: u32,
     /// Raw archive: batch objects or one object per webhook.
@@ -136,6 +139,7 @@ where
         }
         p.max_receive_count = config.max_receive_count;
         p.anomaly_limits = config.anomaly_limits;
+        p.exports = config.exports;
         p.archive_mode = config.raw_archive;
         Ok(p)
     }
@@ -154,6 +158,7 @@ impl<P: Ports> Processor<P> {
             loadback: Live::fixed(parts.loadback.into()),
             geofences: Live::fixed(Fences::Off),
             anomaly_limits: AnomalyLimits::default(),
+            exports: ExportSettings::default(),
             max_receive_count: DEFAULT_MAX_RECEIVE_COUNT,
             archive_mode: ArchiveMode::default(),
             metrics: Arc::new(Publisher::from_env(PROCESSOR)),
@@ -163,6 +168,12 @@ impl<P: Ports> Processor<P> {
     /// Anomalies flagged by `limits` (the tests' processors).
     pub fn with_anomaly_limits(mut self, limits: AnomalyLimits) -> Self {
         self.anomaly_limits = limits;
+        self
+    }
+
+    /// Export tracking under `settings` (the tests' processors).
+    pub fn with_export_settings(mut self, settings: ExportSettings) -> Self {
+        self.exports = settings;
         self
     }
 

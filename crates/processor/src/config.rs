@@ -5,9 +5,13 @@ use hookloop_runtime::config::{process_env, ConfigError, Env};
 use hookloop_runtime::live::CONFIG_DOCUMENT_PERIOD;
 use hookloop_runtime::secret::SecretSettings;
 
+use crate::exports::ExportSettings;
 use crate::geofencing::{
     AnomalyLimits, GeofenceSource, DEFAULT_FLAP_LIMIT, DEFAULT_FLAP_WINDOW_MINUTES,
     DEFAULT_MAX_SPEED_KMH,
+};
+use hookloop_domain::exports::{
+    ExportLimits, ExportZone, DEFAULT_COMPLETION_HOURS, DEFAULT_GRACE_MINUTES,
 };
 
 /// Receives before SQS's redrive policy moves a message to the DLQ; `hookloop init` sets the
@@ -42,6 +46,9 @@ pub struct ProcessorConfig {
     /// What makes a point anomalous: `MAX_SPEED_KMH` (default 1,000; 0: off), `FLAP_LIMIT`
     /// (default 6, at most 32; 0: off) and `FLAP_WINDOW_MINUTES` (default 10).
     pub anomaly_limits: AnomalyLimits,
+    /// Export tracking: `EXPORT_TIMEZONE` (default UTC), `EXPORT_COMPLETION_HOURS` (default 6,
+    /// 1 to 168) and `EXPORT_GRACE_MINUTES` (default 60, 0 to 1,440).
+    pub exports: ExportSettings,
 }
 
 /// How the raw archive is written (layout: `hookloop_domain::RawKey`).
@@ -278,6 +285,7 @@ impl ProcessorConfig {
                 CONFIG_DOCUMENT_PERIOD.as_secs(),
             )?),
             anomaly_limits: read_anomaly_limits(env)?,
+            exports: read_export_settings(env)?,
             raw_archive: match env.optional("RAW_ARCHIVE").as_deref() {
                 None | Some("batch") => ArchiveMode::Batch,
                 Some("object") => ArchiveMode::Object,
@@ -305,6 +313,27 @@ fn read_anomaly_limits<F: Fn(&str) -> Option<String>>(
         max_speed_kmh: (speed > 0.0).then_some(speed),
         flap_limit: (limit > 0).then_some(limit),
         flap_window_ms: i64::from(minutes) * 60_000,
+    })
+}
+
+fn read_export_settings<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<ExportSettings, ConfigError> {
+    let hours: u32 = env.number("EXPORT_COMPLETION_HOURS", 1..=168, DEFAULT_COMPLETION_HOURS)?;
+    let minutes: u32 = env.number("EXPORT_GRACE_MINUTES", 0..=1440, DEFAULT_GRACE_MINUTES)?;
+    let zone = match env.optional("EXPORT_TIMEZONE") {
+        None => ExportZone::default(),
+        Some(name) => ExportZone::parse(&name).map_err(|reason| ConfigError::Invalid {
+            var: "EXPORT_TIMEZONE",
+            reason,
+        })?,
+    };
+    Ok(ExportSettings {
+        zone,
+        limits: ExportLimits {
+            completion: time::Duration::hours(i64::from(hours)),
+            grace: time::Duration::minutes(i64::from(minutes)),
+        },
     })
 }
 

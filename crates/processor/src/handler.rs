@@ -9,6 +9,7 @@ use hookloop_runtime::{Invocation, InvocationIds};
 use tracing::{Instrument, Span};
 
 use crate::app::Processor;
+use crate::exports;
 use crate::loadback::Configured;
 use crate::metrics;
 use crate::ports::Ports;
@@ -60,8 +61,9 @@ async fn process<P: Ports>(
     let states = decode::decode(&messages, &spans);
     let states = dedup::skip_repeats(&p.ledger, states, &spans).await;
     let states = claim_check::fetch_bodies(&p.objects, states).await;
-    let states = parse::parse(states);
+    let states = parse::parse(states, &p.exports.zone);
     let states = geofence::fence(p, states, &spans).await;
+    let states = exports::stage::track(p, states, &spans).await;
     let states = write::write(p, states, &spans, invocation).await;
     metrics::count_stored(&states, invocation);
     // The load-back in force (re-read from the stack's document when its period has passed).

@@ -3,9 +3,9 @@
 // rustc's default layout query depth on the async main.
 #![recursion_limit = "256"]
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use hookloop_aws::AwsClients;
-use hookloop_processor::{deadline_from, handle_as, Processor, ProcessorConfig};
+use hookloop_processor::event::{Answer, Invoked, ProcessorEvent};
+use hookloop_processor::{check_exports_as, deadline_from, handle_as, Processor, ProcessorConfig};
 use hookloop_runtime::{logging, telemetry, with_request_metrics, InvocationIds, Registry};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
@@ -22,18 +22,35 @@ async fn main() -> Result<(), Error> {
     let clients = AwsClients::from_env(requests.clone()).await;
     let processor = Processor::new(&clients, config)?;
     let (processor, requests, telemetry) = (&processor, &requests, &telemetry);
-    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let deadline = deadline_from(event.context.deadline());
-        let ids = InvocationIds::lambda(
-            &event.context.request_id,
-            event.context.xray_trace_id.as_deref(),
-        );
-        let batch = handle_as(processor, event.payload, Some(deadline), &ids);
-        let metrics = processor.metrics();
-        let response = with_request_metrics(requests, metrics, batch).await;
-        // Lambda freezes the environment once the answer is sent: the spans go out first.
-        telemetry.flush();
-        Ok::<_, Error>(response)
-    }))
+    run(service_fn(
+        move |event: LambdaEvent<ProcessorEvent>| async move {
+            let deadline = deadline_from(event.context.deadline());
+            let ids = InvocationIds::lambda(
+                &event.context.request_id,
+                event.context.xray_trace_id.as_deref(),
+            );
+            let metrics = processor.metrics();
+            let answer = match event.payload.invoked()? {
+                Invoked::Batch(batch) => {
+                    let batch = handle_as(processor, batch, Some(deadline), &ids);
+                    Answer::Batch(with_request_metrics(requests, metrics, batch).await)
+                }
+                Invoked::ExportsCheck { at } => {
+                    let at = at.unwrap_or_else(time::OffsetDateTime::now_utc);
+                    let check = check_exports_as(processor, at, Some(deadline), &ids);
+                    // A check that could not read the exports is an error: EventBridge's
+                    // asynchronous invocation is retried, and the function's Errors alarm sees it.
+                    Answer::Check(
+                        with_request_metrics(requests, metrics, check)
+                            .await?
+                            .to_json(),
+                    )
+                }
+            };
+            // Lambda freezes the environment once the answer is sent: the spans go out first.
+            telemetry.flush();
+            Ok::<_, Error>(answer)
+        },
+    ))
     .await
 }

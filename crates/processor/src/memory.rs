@@ -146,6 +146,18 @@ impl RowStore for Shared<Rows> {
             .filter_map(|k| Some((k.clone(), s.items.get(k)?.clone())))
             .collect())
     }
+    async fn query_partition(&self, pk: &str) -> Result<Vec<Item>, AwsError> {
+        let mut s = self.lock();
+        s.reads += 1;
+        if let Some(e) = &s.fail_reads {
+            return Err(e.clone());
+        }
+        Ok(s.items
+            .iter()
+            .filter(|((p, _), _)| p == pk)
+            .map(|(_, item)| item.clone())
+            .collect())
+    }
 }
 
 #[derive(Debug, Default)]

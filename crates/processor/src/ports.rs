@@ -40,6 +40,9 @@ pub trait RowStore: Send + Sync {
         row: Row,
         expected: Option<i64>,
     ) -> impl Future<Output = Result<Swapped, AwsError>> + Send;
+    /// Every item of partition `pk`, in sort key order (small partitions: the export directory).
+    fn query_partition(&self, pk: &str)
+        -> impl Future<Output = Result<Vec<Item>, AwsError>> + Send;
     /// Reads items by key; what is found, by key.
     fn get_many(
         &self,

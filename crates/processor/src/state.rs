@@ -2,7 +2,7 @@
 //! deduplicate, claim check, parse, write, load back, settle), each taking the states of the
 //! whole batch and moving messages forward or to [`State::Failed`]; no stage moves one back.
 
-use hookloop_domain::{Envelope, Normalized, Row, Source};
+use hookloop_domain::{Envelope, ExportStatusAlert, Normalized, Row, Source};
 use tracing::Span;
 
 use crate::failure::Failure;
@@ -26,6 +26,8 @@ pub(crate) struct Ready {
     pub normalized: Normalized,
     /// The body as received, for the raw archive.
     pub raw: Vec<u8>,
+    /// An export status alert's, for its export's summary.
+    pub export: Option<ExportStatusAlert>,
 }
 
 /// A stored message, ready for load-back.
@@ -59,4 +61,17 @@ impl State {
             _ => None,
         }
     }
+}
+
+/// `states` with the ready messages at `owners` failed with `failure` (a stage's call for them
+/// failed); the others as they were.
+pub(crate) fn fail_ready(states: Vec<State>, owners: &[usize], failure: &Failure) -> Vec<State> {
+    states
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| match s {
+            State::Ready(_) if owners.contains(&i) => State::Failed(failure.clone()),
+            other => other,
+        })
+        .collect()
 }

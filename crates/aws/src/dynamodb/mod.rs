@@ -205,6 +205,31 @@ impl Table {
         Ok(found.into_inner().unwrap_or_default())
     }
 
+    /// Every item of partition `pk` (strongly consistent), one `Query` per 1 MB page, as JSON
+    /// in sort key order. For small partitions: it holds the whole partition in memory.
+    pub async fn query_partition(&self, pk: &str) -> Result<Vec<Map<String, Value>>, AwsError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("dynamodb", "Query", e))?;
+            items.extend(out.items.unwrap_or_default().iter().map(item_to_json));
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+
     pub async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, AwsError> {
         let out = self
             .client

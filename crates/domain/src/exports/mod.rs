@@ -95,10 +95,7 @@ pub fn alert_row(summary: &ExportSummary, due: &Due, checked_at: Timestamp) -> R
         "source".into(),
         json!(Source::ClevertapExportStatus.as_str()),
     );
-    a.insert(
-        "message_id".into(),
-        json!(alert_message_id(summary, due)),
-    );
+    a.insert("message_id".into(), json!(alert_message_id(summary, due)));
     a.insert("export_request_id".into(), json!(summary.export_request_id));
     a.insert("alert".into(), json!(due.state.as_str()));
     a.insert("due_at".into(), json!(due.due_at.canonical()));

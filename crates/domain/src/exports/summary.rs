@@ -157,35 +157,41 @@ impl ExportSummary {
         }
     }
 
-    /// What is overdue or missed at `now` under `limits`, raised or not.
-    pub fn due(&self, now: Timestamp, limits: &ExportLimits) -> Vec<Due> {
-        let mut due = Vec::new();
-        if let (ExportState::Initiated, Some(run_at)) = (self.reported(), self.initiated_at) {
-            if let Some(due_at) = add(run_at, limits.completion).filter(|d| now >= *d) {
-                due.push(Due {
+    /// When it becomes overdue (an initiated run not completed) and missed (a recurring
+    /// export's next run not started), under `limits`.
+    pub fn deadlines(&self, limits: &ExportLimits) -> [Option<Due>; 2] {
+        let overdue = match (self.reported(), self.initiated_at) {
+            (ExportState::Initiated, Some(run_at)) => {
+                add(run_at, limits.completion).map(|due_at| Due {
                     state: ExportState::Overdue,
                     due_at,
                     run_at,
-                });
+                })
             }
-        }
-        if let Some(run_at) = self.next_expected_at() {
-            if let Some(due_at) = add(run_at, limits.grace).filter(|d| now >= *d) {
-                due.push(Due {
-                    state: ExportState::Missed,
-                    due_at,
-                    run_at,
-                });
-            }
-        }
+            _ => None,
+        };
+        let missed = self.next_expected_at().and_then(|run_at| {
+            add(run_at, limits.grace).map(|due_at| Due {
+                state: ExportState::Missed,
+                due_at,
+                run_at,
+            })
+        });
         // Both at one instant (an interval of exactly the completion limit less the grace):
         // one alert, missed, as an `ALERT#<time>` item holds one.
-        if let [overdue, missed] = due.as_slice() {
-            if overdue.due_at == missed.due_at {
-                due.remove(0);
-            }
+        match (overdue, missed) {
+            (Some(o), Some(m)) if o.due_at == m.due_at => [None, Some(m)],
+            (o, m) => [o, m],
         }
-        due
+    }
+
+    /// What is overdue or missed at `now` under `limits`, raised or not.
+    pub fn due(&self, now: Timestamp, limits: &ExportLimits) -> Vec<Due> {
+        self.deadlines(limits)
+            .into_iter()
+            .flatten()
+            .filter(|d| now >= d.due_at)
+            .collect()
     }
 
     /// What is overdue or missed at `now` and not raised yet: what a check raises.
@@ -229,10 +235,7 @@ impl ExportSummary {
         let mut a = Map::new();
         a.insert("kind".into(), json!(SUMMARY_KIND));
         a.insert("export_request_id".into(), json!(self.export_request_id));
-        a.insert(
-            "status".into(),
-            json!(self.state(None, limits).as_str()),
-        );
+        a.insert("status".into(), json!(self.state(None, limits).as_str()));
         put_opt(&mut a, "partner", self.partner.clone());
         put_opt(&mut a, "type", self.export_type.clone());
         put_opt(&mut a, "frequency", self.frequency.clone());
@@ -244,6 +247,9 @@ impl ExportSummary {
         put_opt(&mut a, "completed_at", time(self.completed_at));
         put_opt(&mut a, "duration_s", self.duration_s());
         put_opt(&mut a, "next_expected_at", time(self.next_expected_at()));
+        let [overdue, missed] = self.deadlines(limits);
+        put_opt(&mut a, "overdue_at", overdue.map(|d| d.due_at.canonical()));
+        put_opt(&mut a, "missed_at", missed.map(|d| d.due_at.canonical()));
         if let Some((at, message_id)) = &self.newest {
             a.insert("newest_at".into(), json!(at.canonical()));
             a.insert("newest_message_id".into(), json!(message_id));
@@ -289,20 +295,36 @@ impl ExportSummary {
         })
     }
 
-    /// The `hookloop exports list --json` line: every field present, `null` when unknown.
-    pub fn to_listing(&self, now: Timestamp, limits: &ExportLimits) -> Value {
+    /// The `hookloop exports list --json` line of a summary item at `now`: every field present,
+    /// `null` when unknown; the status from the deadlines the item was written with
+    /// (`overdue_at`, `missed_at`: the function's limits, whatever the reader's).
+    pub fn listing(item: &Map<String, Value>, now: Timestamp) -> Option<Value> {
+        let s = ExportSummary::from_item(item)?;
+        let passed = |k: &str| {
+            item.get(k)
+                .and_then(Value::as_str)
+                .and_then(|t| Timestamp::parse_rfc3339(t).ok())
+                .is_some_and(|t| now >= t)
+        };
+        let status = if passed("missed_at") {
+            ExportState::Missed
+        } else if passed("overdue_at") {
+            ExportState::Overdue
+        } else {
+            s.reported()
+        };
         let time = |t: Option<Timestamp>| t.map(|t| t.canonical());
-        json!({
-            "export_request_id": self.export_request_id,
-            "partner": self.partner,
-            "type": self.export_type,
-            "frequency": self.frequency,
-            "status": self.state(Some(now), limits).as_str(),
-            "initiated_at": time(self.initiated_at),
-            "completed_at": time(self.completed_at),
-            "duration_s": self.duration_s(),
-            "next_expected_at": time(self.next_expected_at()),
-        })
+        Some(json!({
+            "export_request_id": s.export_request_id,
+            "partner": s.partner,
+            "type": s.export_type,
+            "frequency": s.frequency,
+            "status": status.as_str(),
+            "initiated_at": time(s.initiated_at),
+            "completed_at": time(s.completed_at),
+            "duration_s": s.duration_s(),
+            "next_expected_at": time(s.next_expected_at()),
+        }))
     }
 }
 

@@ -34,7 +34,11 @@ fn a_one_time_export_initiated_then_completed_has_its_duration_and_no_next_run()
     let i = alert("Initiated", "25/07/2023 4:00:00 PM", "One Time");
     let c = alert("Completed", "25/07/2023 4:50:52 PM", "One Time");
     let s = summary_of(&[(&i, "01A"), (&c, "01B")]);
-    assert_eq!(s, summary_of(&[(&c, "01B"), (&i, "01A")]), "order does not matter");
+    assert_eq!(
+        s,
+        summary_of(&[(&c, "01B"), (&i, "01A")]),
+        "order does not matter"
+    );
     assert_eq!(s.duration_s(), Some(3052));
     assert_eq!(s.last_status.as_deref(), Some("Completed"));
     assert_eq!(s.next_expected_at(), None);
@@ -58,7 +62,10 @@ fn a_one_time_export_initiated_then_completed_has_its_duration_and_no_next_run()
 #[test]
 fn an_export_initiated_six_hours_ago_is_overdue_once() {
     let limits = ExportLimits::default();
-    let mut s = summary_of(&[(&alert("Initiated", "01/02/2024 08:00:00", "One Time"), "01A")]);
+    let mut s = summary_of(&[(
+        &alert("Initiated", "01/02/2024 08:00:00", "One Time"),
+        "01A",
+    )]);
     assert!(s.due(at("2024-02-01T13:59:59Z"), &limits).is_empty());
     let due = s.newly_due(at("2024-02-01T14:15:00Z"), &limits);
     assert_eq!(
@@ -69,7 +76,11 @@ fn an_export_initiated_six_hours_ago_is_overdue_once() {
             run_at: at("2024-02-01T08:00:00Z"),
         }]
     );
-    assert_eq!(s.state(None, &limits), ExportState::Initiated, "not raised yet");
+    assert_eq!(
+        s.state(None, &limits),
+        ExportState::Initiated,
+        "not raised yet"
+    );
     s.raise(&due[0]);
     assert!(s.newly_due(at("2024-02-01T14:30:00Z"), &limits).is_empty());
     assert_eq!(s.state(None, &limits), ExportState::Overdue);
@@ -79,7 +90,10 @@ fn an_export_initiated_six_hours_ago_is_overdue_once() {
     assert_eq!(row.attrs["alert"], "overdue");
     assert_eq!(row.attrs["source"], "clevertap.export_status");
     // It completes late: no longer overdue.
-    s.apply(&alert("Completed", "01/02/2024 15:00:00", "One Time"), "01B");
+    s.apply(
+        &alert("Completed", "01/02/2024 15:00:00", "One Time"),
+        "01B",
+    );
     assert_eq!(
         s.state(Some(at("2024-02-01T15:30:00Z")), &limits),
         ExportState::Completed
@@ -91,8 +105,14 @@ fn an_export_initiated_six_hours_ago_is_overdue_once() {
 fn a_recurring_export_without_its_next_run_is_missed_and_a_new_run_clears_it() {
     let limits = ExportLimits::default();
     let mut s = summary_of(&[
-        (&alert("Initiated", "01/02/2024 00:00:00", "Every 4 Hours"), "01A"),
-        (&alert("Completed", "01/02/2024 00:40:00", "Every 4 Hours"), "01B"),
+        (
+            &alert("Initiated", "01/02/2024 00:00:00", "Every 4 Hours"),
+            "01A",
+        ),
+        (
+            &alert("Completed", "01/02/2024 00:40:00", "Every 4 Hours"),
+            "01B",
+        ),
     ]);
     assert_eq!(s.next_expected_at(), Some(at("2024-02-01T04:00:00Z")));
     assert!(s.due(at("2024-02-01T04:59:00Z"), &limits).is_empty());
@@ -103,7 +123,10 @@ fn a_recurring_export_without_its_next_run_is_missed_and_a_new_run_clears_it() {
     s.raise(&due[0]);
     assert_eq!(s.state(None, &limits), ExportState::Missed);
     // The run comes, late: the next is expected an interval after it.
-    s.apply(&alert("Initiated", "01/02/2024 05:10:00", "Every 4 Hours"), "01C");
+    s.apply(
+        &alert("Initiated", "01/02/2024 05:10:00", "Every 4 Hours"),
+        "01C",
+    );
     assert_eq!(s.next_expected_at(), Some(at("2024-02-01T09:10:00Z")));
     assert_eq!(s.state(None, &limits), ExportState::Initiated);
     assert!(s.newly_due(at("2024-02-01T06:00:00Z"), &limits).is_empty());
@@ -121,7 +144,10 @@ fn a_completion_without_its_initiation_counts_as_the_run() {
 
 #[test]
 fn an_unknown_frequency_is_one_time_and_said_so() {
-    let s = summary_of(&[(&alert("Initiated", "01/02/2024 00:00:00", "Fortnightly"), "01A")]);
+    let s = summary_of(&[(
+        &alert("Initiated", "01/02/2024 00:00:00", "Fortnightly"),
+        "01A",
+    )]);
     assert!(s.frequency_unknown());
     assert_eq!(s.frequency(), Frequency::OneTime);
     assert_eq!(s.next_expected_at(), None);
@@ -131,7 +157,10 @@ fn an_unknown_frequency_is_one_time_and_said_so() {
 fn overdue_and_missed_at_one_instant_raise_one_alert() {
     let limits = ExportLimits::default();
     // Every 5 hours, initiated and never completed: overdue at +6 h, missed at +5 h + 60 min.
-    let s = summary_of(&[(&alert("Initiated", "01/02/2024 00:00:00", "Every 5 hours"), "01A")]);
+    let s = summary_of(&[(
+        &alert("Initiated", "01/02/2024 00:00:00", "Every 5 hours"),
+        "01A",
+    )]);
     let due = s.newly_due(at("2024-02-01T06:00:00Z"), &limits);
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].state, ExportState::Missed);
@@ -140,7 +169,10 @@ fn overdue_and_missed_at_one_instant_raise_one_alert() {
 #[test]
 fn the_listing_has_every_field() {
     let s = summary_of(&[(&alert("Initiated", "01/02/2024 00:00:00", "Daily"), "01A")]);
-    let line = s.to_listing(at("2024-02-01T01:00:00Z"), &ExportLimits::default());
+    let item = s.to_row(&ExportLimits::default()).attrs;
+    assert_eq!(item["overdue_at"], "2024-02-01T06:00:00.000Z");
+    assert_eq!(item["missed_at"], "2024-02-02T01:00:00.000Z");
+    let line = ExportSummary::listing(&item, at("2024-02-01T01:00:00Z")).unwrap();
     assert_eq!(
         line,
         json!({"export_request_id": "1690283492", "partner": "Amazon S3", "type": "Events",
@@ -148,6 +180,9 @@ fn the_listing_has_every_field() {
             "initiated_at": "2024-02-01T00:00:00.000Z", "completed_at": null,
             "duration_s": null, "next_expected_at": "2024-02-02T00:00:00.000Z"})
     );
+    let status = |now: &str| ExportSummary::listing(&item, at(now)).unwrap()["status"].clone();
+    assert_eq!(status("2024-02-01T06:00:00Z"), "overdue");
+    assert_eq!(status("2024-02-02T01:00:00Z"), "missed");
 }
 
 #[test]

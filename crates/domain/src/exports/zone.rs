@@ -49,7 +49,8 @@ impl ExportZone {
         )
         .ok()?;
         let instant = self.0.to_ambiguous_zoned(civil).compatible().ok()?;
-        let utc = time::OffsetDateTime::from_unix_timestamp(instant.timestamp().as_second()).ok()?;
+        let utc =
+            time::OffsetDateTime::from_unix_timestamp(instant.timestamp().as_second()).ok()?;
         Timestamp::checked(utc)
     }
 }
@@ -98,6 +99,9 @@ mod tests {
     #[test]
     fn an_unknown_zone_is_refused_with_an_example() {
         let err = ExportZone::parse("Mars/Olympus").unwrap_err();
-        assert!(err.contains("IANA") && err.contains("Asia/Kolkata"), "{err}");
+        assert!(
+            err.contains("IANA") && err.contains("Asia/Kolkata"),
+            "{err}"
+        );
     }
 }

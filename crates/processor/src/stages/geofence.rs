@@ -27,7 +27,7 @@ use crate::failure::{Failure, Stage};
 use crate::geofencing::state_row::{self, Fired, Stored};
 use crate::geofencing::{advance, Advanced, AnomalyLimits, Fences};
 use crate::ports::{Ports, RowStore};
-use crate::state::State;
+use crate::state::{fail_ready as fail, State};
 use crate::trace::{aws_call_spans, during};
 
 /// Compare-and-swap attempts per user and batch before its messages are handed back for
@@ -229,15 +229,4 @@ async fn settle_user<R: RowStore>(
         format!("the geofence state changed under {MAX_STATE_SWAPS} attempts in a row"),
         true,
     ))
-}
-
-fn fail(states: Vec<State>, owners: &[usize], failure: &Failure) -> Vec<State> {
-    states
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| match s {
-            State::Ready(_) if owners.contains(&i) => State::Failed(failure.clone()),
-            other => other,
-        })
-        .collect()
 }

@@ -103,7 +103,10 @@ async fn anomalies_are_counted_by_kind() {
     let p = fenced(&w);
     run(&p, vec![message(&point("a2", 0, 35.0, 35.0), 1)]).await;
     let mut invocation = p.metrics.start();
-    let states = parse::parse(vec![State::Pending(point("a2", 30, 0.005, 0.005))]);
+    let states = parse::parse(
+        vec![State::Pending(point("a2", 30, 0.005, 0.005))],
+        &Default::default(),
+    );
     let states = geofence::fence(&p, states, &[Span::none()]).await;
     let states = write::write(&p, states, &[Span::none()], &mut invocation).await;
     crate::metrics::count_stored(&states, &mut invocation);

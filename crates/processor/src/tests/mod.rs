@@ -3,6 +3,7 @@
 
 mod anomaly;
 mod dedup;
+mod exports;
 mod geofence;
 mod loadback;
 mod order;

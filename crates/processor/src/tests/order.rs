@@ -204,7 +204,7 @@ async fn stale_updates_are_counted_by_kind() {
     run(&p, vec![message(&trip_update("t7", 50, "new"), 1)]).await;
     let late = trip_update("t7", 40, "old");
     let mut invocation = p.metrics.start();
-    let states = parse::parse(vec![State::Pending(late)]);
+    let states = parse::parse(vec![State::Pending(late)], &Default::default());
     let states = write::write(&p, states, &[Span::none()], &mut invocation).await;
     assert!(matches!(states[0], State::Stored(_)), "stored all the same");
     assert_eq!(invocation.total(STALE_UPDATES), 2, "the trip and the user");

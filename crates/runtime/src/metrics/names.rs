@@ -62,6 +62,9 @@ pub const STALE_UPDATES: &str = "StaleUpdates";
 /// Location points flagged as anomalous (processor), by `Kind` (`impossible_speed`,
 /// `geofence_flapping`): one per flagged point of a stored message.
 pub const ANOMALIES: &str = "Anomalies";
+/// Processor (scheduled export check): exports newly found overdue or missed, by `Kind`
+/// (`overdue`, `missed`): one per export and run, however often the check runs.
+pub const EXPORT_ALERTS: &str = "ExportAlerts";
 /// Prefix of the request counts: `Requests.<service>.<Operation>`.
 pub const REQUESTS_PREFIX: &str = "Requests.";
 
@@ -80,4 +83,5 @@ pub const ALL: &[&str] = &[
     LOADBACK_CONFIG_REJECTED,
     STALE_UPDATES,
     ANOMALIES,
+    EXPORT_ALERTS,
 ];
