@@ -68,3 +68,37 @@ pub async fn event_source_mappings(
     }
     Ok(out)
 }
+
+/// Invokes `function` synchronously with the JSON `payload` and returns its JSON answer; a
+/// function error (it ran and failed) is an error naming the function's message.
+pub async fn invoke_json(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+    payload: &serde_json::Value,
+) -> Result<serde_json::Value, AwsError> {
+    let out = client
+        .invoke()
+        .function_name(function)
+        .payload(aws_smithy_types::Blob::new(payload.to_string()))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("lambda", "Invoke", e))?;
+    let body = out.payload.map(|b| b.into_inner()).unwrap_or_default();
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    match out.function_error {
+        Some(kind) => Err(AwsError::local(
+            "lambda",
+            "Invoke",
+            "FunctionError",
+            format!(
+                "{function} failed ({kind}): {}",
+                answer
+                    .get("errorMessage")
+                    .and_then(|m| m.as_str())
+                    .unwrap_or("no message")
+            ),
+            false,
+        )),
+        None => Ok(answer),
+    }
+}

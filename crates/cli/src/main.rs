@@ -5,6 +5,7 @@
 
 mod compact;
 mod dlq;
+mod exports;
 mod init;
 mod last_processed;
 mod poller;
@@ -45,6 +46,9 @@ enum Command {
     /// Inspect the dead-letter queue, and move messages back to the queue.
     #[command(subcommand)]
     Dlq(dlq::Command),
+    /// Track CleverTap exports: check for overdue and missed ones, list them all.
+    #[command(subcommand)]
+    Exports(exports::Command),
     /// Re-queue archived raw webhooks from S3 (backfills).
     Replay(replay::Args),
     /// Check, try and upload the load-back document (CleverTap accounts and rules).
@@ -75,6 +79,7 @@ async fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a).await,
         Command::Send(a) => send::run(a).await,
         Command::Dlq(c) => dlq::run(c).await,
+        Command::Exports(c) => exports::run(c).await,
         Command::Replay(a) => replay::run(a).await,
         Command::Status(a) => status::run(a).await,
         Command::Rules(c) => rules::run(c).await,
