@@ -54,6 +54,18 @@ async fn lambda_binaries_answer_every_sample_event_as_documented() {
     // The geofence entry was loaded back; the export alert raises nothing.
     assert_sample_batch_loaded_back(&stub);
 
+    // The processor's scheduled export check finds the batch's export, completed: nothing due.
+    let check = watch
+        .invoke(
+            "hookloop-processor",
+            &event_file(&format!("schedule/{EXPORTS_CHECK_EVENT}")),
+        )
+        .await;
+    assert_eq!(check["at"], "2024-05-01T13:15:00.000Z", "{check}");
+    assert_eq!(check["checked"], 1, "{check}");
+    assert_eq!(check["raised"], json!([]), "{check}");
+    assert_eq!(check["failed"], json!([]), "{check}");
+
     // Compactor: the scheduled event compacts the batch's hour into curated/; run again, it
     // finds nothing changed and compacts nothing.
     let schedule = event_file(&format!("schedule/{SCHEDULE_EVENT}"));

@@ -375,6 +375,19 @@ async fn sam_local_invoke_runs_the_three_arm64_functions_offline_with_every_samp
     println!("CompactorFunction ({:.1} s): {answer}", took.as_secs_f64());
     assert_sample_batch_compacted(&env, &answer).await;
     logs += &log;
+    // The processor's scheduled export check: the batch's export, completed, nothing due.
+    let event = event_file(&format!("schedule/{EXPORTS_CHECK_EVENT}"));
+    let (answer, log, took) = invoke(&dir, &template, "ProcessorFunction", event).await;
+    println!(
+        "ProcessorFunction export check ({:.1} s): {answer}",
+        took.as_secs_f64()
+    );
+    assert_eq!(
+        (&answer["checked"], &answer["raised"]),
+        (&json!(1), &json!([])),
+        "{log}"
+    );
+    logs += &log;
 
     assert!(
         logs.contains(r#""message_id":"01HWT0D7G0RADARGE0FENCE002""#),

@@ -75,8 +75,11 @@ fn each_function_may_do_only_what_it_does_on_exactly_its_resources() {
         }
     }
     let dedup_only = json!({"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DEDUP#*"]}});
-    let latest_state_only =
-        json!({"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["TRIP#*", "USER#*"]}});
+    // Latest-state rows, geofence states and export summaries: compare-and-swap writes.
+    let conditional_only = json!({"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["TRIP#*", "USER#*", "EXPORT#*"]}});
+    // The export check reads the export directory, and no other partition, with Query.
+    let export_directory_only =
+        json!({"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["EXPORTS"]}});
     let table = || get_att("RowsTable", "Arn");
     let grant = |action: &str, resource: Value, condition: &Value| {
         (
@@ -107,6 +110,7 @@ fn each_function_may_do_only_what_it_does_on_exactly_its_resources() {
     assert_eq!(
         grants(&t, "ProcessorFunction"),
         BTreeSet::from([
+            grant("dynamodb:Query", table(), &export_directory_only),
             grant(
                 "s3:PutObject",
                 json!({"Fn::Sub": "${RawBucket.Arn}/raw/*"}),
@@ -134,7 +138,7 @@ fn each_function_may_do_only_what_it_does_on_exactly_its_resources() {
                 &none
             ),
             grant("dynamodb:BatchWriteItem", table(), &none),
-            grant("dynamodb:PutItem", table(), &latest_state_only),
+            grant("dynamodb:PutItem", table(), &conditional_only),
             grant("dynamodb:BatchGetItem", table(), &none),
             grant("dynamodb:GetItem", table(), &dedup_only),
             grant("dynamodb:PutItem", table(), &dedup_only),

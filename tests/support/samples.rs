@@ -82,13 +82,17 @@ pub fn assert_every_sample_event_is_expected() {
     );
     assert_eq!(
         files_in("schedule"),
-        BTreeSet::from([SCHEDULE_EVENT.to_owned()])
+        BTreeSet::from([SCHEDULE_EVENT.to_owned(), EXPORTS_CHECK_EVENT.to_owned()])
     );
 }
 
 /// The compactor's sample: EventBridge's scheduled event of the hourly run at 13:10 on the day
 /// of the sample SQS batch, so it compacts that batch's arrival hour.
 pub const SCHEDULE_EVENT: &str = "compactor-hourly.json";
+
+/// The processor's scheduled export check (every 15 minutes), at 13:15 on the day of the
+/// sample SQS batch, whose export alert is a completed one time export: nothing is due.
+pub const EXPORTS_CHECK_EVENT: &str = "processor-exports-check.json";
 
 /// The arrival hour of the sample SQS batch's webhooks (their message ids' time).
 pub const SAMPLE_BATCH_HOUR: &str = "2024-05-01T12";

@@ -27,7 +27,7 @@ pub(crate) struct Ready {
     /// The body as received, for the raw archive.
     pub raw: Vec<u8>,
     /// An export status alert's, for its export's summary.
-    pub export: Option<ExportStatusAlert>,
+    pub export: Option<Box<ExportStatusAlert>>,
 }
 
 /// A stored message, ready for load-back.

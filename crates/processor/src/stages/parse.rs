@@ -28,7 +28,7 @@ fn parse_one(mut envelope: Envelope, zone: &ExportZone) -> State {
             let normalized = Normalized::from_webhook(&webhook, &envelope);
             let raw = envelope.take_body().into_bytes();
             let export = match webhook {
-                Webhook::ExportStatus(a) => Some(a),
+                Webhook::ExportStatus(a) => Some(Box::new(a)),
                 _ => None,
             };
             State::Ready(Ready {
