@@ -33,23 +33,23 @@ async fn main() -> Result<(), Error> {
             let answer = match event.payload.invoked()? {
                 Invoked::Batch(batch) => {
                     let batch = handle_as(processor, batch, Some(deadline), &ids);
-                    Answer::Batch(with_request_metrics(requests, metrics, batch).await)
+                    Ok(Answer::Batch(
+                        with_request_metrics(requests, metrics, batch).await,
+                    ))
                 }
                 Invoked::ExportsCheck { at } => {
                     let at = at.unwrap_or_else(time::OffsetDateTime::now_utc);
                     let check = check_exports_as(processor, at, Some(deadline), &ids);
                     // A check that could not read the exports is an error: EventBridge's
                     // asynchronous invocation is retried, and the function's Errors alarm sees it.
-                    Answer::Check(
-                        with_request_metrics(requests, metrics, check)
-                            .await?
-                            .to_json(),
-                    )
+                    with_request_metrics(requests, metrics, check)
+                        .await
+                        .map(|report| Answer::Check(report.to_json()))
                 }
             };
             // Lambda freezes the environment once the answer is sent: the spans go out first.
             telemetry.flush();
-            Ok::<_, Error>(answer)
+            Ok::<_, Error>(answer?)
         },
     ))
     .await

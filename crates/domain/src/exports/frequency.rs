@@ -49,11 +49,15 @@ impl Frequency {
 /// `4 hours`, `hour`, `30 min`, `4h`.
 fn every(words: &[&str]) -> Option<Frequency> {
     let (count, unit) = match words {
-        [one] => match split_number(one) {
-            (Some(n), unit) if !unit.is_empty() => (n, unit),
-            (None, unit) => (1, unit),
-            _ => return None,
-        },
+        [one] => {
+            let digits = one.bytes().take_while(u8::is_ascii_digit).count();
+            let (n, unit) = one.split_at(digits);
+            match (digits, unit.is_empty()) {
+                (0, _) => (1, unit),
+                (_, false) => (n.parse::<i64>().ok()?, unit),
+                (_, true) => return None,
+            }
+        }
         [n, unit] => (n.parse::<i64>().ok()?, *unit),
         _ => return None,
     };
@@ -66,13 +70,6 @@ fn every(words: &[&str]) -> Option<Frequency> {
     };
     let interval = unit.checked_mul(i32::try_from(count).ok()?)?;
     (count >= 1 && interval <= MAX_INTERVAL).then_some(Frequency::Every(interval))
-}
-
-/// `4h` as (4, "h"); `hour` as (None, "hour").
-fn split_number(word: &str) -> (Option<i64>, &str) {
-    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
-    let (n, unit) = word.split_at(digits);
-    (n.parse().ok(), unit)
 }
 
 #[cfg(test)]
@@ -123,6 +120,7 @@ mod tests {
             "every 4",
             "4 fortnights",
             "every 99999999999 hours",
+            "every 99999999999999999999h",
             "every 400 days",
             "every 4 hours please",
         ] {

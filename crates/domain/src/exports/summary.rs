@@ -72,7 +72,18 @@ pub struct ExportSummary {
     pub last_status: Option<String>,
     /// The overdue and missed alerts raised ([`Due::mark`]), newest last.
     pub raised: Vec<String>,
+    /// Which alert `partner`, `type` and `frequency` came from ([`order_key`]): the newest that
+    /// sent each, so an alert without one never hides an older one's.
+    pub field_keys: [Option<String>; 3],
 }
+
+/// An alert's place in time as text, `<at>#<message id>`: fixed-width times and ULIDs, so the
+/// text sorts as the alerts do.
+pub fn order_key(at: Timestamp, message_id: &str) -> String {
+    format!("{}#{message_id}", at.canonical())
+}
+
+const FIELD_KEYS: [&str; 3] = ["partner_from", "type_from", "frequency_from"];
 
 impl ExportSummary {
     pub fn new(export_request_id: &str) -> Self {
@@ -96,14 +107,18 @@ impl ExportSummary {
         if self.newest.as_ref().is_none_or(|n| order > *n) {
             self.newest = Some(order);
             self.last_status = Some(alert.status.clone());
-            let keep = |old: &mut Option<String>, new: &Option<String>| {
-                if new.is_some() {
-                    old.clone_from(new);
-                }
-            };
-            keep(&mut self.partner, &alert.partner);
-            keep(&mut self.export_type, &alert.export_type);
-            keep(&mut self.frequency, &alert.frequency);
+        }
+        let key = order_key(at, message_id);
+        let [pk, tk, fk] = &mut self.field_keys;
+        for (field, field_key, sent) in [
+            (&mut self.partner, pk, &alert.partner),
+            (&mut self.export_type, tk, &alert.export_type),
+            (&mut self.frequency, fk, &alert.frequency),
+        ] {
+            if sent.is_some() && field_key.as_deref().is_none_or(|k| key.as_str() > k) {
+                field.clone_from(sent);
+                *field_key = Some(key.clone());
+            }
         }
         *self != before
     }
@@ -257,6 +272,9 @@ impl ExportSummary {
         if !self.raised.is_empty() {
             a.insert("raised".into(), json!(self.raised));
         }
+        for (name, key) in FIELD_KEYS.iter().zip(&self.field_keys) {
+            put_opt(&mut a, name, key.clone());
+        }
         Row {
             pk: export_pk(&self.export_request_id),
             sk: SUMMARY_SK.to_owned(),
@@ -292,6 +310,7 @@ impl ExportSummary {
                         .collect()
                 })
                 .unwrap_or_default(),
+            field_keys: FIELD_KEYS.map(text),
         })
     }
 

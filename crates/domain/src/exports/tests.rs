@@ -8,9 +8,13 @@ use serde_json::json;
 use super::*;
 use crate::{parse_webhook, ExportStatusAlert, Webhook};
 
+/// An alert; an empty `frequency` is one that sends none.
 fn alert(status: &str, at: &str, frequency: &str) -> ExportStatusAlert {
-    let body = json!({"Export Request Id": 1690283492, "Partner": "Amazon S3", "Type": "Events",
+    let mut body = json!({"Export Request Id": 1690283492, "Partner": "Amazon S3", "Type": "Events",
         "Status": status, "Frequency": frequency, "Date and Time": at});
+    if frequency.is_empty() {
+        body.as_object_mut().unwrap().remove("Frequency");
+    }
     match parse_webhook(Source::ClevertapExportStatus, body.to_string().as_bytes()) {
         Ok(Webhook::ExportStatus(a)) => a,
         other => panic!("{other:?}"),
@@ -143,6 +147,16 @@ fn a_completion_without_its_initiation_counts_as_the_run() {
 }
 
 #[test]
+fn a_newer_alert_without_a_frequency_keeps_the_older_ones() {
+    let with = alert("Initiated", "01/02/2024 00:00:00", "Every 4 Hours");
+    let without = alert("Completed", "01/02/2024 00:40:00", "");
+    let s = summary_of(&[(&with, "01A"), (&without, "01B")]);
+    assert_eq!(s, summary_of(&[(&without, "01B"), (&with, "01A")]));
+    assert_eq!(s.frequency.as_deref(), Some("Every 4 Hours"));
+    assert_eq!(s.next_expected_at(), Some(at("2024-02-01T04:00:00Z")));
+}
+
+#[test]
 fn an_unknown_frequency_is_one_time_and_said_so() {
     let s = summary_of(&[(
         &alert("Initiated", "01/02/2024 00:00:00", "Fortnightly"),
@@ -196,7 +210,7 @@ fn any_alert() -> impl Strategy<Value = ExportStatusAlert> {
     (
         prop::sample::select(vec!["Initiated", "Completed", "Failed"]),
         0u32..48,
-        prop::sample::select(vec!["Every 4 Hours", "One Time", "Daily"]),
+        prop::sample::select(vec!["Every 4 Hours", "One Time", "Daily", ""]),
     )
         .prop_map(|(status, hour, frequency)| {
             let when = format!("0{}/02/2024 {:02}:00:00", 1 + hour / 24, hour % 24);

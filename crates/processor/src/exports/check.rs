@@ -32,6 +32,9 @@ use crate::loadback::{Configured, Loaded};
 use crate::ports::{Ports, RowStore};
 use crate::state::Stored;
 
+/// Time kept for the answer: a check stops raising when its invocation has this little left.
+const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What one check did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CheckReport {
@@ -100,7 +103,14 @@ pub async fn check_exports<P: Ports>(
         ..CheckReport::default()
     };
     let loadback = p.loadback.get().await;
-    for id in &ids {
+    for (n, id) in ids.iter().enumerate() {
+        if deadline.is_some_and(|d| Instant::now() + DEADLINE_MARGIN >= d) {
+            warn!(
+                left = ids.len() - n,
+                "export check out of time; the next check goes on"
+            );
+            break;
+        }
         let item = summaries.remove(&summary_key(id));
         let Some(summary) = item.as_ref().and_then(ExportSummary::from_item) else {
             continue;
@@ -144,6 +154,13 @@ pub async fn check_exports<P: Ports>(
                 for (d, result) in due.into_iter().zip(results) {
                     match result {
                         Loaded::Done { .. } => ok.push(d),
+                        // Refused for good (a rule's record CleverTap will never take): trying
+                        // every 15 minutes would never raise it. Raised without its record.
+                        Loaded::Failed(f) if !f.retryable => {
+                            warn!(export_request_id = %id, code = %f.code, reason = %f.message,
+                                "export alert's CleverTap record refused for good; raised without it");
+                            ok.push(d);
+                        }
                         Loaded::Failed(f) => not_raised(format!("load-back: {}", f.message)),
                     }
                 }
@@ -153,18 +170,23 @@ pub async fn check_exports<P: Ports>(
         if loaded.is_empty() {
             continue;
         }
+        // What this check marks: only those no other check marked meanwhile are counted.
+        let mut marked: Vec<Due> = Vec::new();
         let raise = |s: &mut ExportSummary| {
             let still = s.newly_due(now, limits);
-            let mut changed = false;
-            for d in loaded.iter().filter(|d| still.contains(d)) {
+            marked = loaded
+                .iter()
+                .filter(|d| still.contains(d))
+                .cloned()
+                .collect();
+            for d in &marked {
                 s.raise(d);
-                changed = true;
             }
-            changed
+            !marked.is_empty()
         };
         match update_summary(&p.rows, id, item, limits, raise).await {
             Ok(Some(_)) => {
-                for d in &loaded {
+                for d in &marked {
                     info!(export_request_id = %id, alert = d.state.as_str(), due_at = %d.due_at, "export alert raised");
                     invocation.count_by(EXPORT_ALERTS, KIND, d.state.as_str());
                     report.raised.push(Raised {

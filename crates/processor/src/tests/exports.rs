@@ -245,3 +245,23 @@ async fn the_alert_reaches_clevertap_through_a_rule_and_a_failed_upload_is_raise
     assert_eq!(record["evtData"]["Export Request ID"], "1690283492");
     assert_eq!(inv.total(EXPORT_ALERTS), 1);
 }
+
+#[tokio::test]
+async fn an_alert_whose_record_clevertap_refuses_for_good_is_raised_without_it() {
+    let w = World::default();
+    let p = w.loading_back_by(&with_alert_rule(), 1);
+    assert!(retried(
+        &run_batch(&p, &[alert("Initiated", "01/02/2024 08:00:00", "One Time")]).await
+    )
+    .is_empty());
+    w.upload.lock().script.push_back(Answer::Refuse {
+        position: 0,
+        code: 523,
+    });
+    let mut inv = p.metrics().start();
+    let r = check_exports(&p, datetime!(2024-02-01 14:15 UTC), None, &mut inv)
+        .await
+        .unwrap();
+    assert_eq!((r.raised.len(), r.failed.len()), (1, 0), "{r:?}");
+    assert_eq!(inv.total(EXPORT_ALERTS), 1);
+}
