@@ -291,9 +291,25 @@ async fn every_sample_webhook_lands_in_every_store_it_belongs_in() {
         json!({"device_id": "C305F2DB-56DC-404F-B6C1-BC52F0B680D8"}),
     )
     .await;
+    // The export's tracker: its summary and its directory item (docs/exports.md).
+    assert_item(
+        &env,
+        "EXPORT#1690283492",
+        "SUMMARY",
+        json!({"kind": "export_summary", "status": "completed", "last_status": "Completed",
+               "completed_at": "2023-07-25T16:50:52.000Z", "revision": 1}),
+    )
+    .await;
+    assert_item(
+        &env,
+        "EXPORTS",
+        "1690283492",
+        json!({"kind": "export_index", "export_request_id": "1690283492"}),
+    )
+    .await;
     assert_eq!(
         env.scan_rows().await.len(),
-        16,
+        18,
         "no rows beyond the documented ones"
     );
 
@@ -833,7 +849,8 @@ async fn archived_webhooks_replay_into_the_same_items() {
     env.wait_for_archived(3, Duration::from_secs(60)).await;
     let rows = eventually("all rows", Duration::from_secs(30), || async {
         let rows = env.scan_rows().await;
-        (rows.len() == 6).then_some(rows)
+        // 4 webhook rows, and the export's summary and directory item.
+        (rows.len() == 8).then_some(rows)
     })
     .await;
 
