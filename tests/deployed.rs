@@ -251,9 +251,36 @@ async fn the_deployed_stack_runs_its_three_functions_under_their_own_role_polici
     let rows = env.scan_rows().await;
     let row_ids: BTreeSet<String> = rows
         .iter()
-        .filter_map(|r| r["message_id"].as_str().map(str::to_owned))
+        .filter_map(|r| r.get("message_id")?.as_str().map(str::to_owned))
         .collect();
     assert_eq!(row_ids, queued, "every queued webhook has its rows");
+    // The export alert's tracker (no message id of its own): its summary and directory item.
+    let tracker: BTreeSet<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r.get("message_id").is_none())
+        .filter_map(|r| Some((r.get("pk")?.as_str()?, r.get("sk")?.as_str()?)))
+        .collect();
+    assert_eq!(
+        tracker,
+        BTreeSet::from([("EXPORT#1690283492", "SUMMARY"), ("EXPORTS", "1690283492")])
+    );
+    // The scheduled export check, under the processor's own policy: it reads the directory
+    // (Query) and the summary, and finds nothing due.
+    let check = processor_watch
+        .invoke(
+            "hookloop-processor",
+            &event_file(&format!(
+                "schedule/{}",
+                hookloop_tests::samples::EXPORTS_CHECK_EVENT
+            )),
+        )
+        .await;
+    assert_eq!(
+        (&check["checked"], &check["raised"]),
+        (&json!(1), &json!([])),
+        "{}",
+        processor_watch.log()
+    );
     let records = env.stream_records().await;
     assert_eq!(
         records.len(),
