@@ -17,6 +17,7 @@ use crate::manifest::{
 };
 use crate::rows::{rows_of_hour, RawWebhook};
 use crate::CuratedError;
+use hookloop_domain::exports::ExportZone;
 
 /// Where raw objects are read and curated ones written: the domain's object store (get, put),
 /// and a listing with ETags.
@@ -26,7 +27,7 @@ pub trait Bucket: ObjectStore {
 }
 
 /// How far back the schedule looks and how much one run may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// Hours before the current one that a scheduled run checks for new raw objects
     /// (`COMPACT_LOOKBACK_HOURS`, default 360: the DLQ keeps a message 14 days, and a redriven
@@ -37,6 +38,8 @@ pub struct Settings {
     pub max_hours: usize,
     /// Raw objects read at once.
     pub concurrency: usize,
+    /// The zone export alerts' `Date and Time` is read in (`EXPORT_TIMEZONE`, the processor's).
+    pub export_zone: ExportZone,
 }
 
 impl Default for Settings {
@@ -45,6 +48,7 @@ impl Default for Settings {
             lookback_hours: 360,
             max_hours: 48,
             concurrency: 16,
+            export_zone: ExportZone::default(),
         }
     }
 }
@@ -247,7 +251,10 @@ impl<B: Bucket> Compactor<B> {
             .buffered(self.settings.concurrency.max(1))
             .try_collect()
             .await?;
-        let rows = rows_of_hour(read.into_iter().flatten().collect());
+        let rows = rows_of_hour(
+            read.into_iter().flatten().collect(),
+            &self.settings.export_zone,
+        );
         for id in &rows.unreadable {
             tracing::warn!(message_id = %id, hour = %hour, "left out of the curated tables: the parsers refuse it");
         }

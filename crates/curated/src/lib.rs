@@ -28,6 +28,7 @@ pub use manifest::{
 pub use rows::{rows_of_hour, HourRows, RawWebhook};
 pub use tables::Table;
 
+use hookloop_domain::exports::ExportZone;
 use hookloop_domain::ServiceError;
 use hookloop_runtime::config::{ConfigError, Env};
 
@@ -64,6 +65,13 @@ pub fn settings_from_env<F: Fn(&str) -> Option<String>>(
     Ok(Settings {
         lookback_hours: env.number("COMPACT_LOOKBACK_HOURS", 1..=8784, d.lookback_hours)?,
         max_hours: env.number("COMPACT_MAX_HOURS", 1..=8784, d.max_hours)?,
+        export_zone: match env.optional("EXPORT_TIMEZONE") {
+            None => ExportZone::default(),
+            Some(name) => ExportZone::parse(&name).map_err(|reason| ConfigError::Invalid {
+                var: "EXPORT_TIMEZONE",
+                reason,
+            })?,
+        },
         ..d
     })
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use hookloop_domain::exports::ExportZone;
 use hookloop_domain::{parse_webhook, Envelope, MessageId, Normalized, Row, Source};
 
 use crate::tables::Table;
@@ -31,7 +32,8 @@ pub struct HourRows {
 
 /// The rows of `webhooks`, one set per message id (copies dropped), in id order, so the same
 /// raw objects always make the same tables, byte for byte.
-pub fn rows_of_hour(mut webhooks: Vec<RawWebhook>) -> HourRows {
+/// Export alerts' times are read in `zone`, as the processor reads them.
+pub fn rows_of_hour(mut webhooks: Vec<RawWebhook>, zone: &ExportZone) -> HourRows {
     webhooks.sort_by_key(|w| (w.id, w.source.as_str()));
     let before = webhooks.len();
     webhooks.dedup_by_key(|w| w.id);
@@ -44,7 +46,7 @@ pub fn rows_of_hour(mut webhooks: Vec<RawWebhook>) -> HourRows {
         let parsed = match parse_webhook(w.source, w.body.as_bytes()) {
             // A test call is never stored by the processor: nor here.
             Ok(p) if p.is_test() => continue,
-            Ok(p) => p,
+            Ok(p) => p.in_export_zone(zone),
             Err(_) => {
                 out.unreadable.push(w.id);
                 continue;

@@ -173,7 +173,7 @@ fn an_hour_of_every_source_becomes_typed_rows_one_per_message_even_when_redelive
     }
     // The first location message again, as a redelivery archived in a second batch object.
     webhooks.push(webhooks[0].clone());
-    let rows = rows_of_hour(webhooks);
+    let rows = rows_of_hour(webhooks, &Default::default());
     assert_eq!((rows.webhooks, rows.duplicates), (5, 1));
     let count = |t: Table| rows.tables.get(&t).map_or(0, Vec::len);
     assert_eq!(
@@ -223,18 +223,21 @@ fn an_hour_of_every_source_becomes_typed_rows_one_per_message_even_when_redelive
 fn a_test_call_and_a_body_the_parsers_refuse_make_no_rows() {
     let t = datetime!(2026-11-22 05:00:00 UTC);
     let refused = at(t, 2);
-    let rows = rows_of_hour(vec![
-        RawWebhook {
-            source: Source::ClevertapWebhook,
-            id: at(t, 1),
-            body: include_str!("../../../events/webhooks/clevertap/test-call.json").into(),
-        },
-        RawWebhook {
-            source: Source::Location,
-            id: refused,
-            body: "{}".into(),
-        },
-    ]);
+    let rows = rows_of_hour(
+        vec![
+            RawWebhook {
+                source: Source::ClevertapWebhook,
+                id: at(t, 1),
+                body: include_str!("../../../events/webhooks/clevertap/test-call.json").into(),
+            },
+            RawWebhook {
+                source: Source::Location,
+                id: refused,
+                body: "{}".into(),
+            },
+        ],
+        &Default::default(),
+    );
     assert!(rows.tables.is_empty());
     assert_eq!(rows.unreadable, vec![refused]);
 }
@@ -321,6 +324,7 @@ async fn the_current_hour_waits_and_a_backlog_is_done_newest_first() {
             lookback_hours: 24,
             max_hours: 2,
             concurrency: 4,
+            ..Settings::default()
         },
     );
     let run = c.compact_due(now).await.unwrap();
@@ -352,7 +356,7 @@ proptest! {
             }
         }
         webhooks.reverse();
-        let rows = rows_of_hour(webhooks);
+        let rows = rows_of_hour(webhooks, &Default::default());
         prop_assert_eq!(rows.webhooks, users.len());
         let events = &rows.tables[&Table::LocationEvents];
         prop_assert_eq!(events.len(), users.len());
@@ -360,4 +364,23 @@ proptest! {
         let back = read_parquet(&parquet_bytes(&batch).unwrap());
         prop_assert_eq!(back.num_rows(), users.len());
     }
+}
+
+#[test]
+fn export_alert_times_are_read_in_export_timezone_as_the_processor_reads_them() {
+    let t = datetime!(2026-11-22 05:00:00 UTC);
+    let alert = RawWebhook {
+        source: Source::ClevertapExportStatus,
+        id: at(t, 1),
+        body: include_str!(
+            "../../../events/webhooks/clevertap-export-status/export-completed.json"
+        )
+        .into(),
+    };
+    let zone = hookloop_domain::exports::ExportZone::parse("Asia/Kolkata").unwrap();
+    let rows = rows_of_hour(vec![alert], &zone);
+    let export = &rows.tables[&Table::ExportStatus];
+    assert_eq!(export.len(), 1);
+    assert_eq!(export[0].attrs["at"], "2023-07-25T11:20:52.000Z");
+    assert_eq!(export[0].attrs["at_raw"], "25/07/2023 4:50:52 PM");
 }

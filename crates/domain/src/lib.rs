@@ -68,6 +68,15 @@ pub enum Webhook {
 }
 
 impl Webhook {
+    /// The webhook with an export status alert's `Date and Time` read in `zone`
+    /// (`EXPORT_TIMEZONE`): what the processor stores and the compactor rebuilds alike.
+    pub fn in_export_zone(self, zone: &exports::ExportZone) -> Self {
+        match self {
+            Webhook::ExportStatus(a) => Webhook::ExportStatus(a.in_zone(zone)),
+            other => other,
+        }
+    }
+
     /// CleverTap's dashboard test call (`"is_test": true`): acknowledged, never loaded.
     pub fn is_test(&self) -> bool {
         matches!(self, Webhook::Campaign(c) if c.is_test)

@@ -21,10 +21,7 @@ pub(crate) fn parse(states: Vec<State>, zone: &ExportZone) -> Vec<State> {
 fn parse_one(mut envelope: Envelope, zone: &ExportZone) -> State {
     match parse_webhook(envelope.source(), envelope.body().as_bytes()) {
         Ok(webhook) => {
-            let webhook = match webhook {
-                Webhook::ExportStatus(a) => Webhook::ExportStatus(a.in_zone(zone)),
-                other => other,
-            };
+            let webhook = webhook.in_export_zone(zone);
             let normalized = Normalized::from_webhook(&webhook, &envelope);
             let raw = envelope.take_body().into_bytes();
             let export = match webhook {
