@@ -183,3 +183,27 @@ async fn completed_overdue_and_missed_exports_are_tracked_and_each_alert_raised_
     let (ok, out, _) = env.hookloop(&["exports", "--help"]).await;
     assert!(ok && out.contains("check") && out.contains("list"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hookloop_serve_runs_the_export_check_as_the_schedule_does() {
+    let env = TestEnv::start().await;
+    let p = env.processor(&[]);
+    let batch = [alert(201, "Initiated", "01/02/2024 08:00:00", "One Time")];
+    let r = handle(&p, sqs_event(&batch, 1), None).await;
+    assert!(r.batch_item_failures.is_empty(), "{r:?}");
+    // Initiated in 2024 and never completed: overdue, raised by serve's first check.
+    let _serve = env.serve(&[]).await;
+    let table = env.table();
+    eventually("serve's export check", Duration::from_secs(30), || {
+        let table = &table;
+        async move {
+            table
+                .get("EXPORT#201", "ALERT#2024-02-01T14:00:00.000Z")
+                .await
+                .ok()
+                .flatten()
+        }
+    })
+    .await;
+    assert_eq!(summary(&env, 201).await["status"], "overdue");
+}

@@ -39,6 +39,7 @@ fn extra_dimension(metric: &str) -> Option<&'static str> {
         names::REJECTED => Some(names::STATUS),
         names::DEAD_LETTERED => Some(names::STAGE),
         names::LOAD_BACK_REFUSED => Some(names::CODE),
+        names::STALE_UPDATES | names::ANOMALIES | names::EXPORT_ALERTS => Some(names::KIND),
         _ => None,
     }
 }

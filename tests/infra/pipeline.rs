@@ -361,47 +361,89 @@ fn server_side_geofencing_reads_the_document_in_the_stacks_bucket_and_only_that_
 #[test]
 fn the_anomaly_limits_default_to_the_codes_and_the_code_accepts_their_whole_range() {
     use hookloop_processor::geofencing::AnomalyLimits;
-    use hookloop_processor::ProcessorConfig;
-    use hookloop_runtime::config::Env;
 
     let t = template();
-    let vars = &props(&t, "ProcessorFunction")["Environment"]["Variables"];
-    let param = |var: &str| -> &Value {
-        let name = vars[var]["Ref"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{var}: a parameter"));
-        &t["Parameters"][name]
-    };
-    let required = |name: &str| {
-        ["RAW_BUCKET", "TABLE_NAME", "GEOFENCE_STREAM", "DLQ_URL"]
-            .contains(&name)
-            .then(|| "x".to_owned())
-    };
-    let read = |var: &str, value: String| {
-        ProcessorConfig::read(&Env::new(move |name: &str| {
-            if name == var {
-                Some(value.clone())
-            } else {
-                required(name)
-            }
-        }))
-    };
+    let read = read_processor_config;
     let defaults = AnomalyLimits::default();
     for var in ["MAX_SPEED_KMH", "FLAP_LIMIT", "FLAP_WINDOW_MINUTES"] {
-        let p = param(var);
-        let default = read(var, p["Default"].to_string()).expect("the default is accepted");
+        let default = config_at_default_accepting_the_bounds(&t, var);
         assert_eq!(
             default.anomaly_limits, defaults,
             "{var}'s default is the code's"
         );
-        for bound in ["MinValue", "MaxValue"] {
-            assert!(
-                read(var, p[bound].to_string()).is_ok(),
-                "{var}={} ({bound}) is refused by the code",
-                p[bound]
-            );
-        }
     }
     let off = read("MAX_SPEED_KMH", "0".into()).unwrap();
     assert_eq!(off.anomaly_limits.max_speed_kmh, None, "0 turns it off");
+}
+
+#[test]
+fn the_export_check_runs_every_15_minutes_on_the_processor_with_the_codes_defaults() {
+    use hookloop_processor::ExportSettings;
+
+    let t = template();
+    let schedule = &props(&t, "ProcessorFunction")["Events"]["ExportCheck"];
+    assert_eq!(schedule["Type"], "Schedule");
+    assert_eq!(schedule["Properties"]["Schedule"], "rate(15 minutes)");
+    let vars = &props(&t, "ProcessorFunction")["Environment"]["Variables"];
+    let param = |var: &str| processor_parameter(&t, var);
+    let read = read_processor_config;
+    for var in ["EXPORT_COMPLETION_HOURS", "EXPORT_GRACE_MINUTES"] {
+        let default = config_at_default_accepting_the_bounds(&t, var);
+        assert_eq!(
+            default.exports,
+            ExportSettings::default(),
+            "{var}'s default is the code's"
+        );
+    }
+    // The zone: empty by default (UTC), and the compactor reads the same parameter.
+    assert_eq!(param("EXPORT_TIMEZONE")["Default"], "");
+    assert_eq!(
+        props(&t, "CompactorFunction")["Environment"]["Variables"]["EXPORT_TIMEZONE"],
+        vars["EXPORT_TIMEZONE"]
+    );
+    assert!(read("EXPORT_TIMEZONE", "Asia/Kolkata".into()).is_ok());
+    assert!(read("EXPORT_TIMEZONE", "Mars/Olympus".into()).is_err());
+}
+
+/// The template parameter the processor's variable `var` is set from.
+fn processor_parameter<'a>(t: &'a Value, var: &str) -> &'a Value {
+    let name = props(t, "ProcessorFunction")["Environment"]["Variables"][var]["Ref"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{var}: a parameter"));
+    &t["Parameters"][name]
+}
+
+/// The processor's configuration with `var` = `value` and the required variables set.
+fn read_processor_config(
+    var: &str,
+    value: String,
+) -> Result<hookloop_processor::ProcessorConfig, hookloop_runtime::config::ConfigError> {
+    hookloop_processor::ProcessorConfig::read(&hookloop_runtime::config::Env::new(
+        move |name: &str| {
+            if name == var {
+                Some(value.clone())
+            } else {
+                ["RAW_BUCKET", "TABLE_NAME", "GEOFENCE_STREAM", "DLQ_URL"]
+                    .contains(&name)
+                    .then(|| "x".to_owned())
+            }
+        },
+    ))
+}
+
+/// The processor's configuration at `var`'s parameter default, after checking the code accepts
+/// the parameter's `MinValue` and `MaxValue`.
+fn config_at_default_accepting_the_bounds(
+    t: &Value,
+    var: &str,
+) -> hookloop_processor::ProcessorConfig {
+    let p = processor_parameter(t, var);
+    for bound in ["MinValue", "MaxValue"] {
+        assert!(
+            read_processor_config(var, p[bound].to_string()).is_ok(),
+            "{var}={} ({bound}) is refused by the code",
+            p[bound]
+        );
+    }
+    read_processor_config(var, p["Default"].to_string()).expect("the default is accepted")
 }

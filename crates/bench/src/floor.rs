@@ -57,6 +57,9 @@ pub fn floor(batches: &[Vec<Envelope>]) -> Floor {
         let mut events = 0;
         let mut sources = BTreeSet::new();
         let mut with_records = 0;
+        // Export tracking: the batch's exports (every alert in the corpus is a new export, so
+        // each gets a directory item and its summary's first write).
+        let mut exports = BTreeSet::new();
         let mut records: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
         for e in batch {
             let webhook = parse_webhook(e.source(), e.body().as_bytes()).expect("corpus parses");
@@ -74,6 +77,9 @@ pub fn floor(batches: &[Vec<Envelope>]) -> Floor {
                 (pk.to_owned(), sk.to_owned())
             }));
             events += normalized.geofence_events.len();
+            if let hookloop_domain::Webhook::ExportStatus(a) = &webhook {
+                exports.insert(a.export_request_id.clone());
+            }
             sources.insert(e.source().as_str());
             let items: Vec<_> = normalized.all_rows().map(|r| &r.attrs).collect();
             let planned = rules.records(e.source(), &items).expect("records");
@@ -88,16 +94,23 @@ pub fn floor(batches: &[Vec<Envelope>]) -> Floor {
         }
         // Deduplication check of the batch's keys and load-back markers: one read per 100 keys
         // each.
+        // And the export summaries: one read per 100 exports.
         add(
             "dynamodb:BatchGetItem",
-            div_ceil(keys.len(), MAX_BATCH_GET_KEYS) + div_ceil(with_records, MAX_BATCH_GET_KEYS),
+            div_ceil(keys.len(), MAX_BATCH_GET_KEYS)
+                + div_ceil(with_records, MAX_BATCH_GET_KEYS)
+                + div_ceil(exports.len(), MAX_BATCH_GET_KEYS),
         );
+        // And the new exports' directory items, in one request of their own (before the
+        // summaries are written, which is before the rows are).
         add(
             "dynamodb:BatchWriteItem",
             div_ceil(rows.len(), MAX_BATCH_WRITE_ITEMS)
-                + div_ceil(with_records, MAX_BATCH_WRITE_ITEMS),
+                + div_ceil(with_records, MAX_BATCH_WRITE_ITEMS)
+                + div_ceil(exports.len(), MAX_BATCH_WRITE_ITEMS),
         );
-        add("dynamodb:PutItem", latest.len() as u64);
+        // Latest-state rows and export summaries: one conditional write each.
+        add("dynamodb:PutItem", (latest.len() + exports.len()) as u64);
         add("kinesis:PutRecords", div_ceil(events, MAX_PUT_RECORDS));
         // The raw archive: one object per batch and source.
         add("s3:PutObject", sources.len() as u64);
@@ -109,8 +122,9 @@ pub fn floor(batches: &[Vec<Envelope>]) -> Floor {
                 .sum(),
         );
         // A conditional write the table refuses consumes its write units all the same.
-        units.dynamodb_writes += (n + rows.len() + latest.len() + with_records) as u64;
-        units.dynamodb_reads += (keys.len() + with_records) as u64;
+        units.dynamodb_writes +=
+            (n + rows.len() + latest.len() + with_records + 2 * exports.len()) as u64;
+        units.dynamodb_reads += (keys.len() + with_records + exports.len()) as u64;
         units.kinesis_records += events as u64;
     }
     f.units = units;

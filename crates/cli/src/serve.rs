@@ -16,7 +16,7 @@ use hookloop_aws::clients::load_sdk_config;
 use hookloop_aws::sqs::Queue;
 use hookloop_aws::AwsClients;
 use hookloop_ingest::{Gate, Ingest, IngestConfig, Rejection};
-use hookloop_processor::{Processor, ProcessorConfig};
+use hookloop_processor::{check_exports_as, Processor, ProcessorConfig};
 use hookloop_runtime::config::Env;
 use hookloop_runtime::metrics::names::INGEST;
 use hookloop_runtime::metrics::Registry;
@@ -68,6 +68,10 @@ pub struct Args {
     /// and `LOADBACK_RULES` defaults to infra/loadback-rules.json.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:3999")]
     clevertap_stub: Option<SocketAddr>,
+    /// Run the export check (docs/exports.md) at start and every this many minutes, as the
+    /// stack's schedule does every 15; 0: never (run `hookloop exports check` by hand).
+    #[arg(long, default_value_t = 15, value_name = "MINUTES")]
+    exports_check_minutes: u64,
 }
 
 /// The stand-in's account, for `serve --clevertap-stub`.
@@ -265,6 +269,35 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
+/// The scheduled export check at start and then every `every`, each within `timeout` as an
+/// invocation, until `stopped`.
+async fn check_exports_every(
+    processor: Arc<Processor>,
+    every: Duration,
+    timeout: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        let now = time::OffsetDateTime::now_utc();
+        match check_exports_as(&processor, now, Some(deadline), &InvocationIds::local()).await {
+            Ok(r) => info!(
+                checked = r.checked,
+                raised = r.raised.len(),
+                failed = r.failed.len(),
+                "export check"
+            ),
+            Err(e) => tracing::warn!(error = %e, "export check could not read the exports"),
+        }
+    }
+}
+
 pub async fn run(args: Args) -> Result<ExitCode, CliError> {
     if args.batch_size == 0 || args.pollers == 0 || args.body_timeout_ms == 0 {
         return Err(CliError::Usage(
@@ -325,6 +358,14 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
             ))
         })
         .collect();
+    let exports = (args.exports_check_minutes > 0).then(|| {
+        tokio::spawn(check_exports_every(
+            processor.clone(),
+            Duration::from_secs(60 * args.exports_check_minutes),
+            Duration::from_secs(args.processor_timeout_secs),
+            stopped.clone(),
+        ))
+    });
 
     info!(%addr, pollers = args.pollers, batch_size = args.batch_size, "serving: POST /webhooks/clevertap, /webhooks/clevertap/export-status, /webhooks/location; GET /health");
     let state = IngestState {
@@ -342,6 +383,9 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
     let _ = stop.send(true);
     for p in pollers {
         let _ = p.await;
+    }
+    if let Some(e) = exports {
+        let _ = e.await;
     }
     served.map_err(|source| CliError::Listen { addr, source })?;
     Ok(ExitCode::SUCCESS)

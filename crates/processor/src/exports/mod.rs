@@ -5,17 +5,15 @@
 //!
 //! A summary is one item written by compare-and-swap on its `revision`
 //! ([`RowStore::put_if_revision`]): an alert's merge and a check's raise never overwrite each
-//! other. The first write of an export also puts its directory item (`EXPORTS`, `<id>`), which
-//! is how the check finds every export with one `Query`.
+//! other. Before an export's first summary, the stage puts its directory item (`EXPORTS`,
+//! `<id>`), which is how the check finds every export with one `Query`.
 
 pub mod check;
 pub(crate) mod stage;
 
 use hookloop_aws::dynamodb::{Swapped, REVISION_ATTRIBUTE};
 use hookloop_aws::AwsError;
-use hookloop_domain::exports::{
-    directory_row, summary_key, ExportLimits, ExportSummary, ExportZone,
-};
+use hookloop_domain::exports::{summary_key, ExportLimits, ExportSummary, ExportZone};
 use serde_json::{json, Value};
 use tracing::debug;
 
@@ -57,10 +55,6 @@ pub(crate) async fn update_summary<R: RowStore>(
             .unwrap_or_else(|| ExportSummary::new(id));
         if !change(&mut summary) {
             return Ok(None);
-        }
-        if revision.is_none() {
-            // Before the summary: a summary is never without its directory item.
-            rows.put_rows(vec![directory_row(id)]).await?;
         }
         let mut row = summary.to_row(limits);
         row.attrs

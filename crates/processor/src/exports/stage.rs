@@ -1,12 +1,12 @@
 //! The export stage: each export status alert of the batch merged into its export's summary
 //! (`EXPORT#<id>`, `SUMMARY`) before the batch's rows are written. One `BatchGetItem` for the
-//! batch's summaries, then per export with a change one `PutItem` (a compare-and-swap; the
-//! first also puts the directory item). A redelivered alert changes nothing and writes nothing.
+//! batch's summaries, one `BatchWriteItem` for the directory items of the exports new to the
+//! table (if any), then per export with a change one `PutItem` (a compare-and-swap). A redelivered alert changes nothing and writes nothing.
 //! A batch without export alerts costs nothing here.
 
 use std::collections::BTreeMap;
 
-use hookloop_domain::exports::summary_key;
+use hookloop_domain::exports::{directory_row, summary_key};
 use hookloop_domain::ExportStatusAlert;
 use tracing::{warn, Span};
 
@@ -45,6 +45,19 @@ pub(crate) async fn track<P: Ports>(
         Ok(found) => found,
         Err(e) => return fail(states, &owners, &Failure::from_aws(Stage::Store, &e)),
     };
+    // The directory items of the exports without a summary yet, in one request, before their
+    // summaries: a summary is never without its directory item.
+    let new: Vec<_> = by_export
+        .keys()
+        .filter(|id| !read.contains_key(&summary_key(id)))
+        .map(|id| directory_row(id))
+        .collect();
+    if !new.is_empty() {
+        let traced = aws_call_spans(spans, &owners, "DynamoDB", "BatchWriteItem");
+        if let Err(e) = during(traced, p.rows.put_rows(new)).await {
+            return fail(states, &owners, &Failure::from_aws(Stage::Store, &e));
+        }
+    }
     let limits = &p.exports.limits;
     let updates: Vec<_> = by_export
         .iter()
