@@ -173,7 +173,7 @@ fn export_row(x: &ExportStatusAlert, env: &Envelope) -> Row {
     put_opt(&mut a, "type", x.export_type.clone());
     put_opt(&mut a, "frequency", x.frequency.clone());
     Row {
-        pk: format!("EXPORT#{}", x.export_request_id),
+        pk: crate::exports::export_pk(&x.export_request_id),
         sk: format!("STATUS#{}#{}", x.at.canonical(), x.status),
         attrs: a,
     }

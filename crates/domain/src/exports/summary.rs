@@ -226,21 +226,23 @@ impl ExportSummary {
         self.raised.drain(..over);
     }
 
-    /// Where it stands at `now`: missed or overdue when it is due at `now` (raised yet or not),
-    /// else as its alerts report. Without `now`, as of the alerts and the alerts raised.
-    pub fn state(&self, now: Option<Timestamp>, limits: &ExportLimits) -> ExportState {
-        let due = match now {
-            Some(now) => self.due(now, limits),
-            None => {
-                let all = self.due(Timestamp::from_offset_date_time(MAX_TIME), limits);
-                all.into_iter()
-                    .filter(|d| self.raised.contains(&d.mark()))
-                    .collect()
-            }
-        };
+    /// Where it stands as of the alerts and the alerts raised for its current run.
+    pub fn raised_state(&self, limits: &ExportLimits) -> ExportState {
+        let raised = self
+            .deadlines(limits)
+            .into_iter()
+            .flatten()
+            .filter(|d| self.raised.contains(&d.mark()))
+            .map(|d| d.state);
+        self.worst_of(raised)
+    }
+
+    /// Missed over overdue over what the alerts report.
+    fn worst_of(&self, due: impl IntoIterator<Item = ExportState>) -> ExportState {
+        let due: Vec<ExportState> = due.into_iter().collect();
         [ExportState::Missed, ExportState::Overdue]
             .into_iter()
-            .find(|s| due.iter().any(|d| d.state == *s))
+            .find(|s| due.contains(s))
             .unwrap_or_else(|| self.reported())
     }
 
@@ -250,7 +252,7 @@ impl ExportSummary {
         let mut a = Map::new();
         a.insert("kind".into(), json!(SUMMARY_KIND));
         a.insert("export_request_id".into(), json!(self.export_request_id));
-        a.insert("status".into(), json!(self.state(None, limits).as_str()));
+        a.insert("status".into(), json!(self.raised_state(limits).as_str()));
         put_opt(&mut a, "partner", self.partner.clone());
         put_opt(&mut a, "type", self.export_type.clone());
         put_opt(&mut a, "frequency", self.frequency.clone());
@@ -325,13 +327,14 @@ impl ExportSummary {
                 .and_then(|t| Timestamp::parse_rfc3339(t).ok())
                 .is_some_and(|t| now >= t)
         };
-        let status = if passed("missed_at") {
-            ExportState::Missed
-        } else if passed("overdue_at") {
-            ExportState::Overdue
-        } else {
-            s.reported()
-        };
+        let status = s.worst_of(
+            [
+                (passed("missed_at"), ExportState::Missed),
+                (passed("overdue_at"), ExportState::Overdue),
+            ]
+            .into_iter()
+            .filter_map(|(due, state)| due.then_some(state)),
+        );
         let time = |t: Option<Timestamp>| t.map(|t| t.canonical());
         Some(json!({
             "export_request_id": s.export_request_id,
@@ -346,8 +349,6 @@ impl ExportSummary {
         }))
     }
 }
-
-const MAX_TIME: time::OffsetDateTime = time::PrimitiveDateTime::MAX.assume_utc();
 
 fn add(t: Timestamp, d: Duration) -> Option<Timestamp> {
     Timestamp::checked(t.as_offset_date_time().checked_add(d)?)
