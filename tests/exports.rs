@@ -90,7 +90,13 @@ async fn completed_overdue_and_missed_exports_are_tracked_and_each_alert_raised_
     let mut raised: Vec<(String, &str, String)> = report
         .raised
         .iter()
-        .map(|r| (r.export_request_id.clone(), r.alert, r.due_at.clone()))
+        .map(|r| {
+            (
+                r.export_request_id.clone(),
+                r.alert.as_str(),
+                r.due_at.clone(),
+            )
+        })
         .collect();
     raised.sort();
     assert_eq!(

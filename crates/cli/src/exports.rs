@@ -55,24 +55,22 @@ async fn check(args: Args) -> Result<ExitCode, CliError> {
             &json!({"action": EXPORTS_CHECK}),
         )
         .await?;
-        serde_json::from_value::<Report>(answer.clone())
+        serde_json::from_value::<CheckReport>(answer)
             .map_err(|e| CliError::Usage(format!("unexpected answer from {function}: {e}")))?
-            .with_json(answer)
     } else {
         let config = ProcessorConfig::from_env()?;
         let processor = Processor::new(&target.clients, config)
             .map_err(|e| CliError::Usage(format!("load-back: {e}")))?;
-        let r = check_exports_as(
+        check_exports_as(
             &processor,
             OffsetDateTime::now_utc(),
             None,
             &InvocationIds::local(),
         )
-        .await?;
-        Report::from(&r)
+        .await?
     };
     if args.json {
-        println!("{}", report.json);
+        println!("{}", report.to_json());
     } else {
         for r in &report.raised {
             println!(
@@ -101,53 +99,6 @@ async fn check(args: Args) -> Result<ExitCode, CliError> {
     })
 }
 
-/// A check's report as printed, whichever process ran it.
-#[derive(serde::Deserialize)]
-struct Report {
-    at: String,
-    checked: usize,
-    raised: Vec<RaisedLine>,
-    failed: Vec<FailedLine>,
-    #[serde(skip)]
-    json: Value,
-}
-
-#[derive(serde::Deserialize)]
-struct RaisedLine {
-    export_request_id: String,
-    alert: String,
-    due_at: String,
-    run_at: String,
-}
-
-#[derive(serde::Deserialize)]
-struct FailedLine {
-    export_request_id: String,
-    reason: String,
-}
-
-impl Report {
-    fn with_json(mut self, json: Value) -> Self {
-        self.json = json;
-        self
-    }
-
-    fn from(r: &CheckReport) -> Self {
-        let json = r.to_json();
-        // The report's own JSON, read back: one shape for both paths.
-        match serde_json::from_value::<Report>(json.clone()) {
-            Ok(report) => report.with_json(json),
-            Err(_) => Report {
-                at: r.at.clone(),
-                checked: r.checked,
-                raised: Vec::new(),
-                failed: Vec::new(),
-                json,
-            },
-        }
-    }
-}
-
 async fn list(args: Args) -> Result<ExitCode, CliError> {
     let target = args.target.connect().await?;
     let table = Table::new(
@@ -167,7 +118,7 @@ async fn list(args: Args) -> Result<ExitCode, CliError> {
 }
 
 /// Every export's listing at `now`, in directory order (by export request id).
-pub async fn listings(table: &Table, now: Timestamp) -> Result<Vec<Value>, CliError> {
+async fn listings(table: &Table, now: Timestamp) -> Result<Vec<Value>, CliError> {
     let ids: Vec<String> = table
         .query_partition(DIRECTORY_PK)
         .await?

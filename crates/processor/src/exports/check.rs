@@ -21,7 +21,7 @@ use hookloop_domain::exports::{
 use hookloop_domain::{Source, Timestamp};
 use hookloop_runtime::metrics::names::{EXPORT_ALERTS, KIND};
 use hookloop_runtime::{Invocation, InvocationIds};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use tracing::{info, warn, Instrument, Span};
@@ -36,7 +36,8 @@ use crate::state::Stored;
 const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What one check did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// What one check did: the function's answer, which `hookloop exports check --stack` reads back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CheckReport {
     /// The time checked against (the schedule's, or now).
     pub at: String,
@@ -48,16 +49,16 @@ pub struct CheckReport {
     pub failed: Vec<NotRaised>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Raised {
     pub export_request_id: String,
     /// `overdue` or `missed`.
-    pub alert: &'static str,
+    pub alert: String,
     pub due_at: String,
     pub run_at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotRaised {
     pub export_request_id: String,
     pub reason: String,
@@ -191,7 +192,7 @@ pub async fn check_exports<P: Ports>(
                     invocation.count_by(EXPORT_ALERTS, KIND, d.state.as_str());
                     report.raised.push(Raised {
                         export_request_id: id.clone(),
-                        alert: d.state.as_str(),
+                        alert: d.state.as_str().to_owned(),
                         due_at: d.due_at.canonical(),
                         run_at: d.run_at.canonical(),
                     });

@@ -73,15 +73,20 @@ async fn alerts_in_any_order_make_one_summary_and_a_redelivery_writes_nothing() 
     );
 }
 
-#[tokio::test]
-async fn two_alerts_of_one_export_in_one_batch_are_one_write() {
-    let w = World::default();
-    let p = w.processor();
+/// The 00:00 run of an export every 4 hours, initiated and completed, in one batch.
+async fn store_a_four_hourly_run(p: &Processor<Memory>) {
     let batch = [
         alert("Initiated", "01/02/2024 00:00:00", "Every 4 Hours"),
         alert("Completed", "01/02/2024 00:40:00", "Every 4 Hours"),
     ];
-    assert!(retried(&run_batch(&p, &batch).await).is_empty());
+    assert!(retried(&run_batch(p, &batch).await).is_empty());
+}
+
+#[tokio::test]
+async fn two_alerts_of_one_export_in_one_batch_are_one_write() {
+    let w = World::default();
+    let p = w.processor();
+    store_a_four_hourly_run(&p).await;
     assert_eq!(w.rows.lock().swaps, 1);
     assert_eq!(summary(&w)["next_expected_at"], "2024-02-01T04:00:00.000Z");
     assert_eq!(summary(&w)["interval_s"], 4 * 3600);
@@ -172,18 +177,14 @@ async fn an_export_not_completed_in_six_hours_is_raised_once_with_its_alert_row_
 async fn a_recurring_export_whose_next_run_does_not_come_is_missed() {
     let w = World::default();
     let p = w.processor();
-    let batch = [
-        alert("Initiated", "01/02/2024 00:00:00", "Every 4 Hours"),
-        alert("Completed", "01/02/2024 00:40:00", "Every 4 Hours"),
-    ];
-    assert!(retried(&run_batch(&p, &batch).await).is_empty());
+    store_a_four_hourly_run(&p).await;
     let mut inv = p.metrics().start();
     let r = check_exports(&p, datetime!(2024-02-01 05:00 UTC), None, &mut inv)
         .await
         .unwrap();
     assert_eq!(r.raised.len(), 1);
     assert_eq!(
-        (r.raised[0].alert, r.raised[0].run_at.as_str()),
+        (r.raised[0].alert.as_str(), r.raised[0].run_at.as_str()),
         ("missed", "2024-02-01T04:00:00.000Z")
     );
     assert_eq!(summary(&w)["status"], "missed");
@@ -264,4 +265,20 @@ async fn an_alert_whose_record_clevertap_refuses_for_good_is_raised_without_it()
         .unwrap();
     assert_eq!((r.raised.len(), r.failed.len()), (1, 0), "{r:?}");
     assert_eq!(inv.total(EXPORT_ALERTS), 1);
+}
+
+#[tokio::test]
+async fn a_check_out_of_time_raises_nothing_and_leaves_it_to_the_next() {
+    let w = World::default();
+    let p = w.processor();
+    store_a_four_hourly_run(&p).await;
+    let mut inv = p.metrics().start();
+    let at = datetime!(2024-02-01 05:00 UTC);
+    let late = check_exports(&p, at, Some(std::time::Instant::now()), &mut inv)
+        .await
+        .unwrap();
+    assert!(late.raised.is_empty(), "{late:?}");
+    assert_eq!(summary(&w)["status"], "completed");
+    let next = check_exports(&p, at, None, &mut inv).await.unwrap();
+    assert_eq!(next.raised.len(), 1, "{next:?}");
 }
