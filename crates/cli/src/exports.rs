@@ -6,9 +6,10 @@
 use std::process::ExitCode;
 
 use hookloop_aws::dynamodb::Table;
-use hookloop_domain::exports::{summary_key, ExportSummary, DIRECTORY_PK};
+use hookloop_domain::exports::ExportSummary;
 use hookloop_domain::Timestamp;
 use hookloop_processor::event::EXPORTS_CHECK;
+use hookloop_processor::exports::tracked_exports;
 use hookloop_processor::{check_exports_as, CheckReport, Processor, ProcessorConfig};
 use hookloop_runtime::InvocationIds;
 use serde_json::{json, Value};
@@ -119,17 +120,10 @@ async fn list(args: Args) -> Result<ExitCode, CliError> {
 
 /// Every export's listing at `now`, in directory order (by export request id).
 async fn listings(table: &Table, now: Timestamp) -> Result<Vec<Value>, CliError> {
-    let ids: Vec<String> = table
-        .query_partition(DIRECTORY_PK)
+    Ok(tracked_exports(table)
         .await?
         .iter()
-        .filter_map(|item| item.get("export_request_id")?.as_str().map(str::to_owned))
-        .collect();
-    let keys: Vec<_> = ids.iter().map(|id| summary_key(id)).collect();
-    let summaries = table.get_many(&keys).await?;
-    Ok(keys
-        .iter()
-        .filter_map(|k| ExportSummary::listing(summaries.get(k)?, now))
+        .filter_map(|(_, item)| ExportSummary::listing(item.as_ref()?, now))
         .collect())
 }
 

@@ -15,9 +15,7 @@
 use std::time::Instant;
 
 use hookloop_aws::AwsError;
-use hookloop_domain::exports::{
-    alert_message_id, alert_row, summary_key, Due, ExportSummary, DIRECTORY_PK,
-};
+use hookloop_domain::exports::{alert_message_id, alert_row, Due, ExportSummary};
 use hookloop_domain::{Source, Timestamp};
 use hookloop_runtime::metrics::names::{EXPORT_ALERTS, KIND};
 use hookloop_runtime::{Invocation, InvocationIds};
@@ -26,7 +24,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tracing::{info, warn, Instrument, Span};
 
-use super::update_summary;
+use super::{tracked_exports, update_summary};
 use crate::app::Processor;
 use crate::loadback::{Configured, Loaded};
 use crate::ports::{Ports, RowStore};
@@ -91,28 +89,23 @@ pub async fn check_exports<P: Ports>(
 ) -> Result<CheckReport, AwsError> {
     let now = Timestamp::from_offset_date_time(at);
     let limits = &p.exports.limits;
-    let directory = p.rows.query_partition(DIRECTORY_PK).await?;
-    let ids: Vec<String> = directory
-        .iter()
-        .filter_map(|item| item.get("export_request_id")?.as_str().map(str::to_owned))
-        .collect();
-    let keys: Vec<_> = ids.iter().map(|id| summary_key(id)).collect();
-    let mut summaries = p.rows.get_many(&keys).await?;
+    let exports = tracked_exports(&p.rows).await?;
     let mut report = CheckReport {
         at: now.canonical(),
-        checked: ids.len(),
+        checked: exports.len(),
         ..CheckReport::default()
     };
     let loadback = p.loadback.get().await;
-    for (n, id) in ids.iter().enumerate() {
+    let left = exports.len();
+    for (n, (id, item)) in exports.into_iter().enumerate() {
+        let id = &id;
         if deadline.is_some_and(|d| Instant::now() + DEADLINE_MARGIN >= d) {
             warn!(
-                left = ids.len() - n,
+                left = left - n,
                 "export check out of time; the next check goes on"
             );
             break;
         }
-        let item = summaries.remove(&summary_key(id));
         let Some(summary) = item.as_ref().and_then(ExportSummary::from_item) else {
             continue;
         };

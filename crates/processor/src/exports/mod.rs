@@ -13,7 +13,9 @@ pub(crate) mod stage;
 
 use hookloop_aws::dynamodb::{Swapped, REVISION_ATTRIBUTE};
 use hookloop_aws::AwsError;
-use hookloop_domain::exports::{summary_key, ExportLimits, ExportSummary, ExportZone};
+use hookloop_domain::exports::{
+    summary_key, ExportLimits, ExportSummary, ExportZone, DIRECTORY_PK,
+};
 use serde_json::{json, Value};
 use tracing::debug;
 
@@ -27,6 +29,27 @@ pub struct ExportSettings {
     /// The zone CleverTap's `Date and Time` is read in (UTC unless named).
     pub zone: ExportZone,
     pub limits: ExportLimits,
+}
+
+/// Every tracked export, in directory order (by export request id), with its summary item
+/// (`None`: a directory item whose summary is not written yet): one `Query` of the directory
+/// and one `BatchGetItem` per 100 summaries. What the check and `hookloop exports list` read.
+pub async fn tracked_exports<R: RowStore>(
+    rows: &R,
+) -> Result<Vec<(String, Option<Item>)>, AwsError> {
+    let ids: Vec<String> = rows
+        .query_partition(DIRECTORY_PK)
+        .await?
+        .iter()
+        .filter_map(|item| item.get("export_request_id")?.as_str().map(str::to_owned))
+        .collect();
+    let keys: Vec<_> = ids.iter().map(|id| summary_key(id)).collect();
+    let mut summaries = rows.get_many(&keys).await?;
+    Ok(ids
+        .into_iter()
+        .zip(keys)
+        .map(|(id, key)| (id, summaries.remove(&key)))
+        .collect())
 }
 
 /// Compare-and-swap attempts on one summary before giving up (each conflict means another
