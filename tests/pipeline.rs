@@ -571,7 +571,9 @@ async fn a_redelivered_message_rewrites_the_same_items() {
         "both deliveries processed",
         Duration::from_secs(30),
         || async {
-            (env.stream_records().await.len() == 4 && env.queue().depth().await.unwrap() == (0, 0))
+            // Two deliveries of 2 geofence events: 4 records, more if the loaded machine
+            // redelivers one past the visibility timeout (at least once).
+            (env.stream_records().await.len() >= 4 && env.queue().depth().await.unwrap() == (0, 0))
                 .then_some(())
         },
     )
