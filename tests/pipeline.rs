@@ -80,6 +80,8 @@ async fn every_sample_webhook_lands_in_every_store_it_belongs_in() {
     ];
     let mut fixtures: Vec<String> = samples.iter().map(|(f, _, _)| f.to_string()).collect();
     fixtures.push("clevertap/test-call.json".into());
+    // The other location platforms' fixtures go end to end in tests/platforms.rs.
+    fixtures.extend(samples::PLATFORM_FIXTURES.map(String::from));
     let on_disk: HashSet<String> = std::fs::read_dir(event_file("webhooks"))
         .unwrap()
         .flat_map(|d| {

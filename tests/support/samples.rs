@@ -34,6 +34,17 @@ pub fn expected_ingest_responses() -> Vec<(&'static str, u16, (&'static str, Val
             200,
             ("status", json!("queued")),
         ),
+        (
+            "location-hypertrack-events.json",
+            200,
+            ("status", json!("queued")),
+        ),
+        // Foursquare's `Pilgrim-Secret` header carries the token.
+        (
+            "location-foursquare-geofence.json",
+            200,
+            ("status", json!("queued")),
+        ),
         ("health.json", 200, ("status", json!("ok"))),
         (
             "location-missing-token.json",
@@ -53,6 +64,16 @@ pub fn expected_ingest_responses() -> Vec<(&'static str, u16, (&'static str, Val
         ("unknown-route.json", 404, ("error", json!("not_found"))),
     ]
 }
+
+/// The HyperTrack, Roam.ai and Foursquare fixtures (under `events/webhooks/`), which
+/// `tests/platforms.rs` sends end to end.
+pub const PLATFORM_FIXTURES: [&str; 5] = [
+    "location/hypertrack-events.json",
+    "location/roam-geofence-events.json",
+    "location/roam-location.json",
+    "location/foursquare-geofence-enter.json",
+    "location/foursquare-visit-arrival.json",
+];
 
 /// The token the sample events carry.
 pub const SAMPLE_TOKEN: &str = "dev-token";

@@ -103,6 +103,54 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// A time sent as epoch milliseconds (a JSON integer, as Foursquare sends `timestamp`) or as an
+/// RFC 3339 string; held like any [`Timestamp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EpochMillisOrRfc3339(pub Timestamp);
+
+impl Timestamp {
+    /// `ms` milliseconds after 1970-01-01T00:00:00Z, within years 0001..=9999.
+    pub(crate) fn from_epoch_millis(ms: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .ok()
+            .and_then(Self::checked)
+    }
+}
+
+impl<'de> Deserialize<'de> for EpochMillisOrRfc3339 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = EpochMillisOrRfc3339;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("epoch milliseconds or an RFC 3339 timestamp")
+            }
+            fn visit_i64<E: de::Error>(self, ms: i64) -> Result<Self::Value, E> {
+                Timestamp::from_epoch_millis(ms)
+                    .map(EpochMillisOrRfc3339)
+                    .ok_or_else(|| E::custom(TIME_OUT_OF_RANGE))
+            }
+            fn visit_u64<E: de::Error>(self, ms: u64) -> Result<Self::Value, E> {
+                let ms = i64::try_from(ms).map_err(|_| E::custom(TIME_OUT_OF_RANGE))?;
+                self.visit_i64(ms)
+            }
+            fn visit_f64<E: de::Error>(self, ms: f64) -> Result<Self::Value, E> {
+                // A whole number written with a fraction or exponent (1.7e12) is still one.
+                if ms.fract() != 0.0 || !(-1e17..=1e17).contains(&ms) {
+                    return Err(E::custom("expected whole epoch milliseconds"));
+                }
+                self.visit_i64(ms as i64)
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Timestamp::parse_rfc3339(s)
+                    .map(EpochMillisOrRfc3339)
+                    .map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +167,30 @@ mod tests {
         let ts = Timestamp::parse_rfc3339("2024-05-01T12:10:00.0459+02:00").unwrap();
         assert_eq!(ts.canonical(), "2024-05-01T10:10:00.045Z");
     }
+    #[test]
+    fn epoch_milliseconds_and_rfc_3339_read_as_the_same_time() {
+        let read = |v: serde_json::Value| serde_json::from_value::<EpochMillisOrRfc3339>(v);
+        let t = read(serde_json::json!(1_714_564_800_250_i64)).unwrap().0;
+        assert_eq!(t.canonical(), "2024-05-01T12:00:00.250Z");
+        assert_eq!(
+            read(serde_json::json!("2024-05-01T12:00:00.250Z"))
+                .unwrap()
+                .0,
+            t
+        );
+        assert_eq!(read(serde_json::json!(1.71456480025e12)).unwrap().0, t);
+        for bad in [
+            serde_json::json!(1.5),
+            serde_json::json!(i64::MAX),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(-62_200_000_000_000_i64),
+            serde_json::json!("yesterday"),
+            serde_json::json!(true),
+        ] {
+            assert!(read(bad.clone()).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn timestamps_are_canonical_utc_with_millis() {
         let t = Timestamp::parse_rfc3339("2024-05-01T14:00:00.5+02:00").unwrap();

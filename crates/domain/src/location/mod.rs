@@ -6,11 +6,15 @@
 //!    "trip": {"_id", "externalId", ..., "metadata": {"route_session_type"}}}`.
 //! 3. Radar style: `{"event": {...}, "user": {...}}` or `{"events": [...], "user": {...}}` with
 //!    GeoJSON `coordinates: [longitude, latitude]`.
+//! 4. HyperTrack: a JSON array of device, trip, geofence and location events.
+//! 5. Roam.ai: `{"events": [...]}` or one event, types namespaced `geospark:`/`roam:`.
+//! 6. Foursquare Movement SDK: one arrival, departure or geofence event (`pilgrimVisitId`,
+//!    `visitType`, `eventType`, `geofenceId`, `installId`).
 //!
 //! Whatever the shape, the result is the same [`LocationWebhook`]: location events, trip updates
 //! and user updates, with coordinates in range and timestamps parsed.
 //!
-//! One module a shape (`structured`, `platform`, `radar`), each with its serde types and the
+//! One module a shape (`structured`, `platform`, `radar`, `hypertrack`, `roam`, `foursquare`), each with its serde types and the
 //! conversion to [`LocationWebhook`]; this module holds the shared result types, the choice of
 //! shape and the pieces two shapes share.
 
@@ -18,16 +22,24 @@ use serde::Deserialize;
 
 use crate::error::ParseError;
 use crate::primitives::{from_body, object_keys, Coordinate, Id, StoredNumber, Text, Timestamp};
+use foursquare::foursquare;
 use platform::platform;
 use radar::radar;
+use roam::{roam, Probe, RoamDelivery, RoamEvent};
 use structured::structured;
 
 mod bounded;
+mod foursquare;
+mod geojson;
+mod hypertrack;
 mod platform;
+#[cfg(test)]
+mod platforms_tests;
 mod radar;
 mod read;
 #[cfg(test)]
 mod read_tests;
+mod roam;
 mod structured;
 #[cfg(test)]
 mod tests;
@@ -38,6 +50,9 @@ pub enum LocationShape {
     Structured,
     Platform,
     Radar,
+    HyperTrack,
+    Roam,
+    Foursquare,
 }
 
 impl LocationShape {
@@ -46,6 +61,9 @@ impl LocationShape {
             LocationShape::Structured => "structured",
             LocationShape::Platform => "platform",
             LocationShape::Radar => "radar",
+            LocationShape::HyperTrack => "hypertrack",
+            LocationShape::Roam => "roam",
+            LocationShape::Foursquare => "foursquare",
         }
     }
 }
@@ -122,6 +140,10 @@ pub struct LocationWebhook {
 /// ([`read`]) serves a body that is valid; a body it refuses is read again in two passes, for
 /// the refusal's words and field path.
 pub(crate) fn parse(body: &[u8]) -> Result<LocationWebhook, ParseError> {
+    // An array is HyperTrack's; any other body is an object, whose keys decide.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return hypertrack::read(body);
+    }
     read::read(body).unwrap_or_else(|| parse_in_two_passes(body))
 }
 
@@ -129,9 +151,15 @@ pub(crate) fn parse(body: &[u8]) -> Result<LocationWebhook, ParseError> {
 fn parse_in_two_passes(body: &[u8]) -> Result<LocationWebhook, ParseError> {
     let keys = object_keys(body)?;
     let has = |names: &[&str]| keys.iter().any(|k| names.contains(&k.as_ref()));
-    if has(&["event", "events"]) {
+    if has(&["events"]) && !has(&["event"]) && from_body::<Probe>(body).is_ok_and(|p| p.is_roam()) {
+        roam(from_body::<RoamDelivery>(body)?.events, false)
+    } else if has(&["event", "events"]) {
         let present = if has(&["event"]) { "/event" } else { "/events" };
         radar(from_body(body)?, present)
+    } else if has(&foursquare::KEYS) {
+        foursquare(from_body(body)?)
+    } else if has(&["event_source", "recorded_at"]) {
+        roam(vec![from_body::<RoamEvent>(body)?], true)
     } else if has(&["MMUserId", "_id", "id", "type"]) {
         platform(from_body(body)?)
     } else if has(&["location", "trip", "user"]) {
@@ -140,8 +168,22 @@ fn parse_in_two_passes(body: &[u8]) -> Result<LocationWebhook, ParseError> {
         Err(ParseError::new(
             "",
             "unrecognised location payload: expected {location, trip, user}, a platform event \
-             (MMUserId, type, location) or a Radar delivery ({event | events, user})",
+             (MMUserId, type, location), a Radar delivery ({event | events, user}), a HyperTrack \
+             array, a Roam.ai event (user_id, event_type, recorded_at) or a Foursquare event \
+             (visitType or eventType, lat, lng, timestamp)",
         ))
+    }
+}
+
+/// Adds `u` to a delivery's user updates, one per user: its newest event's (of equal times, the
+/// later one), the one its `PROFILE` row keeps.
+fn keep_newest_user(users: &mut Vec<UserUpdate>, u: UserUpdate) {
+    if !users
+        .iter()
+        .any(|o| o.user_id == u.user_id && o.created_at > u.created_at)
+    {
+        users.retain(|o| o.user_id != u.user_id);
+        users.push(u);
     }
 }
 

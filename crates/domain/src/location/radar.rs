@@ -3,12 +3,13 @@
 
 use serde::Deserialize;
 
+use super::geojson::{GeoPoint, Position};
 use super::{
-    id, number, text, LocationEvent, LocationShape, LocationWebhook, PTripMetadata, RGeofence,
-    TripUpdate, UserUpdate,
+    id, keep_newest_user, number, text, LocationEvent, LocationShape, LocationWebhook,
+    PTripMetadata, RGeofence, TripUpdate, UserUpdate,
 };
 use crate::error::{join, ParseError};
-use crate::primitives::{Flag, Id, Latitude, Longitude, StoredNumber, Text, Timestamp, UserId};
+use crate::primitives::{Flag, Id, StoredNumber, Text, Timestamp, UserId};
 
 #[derive(Deserialize)]
 pub(super) struct RPayload {
@@ -32,12 +33,6 @@ pub(super) struct REvent {
     pub(super) user: Option<RUser>,
     pub(super) geofence: Option<RGeofence>,
     pub(super) trip: Option<RTrip>,
-}
-
-#[derive(Deserialize)]
-pub(super) struct GeoPoint {
-    /// GeoJSON order: longitude first.
-    pub(super) coordinates: (Longitude, Latitude),
 }
 
 #[derive(Deserialize, Clone)]
@@ -121,7 +116,10 @@ pub(super) fn radar(p: RPayload, present: &str) -> Result<LocationWebhook, Parse
             )
         })?;
         let event_id = e.id.0;
-        let (longitude, latitude) = e.location.coordinates;
+        let Position {
+            longitude,
+            latitude,
+        } = e.location.coordinates;
         let trip = match (&e.trip, user.and_then(|u| u.trip.as_ref())) {
             (Some(t), _) => Some((t.clone(), join(&event_path, "trip"))),
             (None, Some(t)) => Some((t.clone(), join(&user_path, "trip"))),
@@ -149,21 +147,16 @@ pub(super) fn radar(p: RPayload, present: &str) -> Result<LocationWebhook, Parse
             });
         }
         let live = e.live.or(user.and_then(|u| u.live)).map(|f| f.0);
-        // One update per user: its newest event's (of equal times, the later one), the one its
-        // `PROFILE` row keeps.
-        if !users
-            .iter()
-            .any(|u| u.user_id == user_id && u.created_at > Some(e.created_at))
-        {
-            users.retain(|u| u.user_id != user_id);
-            users.push(UserUpdate {
+        keep_newest_user(
+            &mut users,
+            UserUpdate {
                 user_id: user_id.clone(),
                 event_id: Some(event_id.clone()),
                 device_id: user.and_then(|u| u.device_id.clone()).map(|i| i.0),
                 created_at: Some(e.created_at),
                 live,
-            });
-        }
+            },
+        );
         events.push(LocationEvent {
             event_id: Some(event_id),
             user_id,

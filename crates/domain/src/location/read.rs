@@ -11,7 +11,7 @@
 //! the way ([`Bounded`]).
 
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
 use std::marker::PhantomData;
@@ -39,7 +39,7 @@ pub(super) fn read(body: &[u8]) -> Option<Result<LocationWebhook, ParseError>> {
 
 /// `T` read from a JSON object only (serde's derived structs also take an array of fields in
 /// order, which would put the fields of a merged type in the wrong places).
-struct MapOnly<T>(T);
+pub(super) struct MapOnly<T>(pub(super) T);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for MapOnly<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -108,6 +108,21 @@ struct Top {
     live: Seen<Flag>,
     #[serde(default)]
     geofence: Seen<RGeofence>,
+    /// Keys of the Roam.ai and Foursquare shapes, which the two-pass path reads.
+    #[serde(default)]
+    event_source: Seen<IgnoredAny>,
+    #[serde(default)]
+    recorded_at: Seen<IgnoredAny>,
+    #[serde(default, rename = "pilgrimVisitId")]
+    pilgrim_visit_id: Seen<IgnoredAny>,
+    #[serde(default, rename = "visitId")]
+    visit_id: Seen<IgnoredAny>,
+    #[serde(default, rename = "visitType")]
+    visit_type: Seen<IgnoredAny>,
+    #[serde(default, rename = "installId")]
+    install_id: Seen<IgnoredAny>,
+    #[serde(default, rename = "geofenceId")]
+    geofence_id: Seen<IgnoredAny>,
 }
 
 /// `user`: a Radar user's fields and a structured user's.
@@ -175,6 +190,18 @@ fn required<T>(v: Option<T>) -> Result<T, ()> {
 impl Top {
     /// The webhook of the shape the keys decide, with [`super::parse`]'s precedence.
     fn payload(self) -> Option<Result<LocationWebhook, ParseError>> {
+        let other_shape = [
+            &self.event_source,
+            &self.recorded_at,
+            &self.pilgrim_visit_id,
+            &self.visit_id,
+            &self.visit_type,
+            &self.install_id,
+            &self.geofence_id,
+        ];
+        if other_shape.into_iter().any(|k| k.present) {
+            return None;
+        }
         if self.event.present || self.events.present {
             let present = if self.event.present {
                 "/event"

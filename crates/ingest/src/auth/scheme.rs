@@ -13,6 +13,9 @@ use subtle::ConstantTimeEq;
 
 /// Header carrying a shared token.
 pub const TOKEN_HEADER: &str = "x-webhook-token";
+/// Foursquare's Movement SDK sends its console's secret in this header: a shared token too
+/// (set one of `WEBHOOK_TOKEN`'s tokens to it).
+pub const PILGRIM_SECRET_HEADER: &str = "pilgrim-secret";
 /// Radar: hex HMAC-SHA1 of the signing id (or, in older deliveries, of the event `_id`).
 pub const RADAR_SIGNATURE_HEADER: &str = "x-radar-signature";
 pub const RADAR_SIGNING_ID_HEADER: &str = "x-radar-signing-id";
@@ -50,7 +53,8 @@ impl fmt::Debug for Secret {
 /// A way a sender proves who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scheme {
-    /// `X-Webhook-Token: <token>` or `Authorization: Bearer <token>`.
+    /// `X-Webhook-Token: <token>`, `Authorization: Bearer <token>` or Foursquare's
+    /// `Pilgrim-Secret: <token>`.
     Token,
     /// `Authorization: Basic <base64 user:password>`.
     Basic,
@@ -126,6 +130,7 @@ pub(super) fn presented(headers: &HeaderMap) -> Vec<Presented<'_>> {
     let mut out: Vec<Presented<'_>> = headers
         .get_all(TOKEN_HEADER)
         .iter()
+        .chain(headers.get_all(PILGRIM_SECRET_HEADER))
         .map(|v| Presented::Token(v.as_bytes()))
         .collect();
     for v in headers.get_all(AUTHORIZATION) {

@@ -79,6 +79,29 @@ fn every_configured_token_is_accepted_in_either_header_so_tokens_can_rotate() {
 }
 
 #[test]
+fn foursquares_pilgrim_secret_is_a_token() {
+    let a = full();
+    assert_eq!(
+        a.check(LOC, &headers(&[("Pilgrim-Secret", "new-token")]), b""),
+        Ok(())
+    );
+    assert_eq!(
+        a.check(LOC, &headers(&[("pilgrim-secret", "not-a-token")]), b""),
+        Err(AuthFailure::Wrong(Scheme::Token))
+    );
+    let radar_only = Auth {
+        schemes: vec![(LOC, vec![Scheme::Radar])],
+        ..full()
+    };
+    assert!(
+        radar_only
+            .check(LOC, &headers(&[("Pilgrim-Secret", "new-token")]), b"")
+            .is_err(),
+        "a route that takes no tokens takes no Pilgrim-Secret"
+    );
+}
+
+#[test]
 fn http_basic_is_accepted_on_clevertap_routes() {
     let a = full();
     assert_eq!(
