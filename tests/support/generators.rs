@@ -13,9 +13,12 @@ use proptest::prelude::*;
 
 #[path = "generators/leaves.rs"]
 pub mod leaves;
+#[path = "generators/platforms.rs"]
+pub mod platforms;
 #[path = "generators/shapes.rs"]
 pub mod shapes;
 
+use platforms::{foursquare, hypertrack, roam};
 use shapes::{campaign, export_status, platform, radar, structured};
 pub use shapes::{event_ids, radar_with_ids};
 
@@ -98,22 +101,33 @@ pub enum Shape {
     Radar,
     Structured,
     Platform,
+    HyperTrack,
+    Roam,
+    Foursquare,
     Campaign,
     ExportStatus,
 }
 
 impl Shape {
-    pub const ALL: [Shape; 5] = [
+    pub const ALL: [Shape; 8] = [
         Shape::Radar,
         Shape::Structured,
         Shape::Platform,
+        Shape::HyperTrack,
+        Shape::Roam,
+        Shape::Foursquare,
         Shape::Campaign,
         Shape::ExportStatus,
     ];
 
     pub fn route(self) -> &'static str {
         match self {
-            Shape::Radar | Shape::Structured | Shape::Platform => "/webhooks/location",
+            Shape::Radar
+            | Shape::Structured
+            | Shape::Platform
+            | Shape::HyperTrack
+            | Shape::Roam
+            | Shape::Foursquare => "/webhooks/location",
             Shape::Campaign => "/webhooks/clevertap",
             Shape::ExportStatus => "/webhooks/clevertap/export-status",
         }
@@ -167,6 +181,9 @@ pub fn case(shape: Shape) -> BoxedStrategy<Case> {
         Shape::Radar => radar(),
         Shape::Structured => structured(),
         Shape::Platform => platform(),
+        Shape::HyperTrack => hypertrack(),
+        Shape::Roam => roam(),
+        Shape::Foursquare => foursquare(),
         Shape::Campaign => campaign(),
         Shape::ExportStatus => export_status(),
     };

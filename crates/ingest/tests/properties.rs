@@ -125,6 +125,21 @@ fn every_platform_event_is_refused_naming_a_field_or_storable() {
 }
 
 #[test]
+fn every_hypertrack_array_is_refused_naming_a_field_or_storable() {
+    run("hypertrack", case(Shape::HyperTrack), check);
+}
+
+#[test]
+fn every_roam_event_is_refused_naming_a_field_or_storable() {
+    run("roam", case(Shape::Roam), check);
+}
+
+#[test]
+fn every_foursquare_event_is_refused_naming_a_field_or_storable() {
+    run("foursquare", case(Shape::Foursquare), check);
+}
+
+#[test]
 fn every_campaign_webhook_is_refused_naming_a_field_or_storable() {
     run("campaign", case(Shape::Campaign), check);
 }

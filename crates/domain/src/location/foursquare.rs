@@ -15,7 +15,7 @@
 
 use serde::Deserialize;
 
-use super::{id, keep_newest_user, text, GeofenceRef, LocationEvent, LocationShape};
+use super::{id, keep_newest_user, made_id, text, GeofenceRef, LocationEvent, LocationShape};
 use super::{LocationWebhook, UserUpdate};
 use crate::error::ParseError;
 use crate::primitives::{Id, Latitude, Longitude, Text, UserId};
@@ -85,7 +85,7 @@ pub(super) fn foursquare(p: FPayload) -> Result<LocationWebhook, ParseError> {
                 let visit = visit.to_ascii_lowercase();
                 (
                     format!("visit.{visit}"),
-                    format!("{visit_id}:{visit}"),
+                    made_id(&[&visit_id, &visit]),
                     false,
                 )
             }
@@ -102,7 +102,7 @@ pub(super) fn foursquare(p: FPayload) -> Result<LocationWebhook, ParseError> {
                 };
                 let fence = id(p.geofence_id.clone()).unwrap_or_default();
                 let event_id = id(p.event_id).unwrap_or_else(|| {
-                    format!("{user_id}:{kind}:{fence}:{}", created_at.canonical())
+                    made_id(&[&user_id, &kind, &fence, &created_at.canonical()])
                 });
                 (event_type, event_id, transition)
             }

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use super::bounded::Bounded;
 use super::geojson::{GeoPoint, Position};
 use super::read::MapOnly;
-use super::{id, keep_newest_user, text, GeofenceRef, LocationEvent, LocationShape};
+use super::{id, keep_newest_user, made_id, text, GeofenceRef, LocationEvent, LocationShape};
 use super::{LocationWebhook, TripUpdate, UserUpdate};
 use crate::error::{join, ParseError};
 use crate::primitives::{Id, Text, Timestamp, UserId};
@@ -91,9 +91,10 @@ fn hypertrack(raw: Vec<HEvent>) -> Result<LocationWebhook, ParseError> {
         let kind = e.kind.0;
         let data = e.data.unwrap_or_default();
         let value = text(data.value);
+        let at = e.recorded_at.canonical();
         let event_id = match &value {
-            Some(v) => format!("{user_id}:{kind}:{v}:{}", e.recorded_at.canonical()),
-            None => format!("{user_id}:{kind}:{}", e.recorded_at.canonical()),
+            Some(v) => made_id(&[&user_id, &kind, v, &at]),
+            None => made_id(&[&user_id, &kind, &at]),
         };
         let transition = match (kind.as_str(), value.as_deref()) {
             ("geofence", Some("entry")) | ("trip", Some("geofence_enter")) => {

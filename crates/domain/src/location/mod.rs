@@ -19,8 +19,10 @@
 //! shape and the pieces two shapes share.
 
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::error::ParseError;
+use crate::limits::MAX_ID_BYTES;
 use crate::primitives::{from_body, object_keys, Coordinate, Id, StoredNumber, Text, Timestamp};
 use foursquare::foursquare;
 use platform::platform;
@@ -185,6 +187,27 @@ fn keep_newest_user(users: &mut Vec<UserUpdate>, u: UserUpdate) {
         users.retain(|o| o.user_id != u.user_id);
         users.push(u);
     }
+}
+
+/// The id of an event its sender gave none, made from the `parts` that identify it (the last
+/// one a time, or the visit type), so every retry gets the same one: `<part>:<part>:…` when that
+/// is a valid id (no `:` inside a part but the last, no control character, at most
+/// [`MAX_ID_BYTES`] long), else `sha256:<hex>` over the parts, each prefixed with its length.
+/// One-to-one either way, for a given number of parts.
+fn made_id(parts: &[&str]) -> String {
+    let head = &parts[..parts.len().saturating_sub(1)];
+    let plain = head.iter().all(|p| !p.contains(':'))
+        && !parts.iter().any(|p| p.chars().any(char::is_control));
+    let joined = parts.join(":");
+    if plain && joined.len() <= MAX_ID_BYTES {
+        return joined;
+    }
+    let mut hash = Sha256::new();
+    for p in parts {
+        hash.update((p.len() as u64).to_be_bytes());
+        hash.update(p.as_bytes());
+    }
+    format!("sha256:{}", hex::encode(hash.finalize()))
 }
 
 fn id(i: Option<Id>) -> Option<String> {

@@ -17,7 +17,7 @@
 use serde::Deserialize;
 
 use super::geojson::{GeoPoint, Position};
-use super::{id, keep_newest_user, number, GeofenceRef, LocationEvent, LocationShape};
+use super::{id, keep_newest_user, made_id, number, GeofenceRef, LocationEvent, LocationShape};
 use super::{LocationWebhook, TripUpdate, UserUpdate};
 use crate::error::{join, ParseError};
 use crate::primitives::{Id, StoredNumber, Text, Timestamp, UserId};
@@ -92,7 +92,7 @@ pub(super) fn roam(raw: Vec<RoamEvent>, single: bool) -> Result<LocationWebhook,
         let given = e.event_type.0;
         let lower = given.to_ascii_lowercase();
         let event_id = id(e.location_id)
-            .unwrap_or_else(|| format!("{user_id}:{given}:{}", e.recorded_at.canonical()));
+            .unwrap_or_else(|| made_id(&[&user_id, &given, &e.recorded_at.canonical()]));
         let transition = if lower.ends_with("geofence:entry") {
             Some("user.entered_geofence")
         } else if lower.ends_with("geofence:exit") {
