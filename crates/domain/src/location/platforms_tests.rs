@@ -400,7 +400,10 @@ fn foursquare_geofence_events_and_visits_read_with_their_user() {
 #[test]
 fn made_ids_are_readable_when_they_can_be_and_always_valid_ids() {
     let at = "2024-05-01T12:00:00.000Z";
-    assert_eq!(made_id(&["d-1", "location", at]), format!("d-1:location:{at}"));
+    assert_eq!(
+        made_id(&["d-1", "location", at]),
+        format!("d-1:location:{at}")
+    );
     let long = "x".repeat(1000);
     let hashed = [
         made_id(&["d-1", &long, at]),
@@ -412,5 +415,8 @@ fn made_ids_are_readable_when_they_can_be_and_always_valid_ids() {
         assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
         assert!(crate::primitives::Id::refusal(id).is_none());
     }
-    assert_ne!(hashed[1], hashed[2], "parts are told apart by their lengths");
+    assert_ne!(
+        hashed[1], hashed[2],
+        "parts are told apart by their lengths"
+    );
 }
