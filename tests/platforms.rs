@@ -99,14 +99,14 @@ async fn every_location_platform_lands_in_the_same_rows_stream_and_rules() {
         ),
         (
             ROAM_USER,
-            "LOC#2024-05-01T12:40:00.000Z#6054a6f8bc1a4b0b1c3c2f20".into(),
+            "LOC#2024-05-01T12:40:00.000Z#6054a6f8bc1a4b0b1c3c2f20:geospark:geofence:entry".into(),
             "roam",
             "user.entered_geofence",
             Some("6054a5f0bc1a4b0b1c3c2f15"),
         ),
         (
             ROAM_USER,
-            "LOC#2024-05-01T12:47:30.000Z#6054a71bbc1a4b0b1c3c2f28".into(),
+            "LOC#2024-05-01T12:47:30.000Z#6054a71bbc1a4b0b1c3c2f28:geospark:location:point".into(),
             "roam",
             "location.updated",
             None,

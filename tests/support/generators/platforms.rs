@@ -91,7 +91,17 @@ fn roam_event() -> BoxedStrategy<J> {
         1 => text(),
     ];
     (
-        (id(), rfc3339(), event_type, maybe(id())),
+        (
+            id(),
+            rfc3339(),
+            event_type,
+            maybe(id()),
+            prop_oneof![
+                4 => Just(Some(s("geospark:geofence"))),
+                1 => Just(None),
+                1 => text().prop_map(Some),
+            ],
+        ),
         (
             option::weighted(0.9, geo_point()),
             prop::bool::ANY,
@@ -101,7 +111,7 @@ fn roam_event() -> BoxedStrategy<J> {
         ),
     )
         .prop_map(
-            |((user, at, ty, location_id), (place, under_location, fence, trip, acc))| {
+            |((user, at, ty, location_id, source), (place, under_location, fence, trip, acc))| {
                 let (location, coordinates) = if under_location {
                     (place, None)
                 } else {
@@ -111,7 +121,7 @@ fn roam_event() -> BoxedStrategy<J> {
                     ("user_id", Some(user)),
                     ("location_id", location_id),
                     ("recorded_at", Some(at)),
-                    ("event_source", Some(s("geospark:geofence"))),
+                    ("event_source", source),
                     ("event_type", Some(ty)),
                     ("location", location),
                     ("coordinates", coordinates),

@@ -1,10 +1,11 @@
 //! What makes two deliveries "the same webhook": the sender's event ids where every event has
-//! one (Radar `_id`, the platform's `id`/`_id`, `event_id`), else the exact body.
+//! one (Radar `_id`, the platform's `id`/`_id`, `event_id`, Foursquare's), else the exact body
+//! (and always for HyperTrack and Roam.ai, which send no event ids).
 
 use sha2::{Digest, Sha256};
 
 use crate::source::Source;
-use crate::Webhook;
+use crate::{LocationShape, Webhook};
 
 /// Longest id list kept as text in a key; longer lists are hashed.
 const MAX_KEY_TEXT: usize = 200;
@@ -14,7 +15,13 @@ const MAX_KEY_TEXT: usize = 200;
 /// delivery, and only then (see [`events_key`]).
 pub fn dedup_key(source: Source, webhook: &Webhook, body: &[u8]) -> String {
     let ids: Option<Vec<&str>> = match webhook {
-        Webhook::Location(l) if !l.events.is_empty() => {
+        // HyperTrack and Roam.ai send no event ids, and carry trips and device states beside
+        // their points: only the body itself (their retries repeat it byte for byte) says
+        // two deliveries are the same webhook.
+        Webhook::Location(l)
+            if !l.events.is_empty()
+                && !matches!(l.shape, LocationShape::HyperTrack | LocationShape::Roam) =>
+        {
             l.events.iter().map(|e| e.event_id.as_deref()).collect()
         }
         _ => None,

@@ -21,14 +21,12 @@ use crate::error::ParseError;
 use crate::primitives::{Id, Latitude, Longitude, Text, UserId};
 use crate::timestamp::EpochMillisOrRfc3339;
 
-/// Top-level keys only a Foursquare body has; any one of them picks this shape.
-pub(super) const KEYS: [&str; 5] = [
-    "pilgrimVisitId",
-    "visitId",
-    "visitType",
-    "installId",
-    "geofenceId",
-];
+/// The documented visit types.
+const VISIT_TYPES: [&str; 3] = ["arrival", "departure", "historical"];
+
+/// Epoch milliseconds below this (1973-03-03) are refused: it is what a time in epoch seconds
+/// looks like, which would otherwise land silently in January 1970.
+const MIN_EPOCH_MILLIS: i64 = 100_000_000_000;
 
 #[derive(Deserialize)]
 pub(super) struct FPayload {
@@ -77,12 +75,24 @@ pub(super) fn foursquare(p: FPayload) -> Result<LocationWebhook, ParseError> {
         })?
         .0;
     let created_at = p.timestamp.0;
+    if created_at.as_offset_date_time().unix_timestamp() * 1000 < MIN_EPOCH_MILLIS {
+        return Err(ParseError::new(
+            "/timestamp",
+            "expected epoch milliseconds (or RFC 3339) after 1973-03-03; this looks like seconds",
+        ));
+    }
     let (event_type, event_id, transition) =
         match (text(p.visit_type), text(p.event_type)) {
             (Some(visit), _) => {
                 let visit_id = id(p.pilgrim_visit_id.or(p.visit_id))
                     .ok_or_else(|| ParseError::missing("/pilgrimVisitId"))?;
                 let visit = visit.to_ascii_lowercase();
+                if !VISIT_TYPES.contains(&visit.as_str()) {
+                    return Err(ParseError::new(
+                        "/visitType",
+                        "expected arrival, departure or historical",
+                    ));
+                }
                 (
                     format!("visit.{visit}"),
                     made_id(&[&visit_id, &visit]),

@@ -7,7 +7,8 @@
 //!   the fence `data.geofence_id`), placed at `location`, else at `data.arrival.location` or
 //!   `data.exit.location`;
 //! - other `trip` events update the trip `data.trip_id` (status `data.value`);
-//! - `device_status` (`data.value` `active` or not) and `battery` update the device's user;
+//! - `device_status` (`data.value` `active` or not) updates the device's user (whether it is
+//!   live); `battery` events stay in the raw archive;
 //! - any other type with a location is kept as a point `hypertrack.<type>`; without one, in the
 //!   raw archive only.
 //!
@@ -30,7 +31,7 @@ pub(super) struct HEvent {
     device_id: UserId,
     recorded_at: Timestamp,
     #[serde(rename = "type")]
-    kind: Text,
+    kind: Id,
     location: Option<GeoPoint>,
     data: Option<HData>,
 }
@@ -109,16 +110,20 @@ fn hypertrack(raw: Vec<HEvent>) -> Result<LocationWebhook, ParseError> {
             ("device_status", Some(v)) => Some(v == "active"),
             _ => None,
         };
-        keep_newest_user(
-            &mut users,
-            UserUpdate {
-                user_id: user_id.clone(),
-                event_id: Some(event_id.clone()),
-                device_id: Some(user_id.clone()),
-                created_at: Some(e.recorded_at),
-                live,
-            },
-        );
+        // Only a device status says whether the device is live: the user's `PROFILE` is
+        // written whole, so other events would blank what it said.
+        if live.is_some() {
+            keep_newest_user(
+                &mut users,
+                UserUpdate {
+                    user_id: user_id.clone(),
+                    event_id: Some(event_id.clone()),
+                    device_id: Some(user_id.clone()),
+                    created_at: Some(e.recorded_at),
+                    live,
+                },
+            );
+        }
         if kind == "trip" && transition.is_none() {
             let trip_id = data
                 .trip_id

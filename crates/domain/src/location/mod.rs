@@ -27,7 +27,7 @@ use crate::primitives::{from_body, object_keys, Coordinate, Id, StoredNumber, Te
 use foursquare::foursquare;
 use platform::platform;
 use radar::radar;
-use roam::{roam, Probe, RoamDelivery, RoamEvent};
+use roam::{roam, Marks, Probe, RoamDelivery, RoamEvent};
 use structured::structured;
 
 mod bounded;
@@ -158,9 +158,13 @@ fn parse_in_two_passes(body: &[u8]) -> Result<LocationWebhook, ParseError> {
     } else if has(&["event", "events"]) {
         let present = if has(&["event"]) { "/event" } else { "/events" };
         radar(from_body(body)?, present)
-    } else if has(&foursquare::KEYS) {
+    } else if has(&["visitType", "eventType"])
+        && ["lat", "lng", "timestamp"].iter().all(|k| has(&[k]))
+    {
         foursquare(from_body(body)?)
-    } else if has(&["event_source", "recorded_at"]) {
+    } else if has(&["event_type", "event_source"])
+        && from_body::<Marks>(body).is_ok_and(|m| m.is_roam())
+    {
         roam(vec![from_body::<RoamEvent>(body)?], true)
     } else if has(&["MMUserId", "_id", "id", "type"]) {
         platform(from_body(body)?)
@@ -171,8 +175,8 @@ fn parse_in_two_passes(body: &[u8]) -> Result<LocationWebhook, ParseError> {
             "",
             "unrecognised location payload: expected {location, trip, user}, a platform event \
              (MMUserId, type, location), a Radar delivery ({event | events, user}), a HyperTrack \
-             array, a Roam.ai event (user_id, event_type, recorded_at) or a Foursquare event \
-             (visitType or eventType, lat, lng, timestamp)",
+             array, a Roam.ai event (an event_type or event_source namespaced geospark: or \
+             roam:) or a Foursquare event (visitType or eventType, with lat, lng, timestamp)",
         ))
     }
 }
@@ -189,17 +193,17 @@ fn keep_newest_user(users: &mut Vec<UserUpdate>, u: UserUpdate) {
     }
 }
 
-/// The id of an event its sender gave none, made from the `parts` that identify it (the last
-/// one a time, or the visit type), so every retry gets the same one: `<part>:<part>:…` when that
-/// is a valid id (no `:` inside a part but the last, no control character, at most
-/// [`MAX_ID_BYTES`] long), else `sha256:<hex>` over the parts, each prefixed with its length.
-/// One-to-one either way, for a given number of parts.
+/// The id of an event its sender gave none, made from the `parts` that identify it, so every
+/// retry gets the same one: `<part>:<part>:…` when that is a valid id (no `:` inside a part but
+/// the last, no control character, at most [`MAX_ID_BYTES`] long, not starting `sha256:`), else
+/// `sha256:<hex>` over the parts, each prefixed with its length. One-to-one for a given number of
+/// parts: the readable form splits back at its first colons, and never looks like a hash.
 fn made_id(parts: &[&str]) -> String {
     let head = &parts[..parts.len().saturating_sub(1)];
     let plain = head.iter().all(|p| !p.contains(':'))
         && !parts.iter().any(|p| p.chars().any(char::is_control));
     let joined = parts.join(":");
-    if plain && joined.len() <= MAX_ID_BYTES {
+    if plain && joined.len() <= MAX_ID_BYTES && !joined.starts_with(HASHED_ID) {
         return joined;
     }
     let mut hash = Sha256::new();
@@ -207,8 +211,11 @@ fn made_id(parts: &[&str]) -> String {
         hash.update((p.len() as u64).to_be_bytes());
         hash.update(p.as_bytes());
     }
-    format!("sha256:{}", hex::encode(hash.finalize()))
+    format!("{HASHED_ID}{}", hex::encode(hash.finalize()))
 }
+
+/// How a hashed [`made_id`] starts.
+const HASHED_ID: &str = "sha256:";
 
 fn id(i: Option<Id>) -> Option<String> {
     i.map(|i| i.0)

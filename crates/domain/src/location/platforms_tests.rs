@@ -118,7 +118,7 @@ fn a_hypertrack_array_reads_points_transitions_trips_and_the_device() {
         t.updated_at.unwrap().canonical(),
         "2024-05-01T12:30:00.000Z"
     );
-    assert_eq!(w.users.len(), 1, "one update for the device");
+    assert_eq!(w.users.len(), 1, "one update for the device: its status");
     let u = &w.users[0];
     assert_eq!(
         (
@@ -131,7 +131,7 @@ fn a_hypertrack_array_reads_points_transitions_trips_and_the_device() {
             Some(DEVICE),
             "2024-05-01T12:31:00.000Z".to_owned()
         ),
-        "the newest event's: the device went inactive, after the battery event sent earlier"
+        "the device status's: inactive (the battery and location events say nothing of it)"
     );
 }
 
@@ -233,8 +233,8 @@ fn roam_events_read_as_transitions_and_points() {
     );
     assert_eq!(
         w.events[0].event_id.as_deref(),
-        Some("6054a6f8bc1a4b0b1c3c2f20"),
-        "the location_id"
+        Some("6054a6f8bc1a4b0b1c3c2f20:geospark:geofence:entry"),
+        "the location_id, and the type: a point of the same fix has the same location_id"
     );
     assert_eq!(w.events[0].accuracy, Some(11.5));
     assert_eq!(
@@ -391,6 +391,8 @@ fn foursquare_geofence_events_and_visits_read_with_their_user() {
             "/eventType",
         ),
         (visit(json!({"visitType": null})), "/visitType"),
+        (visit(json!({"visitType": "wander"})), "/visitType"),
+        (visit(json!({"timestamp": 1_714_569_000})), "/timestamp"),
     ];
     for (body, path) in cases {
         assert_eq!(err(body.clone()).path, path, "{body}");
@@ -418,5 +420,54 @@ fn made_ids_are_readable_when_they_can_be_and_always_valid_ids() {
     assert_ne!(
         hashed[1], hashed[2],
         "parts are told apart by their lengths"
+    );
+    let hex = "ab".repeat(32);
+    assert_ne!(
+        made_id(&["sha256", &hex]),
+        format!("sha256:{hex}"),
+        "a readable id never looks like a hashed one"
+    );
+    let fits = "y".repeat(MAX_ID_BYTES - 2);
+    assert_eq!(
+        made_id(&["a", &fits]).len(),
+        MAX_ID_BYTES,
+        "988 bytes: readable"
+    );
+    assert!(
+        made_id(&["ab", &fits]).starts_with("sha256:"),
+        "989: hashed"
+    );
+}
+
+/// Keys other shapes ignored before these platforms came still leave those shapes as they were;
+/// only Roam's namespaced types and Foursquare's full set of fields pick the new shapes, and the
+/// one read and the two-pass read agree.
+#[test]
+fn the_new_platforms_take_no_body_of_another_shape() {
+    let structured = json!({"location": {"user_id": "u", "latitude": 1, "longitude": 2,
+        "created_at": "2024-05-01T12:00:00Z"}, "recorded_at": "x", "installId": "i",
+        "geofenceId": "g", "visitId": "v", "event_source": "app", "event_type": "ping"});
+    let platform = json!({"MMUserId": "m", "created_at": "2024-05-01T12:00:00Z", "type": "t",
+        "location": {"coordinates": {"latitude": 1, "longitude": 2}}, "eventType": "e"});
+    for (body, shape) in [
+        (structured, LocationShape::Structured),
+        (platform, LocationShape::Platform),
+    ] {
+        let body = body.to_string();
+        assert_eq!(parse(&body).unwrap().shape, shape, "{body}");
+        assert_eq!(
+            parse_in_two_passes(body.as_bytes()).unwrap().shape,
+            shape,
+            "{body}"
+        );
+    }
+    // A Radar-valid event that carries Roam's mark is Roam's in both reads (and refused there).
+    let marked = json!({"events": [{"_id": "e", "createdAt": "2024-05-01T12:00:00Z", "type": "t",
+        "location": {"coordinates": [1, 2]}, "event_type": "roam:x"}], "user": {"userId": "u"}});
+    let body = marked.to_string();
+    assert_eq!(parse(&body).unwrap_err().path, "/events/0/user_id");
+    assert_eq!(
+        parse_in_two_passes(body.as_bytes()).unwrap_err().path,
+        "/events/0/user_id"
     );
 }

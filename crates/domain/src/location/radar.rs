@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use super::geojson::{GeoPoint, Position};
+use super::roam::Namespaced;
 use super::{
     id, keep_newest_user, number, text, LocationEvent, LocationShape, LocationWebhook,
     PTripMetadata, RGeofence, TripUpdate, UserUpdate,
@@ -33,6 +34,18 @@ pub(super) struct REvent {
     pub(super) user: Option<RUser>,
     pub(super) geofence: Option<RGeofence>,
     pub(super) trip: Option<RTrip>,
+    /// Roam's marks (`event_type`/`event_source` in its namespaces), which make an `events`
+    /// array Roam's rather than Radar's.
+    #[serde(default, rename = "event_type")]
+    pub(super) roam_type: Namespaced,
+    #[serde(default, rename = "event_source")]
+    pub(super) roam_source: Namespaced,
+}
+
+impl REvent {
+    pub(super) fn is_roam(&self) -> bool {
+        self.roam_type.0 || self.roam_source.0
+    }
 }
 
 #[derive(Deserialize, Clone)]

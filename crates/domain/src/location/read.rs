@@ -19,6 +19,7 @@ use std::marker::PhantomData;
 use super::bounded::Bounded;
 use super::platform::{platform, PCoordinates, PLocation, PPayload, PTrip};
 use super::radar::{radar, REvent, RPayload, RTrip, RUser};
+use super::roam::Namespaced;
 use super::structured::{structured, SLocation, SPayload, STrip, SUser};
 use super::{LocationWebhook, PTripMetadata, RGeofence};
 use crate::error::ParseError;
@@ -108,21 +109,16 @@ struct Top {
     live: Seen<Flag>,
     #[serde(default)]
     geofence: Seen<RGeofence>,
-    /// Keys of the Roam.ai and Foursquare shapes, which the two-pass path reads.
-    #[serde(default)]
-    event_source: Seen<IgnoredAny>,
-    #[serde(default)]
-    recorded_at: Seen<IgnoredAny>,
-    #[serde(default, rename = "pilgrimVisitId")]
-    pilgrim_visit_id: Seen<IgnoredAny>,
-    #[serde(default, rename = "visitId")]
-    visit_id: Seen<IgnoredAny>,
+    /// Marks of the Roam.ai and Foursquare shapes, whose bodies the two-pass path reads: a
+    /// namespaced `event_type`/`event_source` (Roam.ai), `visitType`/`eventType` (Foursquare).
+    #[serde(default, rename = "event_type")]
+    roam_type: Seen<Namespaced>,
+    #[serde(default, rename = "event_source")]
+    roam_source: Seen<Namespaced>,
     #[serde(default, rename = "visitType")]
     visit_type: Seen<IgnoredAny>,
-    #[serde(default, rename = "installId")]
-    install_id: Seen<IgnoredAny>,
-    #[serde(default, rename = "geofenceId")]
-    geofence_id: Seen<IgnoredAny>,
+    #[serde(default, rename = "eventType")]
+    foursquare_type: Seen<IgnoredAny>,
 }
 
 /// `user`: a Radar user's fields and a structured user's.
@@ -190,16 +186,19 @@ fn required<T>(v: Option<T>) -> Result<T, ()> {
 impl Top {
     /// The webhook of the shape the keys decide, with [`super::parse`]'s precedence.
     fn payload(self) -> Option<Result<LocationWebhook, ParseError>> {
-        let other_shape = [
-            &self.event_source,
-            &self.recorded_at,
-            &self.pilgrim_visit_id,
-            &self.visit_id,
-            &self.visit_type,
-            &self.install_id,
-            &self.geofence_id,
-        ];
-        if other_shape.into_iter().any(|k| k.present) {
+        let namespaced = |k: &Seen<Namespaced>| k.value.is_some_and(|n| n.0);
+        let roam_events = !self.event.present
+            && self
+                .events
+                .value
+                .as_ref()
+                .is_some_and(|es| es.iter().any(REvent::is_roam));
+        if namespaced(&self.roam_type)
+            || namespaced(&self.roam_source)
+            || roam_events
+            || self.visit_type.present
+            || self.foursquare_type.present
+        {
             return None;
         }
         if self.event.present || self.events.present {

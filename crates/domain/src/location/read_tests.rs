@@ -34,6 +34,7 @@ fn value() -> impl Strategy<Value = String> {
         json!("2024-05-01T12:00:00.250Z").to_string(),
         json!("mm-7").to_string(),
         json!("TRUE").to_string(),
+        json!("geospark:geofence:entry").to_string(),
         json!(12).to_string(),
         json!(1.5).to_string(),
         json!("").to_string(),
@@ -62,6 +63,12 @@ fn key() -> impl Strategy<Value = &'static str> {
             "type",
             "live",
             "geofence",
+            "event_type",
+            "event_source",
+            "recorded_at",
+            "visitType",
+            "eventType",
+            "installId",
             "other",
         ][..],
     )
@@ -110,6 +117,15 @@ fn template() -> impl Strategy<Value = Vec<(&'static str, String)>> {
             ),
             ("user", json!({"user_id": "u", "live": true}).to_string()),
         ],
+        // Radar-valid events, one of them marked as Roam's: Roam's body, whatever the changes.
+        vec![(
+            "events",
+            json!([{"_id": "e", "createdAt": "2024-05-01T12:00:00Z", "type": "t",
+                    "location": {"coordinates": [1, 2]}, "user": {"userId": "u"},
+                    "user_id": "u", "recorded_at": "2024-05-01T12:00:00Z",
+                    "event_type": "geospark:geofence:entry"}])
+            .to_string(),
+        )],
     ];
     prop::sample::select(shapes)
 }

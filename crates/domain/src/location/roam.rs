@@ -12,8 +12,13 @@
 //!   are points of their own type;
 //! - any other type with a place is a point of its own type.
 //!
-//! An event's id is its `location_id`, else `<user_id>:<event_type>:<recorded_at>`.
+//! An event's id is `<location_id>:<event_type>` (a fix's id may be shared by the point and the
+//! transition it fired), else `<user_id>:<recorded_at>:<event_type>`, hashed where
+//! [`super::made_id`] must.
 
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::geojson::{GeoPoint, Position};
@@ -51,26 +56,81 @@ pub(super) struct RoamDelivery {
     pub(super) events: Vec<RoamEvent>,
 }
 
-/// Only what tells a Roam `events` array from a Radar one: its events' types and sources.
-#[derive(Deserialize)]
-pub(super) struct Probe {
-    events: Vec<ProbeEvent>,
+/// Whether a value is a string in one of Roam's namespaces; any other value (absent, null, a
+/// number, an object) is not, and is read through without being kept.
+#[derive(Default, Clone, Copy)]
+pub(super) struct Namespaced(pub(super) bool);
+
+impl<'de> Deserialize<'de> for Namespaced {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Namespaced;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Namespaced, E> {
+                Ok(Namespaced(is_roam_type(v)))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Namespaced, E> {
+                Ok(Namespaced(false))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Namespaced, E> {
+                Ok(Namespaced(false))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Namespaced, E> {
+                Ok(Namespaced(false))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Namespaced, E> {
+                Ok(Namespaced(false))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Namespaced, E> {
+                Ok(Namespaced(false))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Namespaced, E> {
+                Ok(Namespaced(false))
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Namespaced, D2::Error> {
+                Namespaced::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Namespaced, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Namespaced(false))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Namespaced, A::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Namespaced(false))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
+/// Roam's marks on an event: an `event_type` or `event_source` in its namespaces.
+#[derive(Deserialize, Default)]
+pub(super) struct Marks {
+    #[serde(default)]
+    event_type: Namespaced,
+    #[serde(default)]
+    event_source: Namespaced,
+}
+
+impl Marks {
+    pub(super) fn is_roam(&self) -> bool {
+        self.event_type.0 || self.event_source.0
+    }
+}
+
+/// Only what tells a Roam `events` array from a Radar one: whether an event carries Roam's
+/// marks. The one-pass read ([`super::read`]) asks the same of the events it reads.
 #[derive(Deserialize)]
-struct ProbeEvent {
-    event_type: Option<String>,
-    event_source: Option<String>,
+pub(super) struct Probe {
+    events: Vec<Marks>,
 }
 
 impl Probe {
     pub(super) fn is_roam(&self) -> bool {
-        self.events.iter().any(|e| {
-            [&e.event_type, &e.event_source]
-                .into_iter()
-                .flatten()
-                .any(|t| is_roam_type(t))
-        })
+        self.events.iter().any(Marks::is_roam)
     }
 }
 
@@ -91,8 +151,12 @@ pub(super) fn roam(raw: Vec<RoamEvent>, single: bool) -> Result<LocationWebhook,
         let user_id = e.user_id.0;
         let given = e.event_type.0;
         let lower = given.to_ascii_lowercase();
-        let event_id = id(e.location_id)
-            .unwrap_or_else(|| made_id(&[&user_id, &given, &e.recorded_at.canonical()]));
+        // A location fix's id may be shared by the point and the transition it fired: the type
+        // tells them apart.
+        let event_id = match id(e.location_id) {
+            Some(fix) => made_id(&[&fix, &given]),
+            None => made_id(&[&user_id, &e.recorded_at.canonical(), &given]),
+        };
         let transition = if lower.ends_with("geofence:entry") {
             Some("user.entered_geofence")
         } else if lower.ends_with("geofence:exit") {

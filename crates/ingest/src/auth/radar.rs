@@ -56,7 +56,8 @@ pub(super) enum ParsedId<'a> {
 
 /// [`sole_event_id`]'s answer, read from the webhook parsed from the same body. A parsed Radar
 /// delivery has `event` or a non-empty `events` (not both), every event with an `_id`; another
-/// location shape has neither, which [`sole_event_id`] answers `None`. Any other webhook (a
+/// location shape has no Radar event `_id` to sign (Roam.ai's `events` carry none), so the
+/// answer is `None` and an older-form signature is refused. Any other webhook (a
 /// route configured for Radar signatures that is not the location route) may carry `event`
 /// among fields its type ignores: the body is probed.
 pub(super) fn parsed_event_id(webhook: &Webhook) -> ParsedId<'_> {
