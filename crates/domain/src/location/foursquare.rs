@@ -15,7 +15,7 @@
 
 use serde::Deserialize;
 
-use super::{id, keep_newest_user, made_id, text, GeofenceRef, LocationEvent, LocationShape};
+use super::{id, made_id, text, GeofenceRef, LocationEvent, LocationShape};
 use super::{LocationWebhook, UserUpdate};
 use crate::error::ParseError;
 use crate::primitives::{Id, Latitude, Longitude, Text, UserId};
@@ -122,17 +122,14 @@ pub(super) fn foursquare(p: FPayload) -> Result<LocationWebhook, ParseError> {
                  event (eventType)",
             )),
         };
-    let mut users = Vec::new();
-    keep_newest_user(
-        &mut users,
-        UserUpdate {
-            user_id: user_id.clone(),
-            event_id: Some(event_id.clone()),
-            device_id: None,
-            created_at: Some(created_at),
-            live: None,
-        },
-    );
+    // One event, so one user update.
+    let users = vec![UserUpdate {
+        user_id: user_id.clone(),
+        event_id: Some(event_id.clone()),
+        device_id: None,
+        created_at: Some(created_at),
+        live: None,
+    }];
     let geofence = (transition || p.geofence_id.is_some()).then(|| GeofenceRef {
         id: id(p.geofence_id),
         description: text(p.geofence_name),
