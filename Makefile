@@ -64,7 +64,7 @@ help:
 	@echo "make fuzz   run every fuzz target for FUZZ_SECONDS (default 60) each"
 	@echo "make clean  remove .venv/ and the build directory ($(CARGO_TARGET_DIR))"
 	@echo "make build  release arm64 bootstraps via cargo lambda ($(CARGO_TARGET_DIR)/lambda/*/bootstrap)"
-	@echo "make deploy sam build + sam deploy (guided the first time) of stack $(STACK) in $(REGION)"
+	@echo "make deploy sam build + sam deploy of stack $(STACK) in $(REGION) (PARAMS=\"Key=Value ...\")"
 	@echo "make deploy-fn FUNCTION=ingest|processor|compactor   cargo lambda deploy of one function's code"
 	@echo "make invoke-local FUNCTION=ingest EVENT=events/apigw/... [ENV_VARS=f.json]   sam local invoke in Docker, offline"
 	@echo "                  (FUNCTION=compactor EVENT=events/schedule/compactor-hourly.json: one scheduled run)"
@@ -200,10 +200,11 @@ build: setup
 sam-build: setup
 	cd infra && $(SAM) build --beta-features
 
+# PARAMS="Key=Value ..." sets parameters (sam's --parameter-overrides); the others keep the stack's
+# values, or the template's defaults on the first deploy. sam shows the change set and asks first.
 deploy: sam-build
-	cd infra && if $(SAM) list stack-outputs --stack-name $(STACK) --region $(REGION) >/dev/null 2>&1; \
-	then $(SAM) deploy --stack-name $(STACK) --region $(REGION); \
-	else $(SAM) deploy --guided --stack-name $(STACK) --region $(REGION); fi
+	cd infra && $(SAM) deploy --stack-name $(STACK) --region $(REGION) \
+		$(if $(PARAMS),--parameter-overrides "$(PARAMS)")
 	cd infra && $(SAM) list stack-outputs --stack-name $(STACK) --region $(REGION)
 
 deploy-fn: build

@@ -1,8 +1,8 @@
 //! `make deploy-fn`, as README gives it, against the emulator's Lambda API: the quick code update
 //! (`cargo lambda deploy`) of a function of a deployed stack. The stack is created on the emulator
-//! as `sam deploy` creates it (`infra/local/deploy_stack.py`, with a stand-in zip as its code); the
-//! make target then finds the function from the stack's outputs (SAM CLI), builds the arm64
-//! bootstrap (cargo lambda) and uploads it. The function must run the new code and keep its
+//! by `make deploy` (sam deploy), and the ingest's code then replaced by a stand-in zip, as an
+//! older version; the make target then finds the function from the stack's outputs (SAM CLI),
+//! builds the arm64 bootstrap (cargo lambda) and uploads it. The function must run the new code and keep its
 //! configuration: environment, role, memory, timeout; the ingest's alias `live`, which the API
 //! calls, moves to the version just published.
 
@@ -30,6 +30,13 @@ async fn make_deploy_fn_updates_the_ingests_code_and_alias_and_keeps_its_configu
         .to_owned();
     let sdk = sdk_as(&moto, d.key(&d.0["admin"])).await;
     let lambda = aws_sdk_lambda::Client::new(&sdk);
+    lambda
+        .update_function_code()
+        .function_name(&function)
+        .zip_file(aws_sdk_lambda::primitives::Blob::new(stand_in_zip()))
+        .send()
+        .await
+        .expect("an older code: the stand-in zip");
     let before = lambda
         .get_function_configuration()
         .function_name(&function)
@@ -95,4 +102,24 @@ async fn make_deploy_fn_updates_the_ingests_code_and_alias_and_keeps_its_configu
         Some("2"),
         "moved to the new version"
     );
+}
+
+/// A zip holding a one-line `bootstrap` (Python's zipfile, from the venv the tests use).
+fn stand_in_zip() -> Vec<u8> {
+    let out = Command::new(repo_root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import io, sys, zipfile\n\
+             b = io.BytesIO()\n\
+             with zipfile.ZipFile(b, 'w') as z: z.writestr('bootstrap', '#!/bin/sh\\necho old\\n')\n\
+             sys.stdout.buffer.write(b.getvalue())",
+        ])
+        .output()
+        .expect("python zips the stand-in");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }

@@ -39,6 +39,9 @@ unchanged.
    of them resolves to nothing and outputs naming them vanish). The models below create them in
    moto's Glue and Athena as CloudFormation would, so the stack's table can be read back (its
    projection and location template, resolved) with GetTable; `!Ref` gives the name.
+8. What `sam deploy` needs of CloudFormation: the `AWS::Serverless-2016-10-31` transform, and
+   change sets that create a stack with its outputs (`moto_sam_deploy.py`), so `make deploy`
+   creates hookloop's stack here as in AWS.
 """
 
 import sys
@@ -460,6 +463,9 @@ class AthenaWorkGroupModel(_Named, CloudFormationModel):
         )
         return props["Name"]
 
+
+# ---------------------------------------------------------------- 8. sam deploy
+import moto_sam_deploy  # noqa: E402, F401  (patches CloudFormation on import)
 
 from moto.server import main  # noqa: E402  (after the patches)
 

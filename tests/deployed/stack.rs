@@ -1,4 +1,4 @@
-//! The deployed-stack test's harness: the stack `deploy_stack.py` creates, the emulator's IAM
+//! The deployed-stack test's harness: the stack `make deploy` creates, the emulator's IAM
 //! enforcement and its audit, `cargo lambda watch` per function, and the events it is given.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,7 +19,7 @@ pub const INGEST: &str = "IngestFunction";
 pub const PROCESSOR: &str = "ProcessorFunction";
 pub const COMPACTOR: &str = "CompactorFunction";
 
-/// What `deploy_stack.py` printed: the stack's outputs, its functions (environment, policies,
+/// What `inspect_stack.py` printed: the stack's outputs, its functions (environment, policies,
 /// credentials holding those policies), an administrator key and the secrets' documents.
 pub struct Deployed(pub Value);
 
@@ -62,23 +62,83 @@ impl Deployed {
     }
 }
 
+/// The parameter the deploy sets (`make deploy PARAMS=...`), to show it reaches the stack.
+pub const ALARM_EMAIL: &str = "ops@example.com";
+
+/// `make deploy` as README gives it (sam build, then sam deploy, which answers its "Deploy this
+/// changeset?" with `y`), against the emulator, then the stack read back (`inspect_stack.py`).
 pub fn deploy(moto: &Moto, stack: &str) -> Deployed {
+    // One deploy at a time: `make deploy` builds into infra/.aws-sam.
+    static DEPLOYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = DEPLOYING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut make = Command::new("make")
+        .args(["-s", "deploy", "REGION=us-east-1"])
+        .arg(format!("STACK={stack}"))
+        .arg(format!("PARAMS=AlarmEmail={ALARM_EMAIL}"))
+        .current_dir(repo_root())
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_PROFILE")
+        // The build settings of tests/infra.rs and tests/sam_local.rs, so they share one arm64
+        // build: link-time optimisation proves nothing more here (make bench uses it).
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run make deploy");
+    {
+        use std::io::Write;
+        let mut stdin = make.stdin.take().expect("make's stdin");
+        stdin.write_all(b"y\n").expect("answer sam's prompt");
+    }
+    let out = make.wait_with_output().expect("make deploy's output");
+    let said = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "make deploy failed:\n{said}");
+    assert!(
+        said.contains(&format!(
+            "Successfully created/updated stack - {stack} in {REGION}"
+        )),
+        "sam deploy did not report the stack created:\n{said}"
+    );
+    assert!(
+        said.contains("IngestSecretArn"),
+        "make deploy ends by printing the stack's outputs:\n{said}"
+    );
+
     let out = Command::new(repo_root().join(".venv/bin/python"))
-        .arg(repo_root().join("infra/local/deploy_stack.py"))
-        .args(["--endpoint", &moto.endpoint, "--stack", stack, "--template"])
-        .arg(repo_root().join("infra/template.yaml"))
+        .arg(repo_root().join("infra/local/inspect_stack.py"))
+        .args(["--endpoint", &moto.endpoint, "--stack", stack])
         .args(["--region", REGION])
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .stdin(Stdio::null())
         .output()
-        .expect("run deploy_stack.py");
+        .expect("run inspect_stack.py");
     assert!(
         out.status.success(),
-        "deploy_stack.py failed:\n{}",
+        "inspect_stack.py failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    Deployed(serde_json::from_slice(&out.stdout).expect("deploy_stack.py prints JSON"))
+    let d = Deployed(serde_json::from_slice(&out.stdout).expect("inspect_stack.py prints JSON"));
+    assert_eq!(
+        d.0["parameters"]["AlarmEmail"], ALARM_EMAIL,
+        "PARAMS reaches the stack"
+    );
+    for id in [INGEST, PROCESSOR, COMPACTOR] {
+        let size = d.function(id)["code_size"].as_u64().unwrap_or(0);
+        assert!(
+            size > 1_000_000,
+            "{id}: sam build's arm64 bootstrap uploaded, {size} bytes"
+        );
+    }
+    d
 }
 
 /// From now on the emulator authorises every request by the caller's IAM policies.

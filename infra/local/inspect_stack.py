@@ -1,25 +1,19 @@
-"""Deploys infra/template.yaml to the emulator the way `sam deploy` deploys it to AWS.
+"""Reads back, from the emulator, a stack `make deploy` (sam deploy) created there.
 
-    deploy_stack.py --endpoint http://127.0.0.1:4566 --stack NAME --template infra/template.yaml
-                    [--region us-east-1] [--parameter Key=Value ...]
+    inspect_stack.py --endpoint http://127.0.0.1:4566 --stack NAME [--region us-east-1]
 
-1. SAM's own translator (`samtranslator`, the library `sam deploy` and CloudFormation's
-   AWS::Serverless transform run) turns the template into plain CloudFormation. As `sam deploy`
-   does, each function's CodeUri is first replaced by an s3:// location holding a zip (here a
-   stand-in zip: the emulator creates functions without running them).
-2. The emulator's CloudFormation creates the stack from that, with the given parameters (the
-   template's defaults for the rest), and the script waits for CREATE_COMPLETE.
-3. For each Lambda function of the stack it reads back, from the emulator, what the function would
-   run with: its environment (GetFunctionConfiguration) and its role's policies (IAM), and creates
-   an IAM user holding exactly the role's inline policies, with an access key: code run under that
-   key is allowed what the function is allowed, once the emulator enforces IAM.
-4. It creates an administrator user (everything allowed) for the test's own calls.
+1. For each Lambda function of the stack it reads back what the function would run with: its
+   environment (GetFunctionConfiguration) and its role's policies (IAM), and creates an IAM user
+   holding exactly the role's inline policies, with an access key: code run under that key is
+   allowed what the function is allowed, once the emulator enforces IAM.
+2. It creates an administrator user (everything allowed) for the test's own calls.
 
 It prints one JSON document on stdout:
-    {"stack", "outputs": {key: value}, "admin": {"access_key", "secret_key"},
+    {"stack", "parameters": {key: value}, "outputs": {key: value},
+     "admin": {"access_key", "secret_key"},
      "functions": {logical id: {"name", "role", "env", "policies": {name: document},
                                 "managed_policies": [arn], "aliases": {name: version},
-                                "access_key", "secret_key"}},
+                                "code_size", "access_key", "secret_key"}},
      "secrets": {arn: secret string},
      "glue_tables": {"<database>.<table>": {"Parameters", "PartitionKeys", "StorageDescriptor"}},
      "dashboards": {name: body}}
@@ -35,17 +29,12 @@ Run it before the emulator enforces IAM (it uses whatever credentials the enviro
 """
 
 import argparse
-import io
 import json
 import os
 import sys
-import zipfile
 from typing import Any
 
 import boto3
-from samcli.yamlhelper import parse_yaml_file
-from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
-from samtranslator.translator.transform import transform
 
 ADMIN_POLICY = {
     "Version": "2012-10-17",
@@ -53,7 +42,7 @@ ADMIN_POLICY = {
 }
 
 
-class Deployer:
+class Inspector:
     def __init__(self, endpoint: str, region: str) -> None:
         session = boto3.session.Session(
             aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
@@ -63,38 +52,8 @@ class Deployer:
         self.client = lambda service: session.client(service, endpoint_url=endpoint)
         self.iam = self.client("iam")
 
-    def upload_code(self, stack: str) -> tuple[str, str]:
-        """The deployment bucket `sam deploy` would use, holding a stand-in code zip."""
-        s3 = self.client("s3")
-        bucket = f"{stack.lower()}-deploy-artifacts"
-        s3.create_bucket(Bucket=bucket)
-        data = io.BytesIO()
-        with zipfile.ZipFile(data, "w") as z:
-            z.writestr("bootstrap", "#!/bin/sh\necho stand-in: the emulator does not run it\n")
-        s3.put_object(Bucket=bucket, Key="code.zip", Body=data.getvalue())
-        return bucket, "code.zip"
-
-    def translate(self, template: dict[str, Any], bucket: str, key: str) -> dict[str, Any]:
-        for resource in template.get("Resources", {}).values():
-            if resource.get("Type") == "AWS::Serverless::Function":
-                resource.setdefault("Properties", {})["CodeUri"] = f"s3://{bucket}/{key}"
-        return transform(template, {}, ManagedPolicyLoader(self.iam))
-
-    def create_stack(self, stack: str, body: dict[str, Any], params: dict[str, str]) -> None:
-        cfn = self.client("cloudformation")
-        cfn.create_stack(
-            StackName=stack,
-            TemplateBody=json.dumps(body),
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
-            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-        )
-        cfn.get_waiter("stack_create_complete").wait(
-            StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
-        )
-
-    def outputs(self, stack: str) -> dict[str, str]:
-        described = self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
-        return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    def described(self, stack: str) -> dict[str, Any]:
+        return self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
 
     def functions(self, stack: str) -> dict[str, str]:
         """Logical id -> function name of each Lambda function in the stack."""
@@ -134,6 +93,7 @@ class Deployer:
         return {
             "name": name,
             "role": config["Role"],
+            "code_size": config["CodeSize"],
             "env": config.get("Environment", {}).get("Variables", {}),
             "policies": policies,
             "managed_policies": managed,
@@ -178,43 +138,33 @@ def _document(response: dict[str, Any]) -> Any:
     return json.loads(doc) if isinstance(doc, str) else doc
 
 
-def _parameters(pairs: list[str]) -> dict[str, str]:
-    params = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            sys.exit(f"--parameter {pair!r}: expected Key=Value")
-        params[key] = value
-    return params
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--stack", required=True)
-    parser.add_argument("--template", required=True)
     parser.add_argument("--region", default="us-east-1")
-    parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
-    os.environ["AWS_DEFAULT_REGION"] = args.region  # the translator's region
 
-    deployer = Deployer(args.endpoint, args.region)
-    bucket, key = deployer.upload_code(args.stack)
-    body = deployer.translate(parse_yaml_file(args.template), bucket, key)
-    deployer.create_stack(args.stack, body, _parameters(args.parameter))
+    inspector = Inspector(args.endpoint, args.region)
+    described = inspector.described(args.stack)
+    if described["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        sys.exit(f"stack {args.stack} is {described['StackStatus']}")
     functions = {
-        logical_id: deployer.function(args.stack, logical_id, name)
-        for logical_id, name in sorted(deployer.functions(args.stack).items())
+        logical_id: inspector.function(args.stack, logical_id, name)
+        for logical_id, name in sorted(inspector.functions(args.stack).items())
     }
-    outputs = deployer.outputs(args.stack)
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     result = {
         "stack": args.stack,
+        "parameters": {
+            p["ParameterKey"]: p.get("ParameterValue") for p in described.get("Parameters", [])
+        },
         "outputs": outputs,
-        "admin": deployer.user(f"{args.stack}-admin", {"admin": ADMIN_POLICY}),
+        "admin": inspector.user(f"{args.stack}-admin", {"admin": ADMIN_POLICY}),
         "functions": functions,
-        "secrets": deployer.secret_strings(functions),
-        "glue_tables": deployer.glue_tables(outputs),
-        "dashboards": deployer.dashboards(args.stack),
+        "secrets": inspector.secret_strings(functions),
+        "glue_tables": inspector.glue_tables(outputs),
+        "dashboards": inspector.dashboards(args.stack),
     }
     json.dump(result, sys.stdout, indent=2, sort_keys=True)
     print()
