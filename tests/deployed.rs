@@ -1,7 +1,8 @@
-//! Deployed as `sam deploy` deploys it, with least privilege enforced. The template, turned into
-//! CloudFormation by SAM's own translator, is created as a stack on the emulator
-//! (`infra/local/deploy_stack.py`); each function's environment and role are read back from the
-//! stack; both real Lambda binaries (under `cargo lambda watch`) then run with exactly that
+//! Deployed as `sam deploy` deploys it, with least privilege enforced. README's `make deploy` (sam
+//! build, then sam deploy: its managed bucket, the code and template uploaded, a change set
+//! created and executed) creates the stack on the emulator, whose CloudFormation applies SAM's own
+//! translator as AWS does (infra/local/moto_sam_deploy.py); each function's environment and role
+//! are read back from the stack (`infra/local/inspect_stack.py`); both real Lambda binaries (under `cargo lambda watch`) then run with exactly that
 //! environment and with credentials holding exactly their role's policies, on an emulator that
 //! enforces IAM. The sample webhooks must land in the stack's own bucket, table and stream: a
 //! wrong variable name or resource reference in the template, or a missing permission, fails it.
@@ -12,6 +13,8 @@
 //! functions and queues.
 //! The compactor then runs the scheduled compaction of the hour the webhooks arrived in, under
 //! its own role: the curated files land in days the stack's curated Glue tables project.
+//! Load-back is on, set up as README says (the passcode in the processor's secret, `hookloop rules
+//! push --stack`): the sample campaign reaches the CleverTap stand-in under the processor's role.
 //! Last, a static check (deployed/grants.rs): every action a function's policy grants is called
 //! by its code.
 
@@ -19,6 +22,8 @@
 mod compactor;
 #[path = "deployed/grants.rs"]
 mod grants;
+#[path = "deployed/loadback.rs"]
+mod loadback;
 #[path = "infra/projection.rs"]
 mod projection;
 #[path = "deployed/stack.rs"]
@@ -204,6 +209,10 @@ async fn the_deployed_stack_runs_its_three_functions_under_their_own_role_polici
         "generated token"
     );
 
+    // Load-back on, as README sets it up: the processor loads the campaign back under its role.
+    let stub = start_stub(std::time::Duration::ZERO).await;
+    loadback::configure(&d, &env, &stack, &stub, &dir).await;
+
     let before_run = audit.len();
     let ingest_watch = Watch::start(&ingest_vars, &dir, "ingest").await;
     let processor_watch = Watch::start(&processor_vars, &dir, "processor").await;
@@ -281,6 +290,7 @@ async fn the_deployed_stack_runs_its_three_functions_under_their_own_role_polici
         "{}",
         processor_watch.log()
     );
+    loadback::check_loaded_back(&stub);
     let records = env.stream_records().await;
     assert_eq!(
         records.len(),
