@@ -1,5 +1,8 @@
 //! The static check of tests/deployed.rs: every action a function's policy grants is called by
-//! its code (the crates its binary links), so a grant cannot outlive the code that needed it.
+//! its code, so a grant cannot outlive the code that needed it, nor sit on the wrong function.
+//! A function's code is its own crates plus the modules of `crates/aws` they name
+//! (`hookloop_aws::sqs`, ...), and the modules those name in turn (`crate::dynamodb`): the whole
+//! `aws` crate is linked by all three, but each calls only the adapters it names.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -30,24 +33,6 @@ fn sdk_call(action: &str) -> String {
 /// The non-test Rust source of `crates/<name>/src` (a file's `#[cfg(test)]` tail and files
 /// named `*tests*` or under a `tests` directory are left out: only calls the function can make).
 fn source_of(crate_names: &[&str]) -> String {
-    fn walk(dir: &Path, out: &mut String) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.contains("tests") || name == "stub" {
-                continue;
-            }
-            if path.is_dir() {
-                walk(&path, out);
-            } else if name.ends_with(".rs") {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                out.push_str(text.split("#[cfg(test)]").next().unwrap_or_default());
-            }
-        }
-    }
     let mut out = String::new();
     for name in crate_names {
         walk(&repo_root().join("crates").join(name).join("src"), &mut out);
@@ -55,23 +40,135 @@ fn source_of(crate_names: &[&str]) -> String {
     out
 }
 
+fn walk(dir: &Path, out: &mut String) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.contains("tests") || name == "stub" {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, out);
+        } else if name.ends_with(".rs") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            out.push_str(text.split("#[cfg(test)]").next().unwrap_or_default());
+        }
+    }
+}
+/// The module names `code` reaches through `prefix` (`hookloop_aws::s3::RawArchive` and
+/// `hookloop_aws::{s3::RawArchive, AwsClients}` both give `s3`).
+fn modules_named(code: &str, prefix: &str) -> BTreeSet<String> {
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut found = BTreeSet::new();
+    for (at, _) in code.match_indices(prefix) {
+        let rest = &code[at + prefix.len()..];
+        match rest.strip_prefix('{') {
+            Some(group) => {
+                let group = group.split('}').next().unwrap_or_default();
+                found.extend(group.split(',').map(ident));
+            }
+            None => {
+                found.insert(ident(rest));
+            }
+        }
+    }
+    found
+}
+
+/// The source of the `crates/aws` modules `code` names, closed over the modules they name.
+fn aws_source_for(code: &str) -> (String, BTreeSet<String>) {
+    let src = repo_root().join("crates/aws/src");
+    let source = |module: &str| -> Option<String> {
+        let mut out = String::new();
+        let file = src.join(format!("{module}.rs"));
+        if file.is_file() {
+            out.push_str(
+                std::fs::read_to_string(file)
+                    .unwrap_or_default()
+                    .split("#[cfg(test)]")
+                    .next()
+                    .unwrap_or_default(),
+            );
+        } else if src.join(module).is_dir() {
+            walk(&src.join(module), &mut out);
+        } else {
+            return None; // a re-exported item (AwsClients, AwsError), not a module
+        }
+        Some(out)
+    };
+    let mut todo: Vec<String> = modules_named(code, "hookloop_aws::").into_iter().collect();
+    let (mut seen, mut out) = (BTreeSet::new(), String::new());
+    while let Some(module) = todo.pop() {
+        if seen.contains(&module) {
+            continue;
+        }
+        let Some(text) = source(&module) else {
+            continue;
+        };
+        seen.insert(module);
+        todo.extend(modules_named(&text, "crate::"));
+        out.push_str(&text);
+    }
+    (out, seen)
+}
+
+/// A function's code: its crates, and the `aws` modules they reach.
+fn code_of(crates: &[&str]) -> String {
+    let own = source_of(crates);
+    let (aws, _) = aws_source_for(&own);
+    own + &aws
+}
+
+const LINKED: [(&str, &[&str]); 3] = [
+    (INGEST, &["ingest", "domain", "runtime"]),
+    (PROCESSOR, &["processor", "clevertap", "domain", "runtime"]),
+    (COMPACTOR, &["compactor", "curated", "domain", "runtime"]),
+];
+
+fn linked(function: &str) -> &'static [&'static str] {
+    LINKED
+        .iter()
+        .find(|(f, _)| *f == function)
+        .map(|(_, c)| *c)
+        .unwrap_or_else(|| panic!("no crates for {function}"))
+}
+
+#[test]
+fn the_check_tells_one_functions_adapters_from_anothers() {
+    // What makes it catch a grant on the wrong function: the ingest's code reaches the queue and
+    // not the stream; the processor's reaches both; the compactor's reaches neither.
+    let (ingest, processor, compactor) = (
+        code_of(linked(INGEST)),
+        code_of(linked(PROCESSOR)),
+        code_of(linked(COMPACTOR)),
+    );
+    let (send, put_records) = (sdk_call("sqs:SendMessage"), sdk_call("kinesis:PutRecords"));
+    assert!(ingest.contains(&send) && !ingest.contains(&put_records));
+    assert!(processor.contains(&send) && processor.contains(&put_records));
+    assert!(!compactor.contains(&send) && !compactor.contains(&put_records));
+    assert_eq!(
+        modules_named(
+            "use hookloop_aws::{s3::RawArchive, AwsClients};",
+            "hookloop_aws::"
+        ),
+        BTreeSet::from(["s3".to_owned(), "AwsClients".to_owned()])
+    );
+}
+
 #[test]
 fn every_action_a_function_is_granted_is_called_by_its_code() {
     let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).expect("template");
     let t: serde_yaml::Value = serde_yaml::from_str(&text).expect("template is YAML");
-    let linked: [(&str, &[&str]); 3] = [
-        (INGEST, &["ingest", "aws", "domain", "runtime"]),
-        (
-            PROCESSOR,
-            &["processor", "aws", "clevertap", "domain", "runtime"],
-        ),
-        (
-            COMPACTOR,
-            &["compactor", "curated", "aws", "domain", "runtime"],
-        ),
-    ];
-    for (function, crates) in linked {
-        let code = source_of(crates);
+    for (function, crates) in LINKED {
+        let code = code_of(crates);
         let policies = t["Resources"][function]["Properties"]["Policies"]
             .as_sequence()
             .unwrap_or_else(|| panic!("{function}: Policies is a list"));
