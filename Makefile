@@ -202,9 +202,11 @@ sam-build: setup
 
 # PARAMS="Key=Value ..." sets parameters (sam's --parameter-overrides); the others keep the stack's
 # values, or the template's defaults on the first deploy. sam shows the change set and asks first.
+# PARAMS reaches sam through the environment, verbatim: SAM's own parser reads its quotes.
+export PARAMS
 deploy: sam-build
 	cd infra && $(SAM) deploy --stack-name $(STACK) --region $(REGION) \
-		$(if $(PARAMS),--parameter-overrides "$(PARAMS)")
+		$(if $(PARAMS),--parameter-overrides "$$PARAMS")
 	cd infra && $(SAM) list stack-outputs --stack-name $(STACK) --region $(REGION)
 
 deploy-fn: build

@@ -1,25 +1,27 @@
-"""What `sam deploy` needs of moto's CloudFormation and moto 5.2 lacks; both patched below.
+"""What `sam deploy` needs of moto's CloudFormation and moto 5.2 lacks; three patches below.
 
-1. The `AWS::Serverless-2016-10-31` transform. CloudFormation runs SAM's translator on a template that declares `Transform:
-AWS::Serverless-2016-10-31` before it creates anything; moto 5.2 does not, and creates nothing
-for `AWS::Serverless::*` resources. So `sam deploy` (which sends the template untransformed, in a
-change set) could not create hookloop's stack on the emulator. This patch runs SAM's own
-translator (`samtranslator`, the library the AWS transform is built from) on the template of every
-CreateStack, UpdateStack and CreateChangeSet that declares the transform, with the request's
-parameter values, before moto reads it. Templates without the transform are moto's unchanged.
-
-Managed policy names (`AWSLambdaBasicExecutionRole`, ...) resolve from the translator's bundled
-map of AWS managed policies, where the AWS transform reads IAM. The translator comes with the SAM
-CLI (`make setup`); `make run`'s emulator, which has only moto, refuses such a template with a
-message saying so.
-
-2. A change set that creates a stack. `sam deploy` creates every stack, its own managed bucket's
-   included, with CreateChangeSet (type CREATE) then ExecuteChangeSet. moto executes such a set
-   by updating the empty stack it made for the review, which creates the resources but never
-   reads the template's outputs: the stack answers DescribeStacks with no `Outputs`, and SAM CLI
-   refuses its managed stack for that ("missing Tags and/or Outputs"). The patch executes a
-   CREATE set the way moto's CreateStack creates a stack (resources, outputs, exports), with the
-   set's template and parameters.
+1. The `AWS::Serverless-2016-10-31` transform. CloudFormation runs SAM's translator on a
+   template that declares `Transform: AWS::Serverless-2016-10-31` before it creates anything;
+   moto 5.2 does not, and creates nothing for `AWS::Serverless::*` resources. So `sam deploy`
+   (which sends the template untransformed, in a change set) could not create hookloop's stack
+   on the emulator. This patch runs SAM's own translator (`samtranslator`, the library the AWS
+   transform is built from) on the template of every CreateStack, UpdateStack and
+   CreateChangeSet that declares the transform, with the request's parameter values, before moto
+   reads it. Templates without the transform are moto's unchanged. Managed policy names
+   (`AWSLambdaBasicExecutionRole`, ...) resolve from the translator's bundled map of AWS managed
+   policies, where the AWS transform reads IAM. The translator comes with the SAM CLI (`make
+   setup`); `make run`'s emulator, which has only moto, refuses such a template saying so.
+2. Change sets. `sam deploy` creates every stack, its own managed bucket's included, with
+   CreateChangeSet (type CREATE) then ExecuteChangeSet, and updates one with an UPDATE set.
+   moto executes a CREATE set by updating the empty stack it made for the review, which creates
+   the resources but never reads the template's outputs: the stack answers DescribeStacks with
+   no `Outputs`, and SAM CLI refuses its managed stack for that ("missing Tags and/or
+   Outputs"); an UPDATE set keeps the first template's outputs. The patch executes a CREATE set
+   the way moto's CreateStack creates a stack (resources, outputs, exports) with the set's
+   template and parameters, reads the outputs again after an UPDATE set, refuses a set that is
+   unknown or not AVAILABLE (moto answered 500, or executed it twice), finds a set by name on
+   the named stack (the newest), and lets a CREATE set declined at sam's prompt be followed by
+   another (moto made a second stack of the same name, which sam then waited on forever).
 3. A template in S3 at a loopback endpoint. A template over 51,200 bytes (hookloop's is) goes to
    CloudFormation as a `TemplateURL`; with the endpoint overridden SAM CLI writes it path-style,
    `http://127.0.0.1:<port>/<bucket>/<key>`, and moto, which reads path-style only from
@@ -113,41 +115,71 @@ for _name in ("create_stack", "update_stack", "create_change_set"):
     setattr(CloudFormationBackend, _name, _with_transform(getattr(CloudFormationBackend, _name)))
 
 
-# ---------------------------------------------------------------- 2. CREATE change sets
+# ---------------------------------------------------------------- 2. change sets
+_create_change_set = CloudFormationBackend.create_change_set
 _execute_change_set = CloudFormationBackend.execute_change_set
 
 
-def _find_change_set(backend: CloudFormationBackend, name: str) -> Any:
+def _create_change_set_on_review(self: CloudFormationBackend, *args: Any, **kwargs: Any) -> Any:
+    """A CREATE set for a stack still in review (a set declined before) replaces that stack:
+    CloudFormation reuses it, where moto would make a second stack of the same name."""
+    if kwargs.get("change_set_type", "CREATE") == "CREATE":
+        for stack_id, stack in list(self.stacks.items()):
+            if stack.name == kwargs.get("stack_name") and stack.status == "REVIEW_IN_PROGRESS":
+                del self.stacks[stack_id]
+    return _create_change_set(self, *args, **kwargs)
+
+
+def _find_change_set(backend: CloudFormationBackend, name: str, stack_name: str | None) -> Any:
     if name in backend.change_sets:  # an ARN
         return backend.change_sets[name]
-    return next((cs for cs in backend.change_sets.values() if cs.change_set_name == name), None)
+    named = [
+        cs
+        for cs in backend.change_sets.values()
+        if cs.change_set_name == name and stack_name in (None, cs.stack_name, cs.stack_id)
+    ]
+    return named[-1] if named else None  # the newest (sets are kept in creation order)
 
 
-def _execute_creating_change_set(
+def _execute_change_set_with_outputs(
     self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
 ) -> None:
-    change_set = _find_change_set(self, change_set_name)
-    stack = self.stacks.get(change_set.stack_id) if change_set else None
-    if change_set is None or stack is None or change_set.change_set_type != "CREATE":
-        return _execute_change_set(self, change_set_name, stack_name)
-    # CloudFormationBackend.create_stack's steps, on the stack the change set reviewed.
-    stack.template = change_set.template
-    stack._parse_template()
-    stack.description = stack.template_dict.get("Description")
-    stack.parameters = change_set.parameters
-    stack.cross_stack_resources = self.exports
-    stack.resource_map = stack._create_resource_map()
-    stack.output_map = stack._create_output_map()
-    self._validate_export_uniqueness(stack)
+    change_set = _find_change_set(self, change_set_name, stack_name)
+    if change_set is None:
+        raise ValidationError(message=f"ChangeSet [{change_set_name}] does not exist")
+    if change_set.execution_status != "AVAILABLE":
+        raise ValidationError(
+            message=f"ChangeSet [{change_set_name}] cannot be executed in its current execution"
+            f" status of [{change_set.execution_status}]"
+        )
+    stack = self.stacks.get(change_set.stack_id)
+    if stack is None:
+        raise ValidationError(stack_name)
+    if change_set.change_set_type == "CREATE":
+        # CloudFormationBackend.create_stack's steps, on the stack the change set reviewed.
+        stack.template = change_set.template
+        stack._parse_template()
+        stack.description = stack.template_dict.get("Description")
+        stack.parameters = change_set.parameters
+        stack.cross_stack_resources = self.exports
+        stack.resource_map = stack._create_resource_map()
+        stack.output_map = stack._create_output_map()
+        self._validate_export_uniqueness(stack)
+        stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
+        stack.create_resources()
+    else:
+        # moto updates the resources but keeps the first template's outputs: read them again.
+        _execute_change_set(self, change_set.change_set_id, stack_name)
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
     for export in stack.exports:
         self.exports[export.name] = export
-    stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
-    stack.create_resources()
     change_set.execution_status = "EXECUTE_COMPLETE"
     return None
 
 
-CloudFormationBackend.execute_change_set = _execute_creating_change_set
+CloudFormationBackend.create_change_set = _create_change_set_on_review
+CloudFormationBackend.execute_change_set = _execute_change_set_with_outputs
 
 
 # ---------------------------------------------------------------- 3. TemplateURL at an IP address

@@ -1,5 +1,6 @@
 //! The static check of tests/deployed.rs: every action a function's policy grants is called by
-//! its code, so a grant cannot outlive the code that needed it, nor sit on the wrong function.
+//! its code, so a grant cannot outlive the code that needed it, nor sit on a function that never
+//! reaches the adapter calling it.
 //! A function's code is its own crates plus the modules of `crates/aws` they name
 //! (`hookloop_aws::sqs`, ...), and the modules those name in turn (`crate::dynamodb`): the whole
 //! `aws` crate is linked by all three, but each calls only the adapters it names.
@@ -53,13 +54,29 @@ fn walk(dir: &Path, out: &mut String) {
         if path.is_dir() {
             walk(&path, out);
         } else if name.ends_with(".rs") {
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            out.push_str(text.split("#[cfg(test)]").next().unwrap_or_default());
+            out.push_str(&code_in(
+                &std::fs::read_to_string(&path).unwrap_or_default(),
+            ));
         }
     }
 }
-/// The module names `code` reaches through `prefix` (`hookloop_aws::s3::RawArchive` and
-/// `hookloop_aws::{s3::RawArchive, AwsClients}` both give `s3`).
+
+/// A file's code as the function runs it: no `#[cfg(test)]` tail, no `//` comments (a doc
+/// comment naming a module or a call is not a use of it).
+fn code_in(text: &str) -> String {
+    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+    code.lines()
+        .map(|line| match line.find("//") {
+            Some(at) if !line[..at].contains('"') => &line[..at],
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The module names `code` reaches through `prefix` (`hookloop_aws::s3::RawArchive`,
+/// `hookloop_aws::{s3::RawArchive, AwsClients}` and `{dynamodb::{Swapped, Table}, sqs}` give
+/// `s3`, `s3` and `AwsClients`, `dynamodb` and `sqs`).
 fn modules_named(code: &str, prefix: &str) -> BTreeSet<String> {
     let ident = |s: &str| -> String {
         s.trim_start()
@@ -70,16 +87,27 @@ fn modules_named(code: &str, prefix: &str) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     for (at, _) in code.match_indices(prefix) {
         let rest = &code[at + prefix.len()..];
-        match rest.strip_prefix('{') {
-            Some(group) => {
-                let group = group.split('}').next().unwrap_or_default();
-                found.extend(group.split(',').map(ident));
+        let Some(group) = rest.strip_prefix('{') else {
+            found.insert(ident(rest));
+            continue;
+        };
+        // The group's top-level items, each the first name of its path.
+        let (mut depth, mut item_start) = (0usize, true);
+        for (i, c) in group.char_indices() {
+            if item_start && !c.is_whitespace() {
+                found.insert(ident(&group[i..]));
+                item_start = false;
             }
-            None => {
-                found.insert(ident(rest));
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 0 => break,
+                '}' => depth -= 1,
+                ',' if depth == 0 => item_start = true,
+                _ => {}
             }
         }
     }
+    found.remove("");
     found
 }
 
@@ -90,13 +118,7 @@ fn aws_source_for(code: &str) -> (String, BTreeSet<String>) {
         let mut out = String::new();
         let file = src.join(format!("{module}.rs"));
         if file.is_file() {
-            out.push_str(
-                std::fs::read_to_string(file)
-                    .unwrap_or_default()
-                    .split("#[cfg(test)]")
-                    .next()
-                    .unwrap_or_default(),
-            );
+            out.push_str(&code_in(&std::fs::read_to_string(file).unwrap_or_default()));
         } else if src.join(module).is_dir() {
             walk(&src.join(module), &mut out);
         } else {
@@ -123,6 +145,15 @@ fn aws_source_for(code: &str) -> (String, BTreeSet<String>) {
 /// A function's code: its crates, and the `aws` modules they reach.
 fn code_of(crates: &[&str]) -> String {
     let own = source_of(crates);
+    // Every use of the crate is a path the parser follows: no `use hookloop_aws as x`, no glob.
+    for (at, _) in own.match_indices("hookloop_aws") {
+        let next = &own[at + "hookloop_aws".len()..];
+        assert!(
+            next.starts_with("::") && !next.starts_with("::*"),
+            "{crates:?}: a use of hookloop_aws the check cannot follow: {}",
+            &own[at..(at + 60).min(own.len())]
+        );
+    }
     let (aws, _) = aws_source_for(&own);
     own + &aws
 }
@@ -143,23 +174,36 @@ fn linked(function: &str) -> &'static [&'static str] {
 
 #[test]
 fn the_check_tells_one_functions_adapters_from_anothers() {
-    // What makes it catch a grant on the wrong function: the ingest's code reaches the queue and
-    // not the stream; the processor's reaches both; the compactor's reaches neither.
-    let (ingest, processor, compactor) = (
-        code_of(linked(INGEST)),
-        code_of(linked(PROCESSOR)),
-        code_of(linked(COMPACTOR)),
+    // What makes a grant on the wrong function fail: each function's code holds only the `aws`
+    // modules it reaches. The ingest reaches the queue and not the stream, the processor both,
+    // the compactor neither. (The check is by module: a module reached is reached whole.)
+    let modules = |function: &str| aws_source_for(&source_of(linked(function))).1;
+    let (ingest, processor, compactor) = (modules(INGEST), modules(PROCESSOR), modules(COMPACTOR));
+    let has = |set: &BTreeSet<String>, m: &str| set.contains(m);
+    assert!(
+        has(&ingest, "sqs") && !has(&ingest, "kinesis"),
+        "{ingest:?}"
     );
-    let (send, put_records) = (sdk_call("sqs:SendMessage"), sdk_call("kinesis:PutRecords"));
-    assert!(ingest.contains(&send) && !ingest.contains(&put_records));
-    assert!(processor.contains(&send) && processor.contains(&put_records));
-    assert!(!compactor.contains(&send) && !compactor.contains(&put_records));
+    assert!(
+        has(&processor, "sqs") && has(&processor, "kinesis"),
+        "{processor:?}"
+    );
+    assert!(
+        has(&compactor, "s3") && !has(&compactor, "sqs") && !has(&compactor, "kinesis"),
+        "{compactor:?}"
+    );
+    let (ingest_code, put_records) = (code_of(linked(INGEST)), sdk_call("kinesis:PutRecords"));
+    assert!(!ingest_code.contains(&put_records));
     assert_eq!(
         modules_named(
-            "use hookloop_aws::{s3::RawArchive, AwsClients};",
+            "use hookloop_aws::{dynamodb::{Swapped, Table}, sqs, s3::RawArchive};",
             "hookloop_aws::"
         ),
-        BTreeSet::from(["s3".to_owned(), "AwsClients".to_owned()])
+        BTreeSet::from(["dynamodb", "sqs", "s3"].map(str::to_owned))
+    );
+    assert_eq!(
+        code_in("let x = 1; // hookloop_aws::sqs\n/// .put_item(\nlet u = \"http://x\";"),
+        "let x = 1; \n\nlet u = \"http://x\";"
     );
 }
 
