@@ -2,8 +2,8 @@
 //! (`cargo lambda deploy`) of a function of a deployed stack. The stack is created on the emulator
 //! by `make deploy` (sam deploy), and the ingest's code then replaced by a stand-in zip, as an
 //! older version; the make target then finds the function from the stack's outputs (SAM CLI),
-//! builds the arm64 bootstrap (cargo lambda) and uploads it. The function must run the new code and keep its
-//! configuration: environment, role, memory, timeout; the ingest's alias `live`, which the API
+//! builds the arm64 bootstrap (cargo lambda) and uploads it. The function must run the new code
+//! and keep its configuration: environment, role, memory, timeout; the ingest's alias `live`, which the API
 //! calls, moves to the version just published.
 
 // The deployment harness of tests/deployed.rs; this test uses part of it.

@@ -65,8 +65,8 @@ impl Deployed {
 /// The parameter the deploy sets (`make deploy PARAMS=...`), to show it reaches the stack.
 pub const ALARM_EMAIL: &str = "ops@example.com";
 
-/// `make deploy` as README gives it (sam build, then sam deploy, which answers its "Deploy this
-/// changeset?" with `y`), against the emulator, then the stack read back (`inspect_stack.py`).
+/// `make deploy` as README gives it (sam build, then sam deploy, whose "Deploy this changeset?"
+/// this answers `y`), against the emulator, then the stack read back (`inspect_stack.py`).
 pub fn deploy(moto: &Moto, stack: &str) -> Deployed {
     // One deploy at a time: `make deploy` builds into infra/.aws-sam.
     static DEPLOYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
