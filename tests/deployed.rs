@@ -26,6 +26,8 @@ mod grants;
 mod loadback;
 #[path = "infra/projection.rs"]
 mod projection;
+#[path = "deployed/redeploy.rs"]
+mod redeploy;
 #[path = "deployed/stack.rs"]
 mod stack;
 
