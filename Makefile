@@ -143,7 +143,8 @@ test: setup build-local
 #      per request, next to the floor, and the modelled cost (on moto; bench/requests.{md,json,svg});
 #   3. cold start of both release binaries and the processor's peak memory on 1,000 x 2 KB;
 #      the processor's CPU per message end to end, and where it goes (perf on the profiling
-#      build: the release build with symbols);
+#      build: the release build with symbols); what a message's spans and log line cost
+#      (crates/runtime/examples/span_cost.rs);
 #   4. end to end through hookloop serve: ingest rate, p50/p99 latency, time to drain;
 #   5. the zipped arm64 bootstrap of each function (make build).
 # The compaction's requests and Lambda time are priced by the cost model (crates/bench/src/compaction.rs).
@@ -153,6 +154,8 @@ bench: setup build
 	cargo build --locked --release -p hookloop-ingest -p hookloop-processor -p hookloop-cli -p hookloop-bench
 	cargo build --locked --profile profiling -p hookloop-processor
 	$(CARGO_TARGET_DIR)/release/hookloop-bench .
+	AWS_LAMBDA_LOG_FORMAT=JSON AWS_LAMBDA_LOG_LEVEL=INFO \
+		cargo run --locked --release -q -p hookloop-runtime --example span_cost 2>/dev/null
 	@for f in $(FUNCTIONS); do $(VENV)/bin/python -c 'import os, sys, zipfile; \
 		b, z = sys.argv[1], sys.argv[2]; \
 		zf = zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED, compresslevel=9); zf.write(b, "bootstrap"); zf.close(); \

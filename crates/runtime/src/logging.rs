@@ -23,6 +23,8 @@ pub mod flat_json;
 
 use std::io::IsTerminal;
 
+use tracing::Metadata;
+use tracing_subscriber::filter::{filter_fn, FilterFn};
 use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -31,7 +33,7 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 pub use context::InvocationIds;
 
 use crate::config::{process_env, Env};
-use crate::telemetry::Telemetry;
+use crate::telemetry::{spans, Telemetry};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +130,12 @@ pub fn init_traced(default_service: &str) -> Telemetry {
     telemetry
 }
 
+/// What the log lines' layer sees: everything but call spans ([`spans::is_call`]), in which no
+/// line is ever written; the telemetry layer makes them, and only when it exports them.
+pub(crate) fn lines_filter() -> FilterFn<impl Fn(&Metadata<'_>) -> bool> {
+    filter_fn(|m| !spans::is_call(m))
+}
+
 fn install(telemetry: Option<&Telemetry>) {
     let (format, directives) = decide(&process_env());
     let filter = EnvFilter::try_new(format!("{directives},{RUNTIME_SPAN_OFF}"))
@@ -144,6 +152,7 @@ fn install(telemetry: Option<&Telemetry>) {
             .with_writer(std::io::stderr)
             .boxed(),
     };
+    let lines = lines.with_filter(lines_filter());
     let _ = tracing_subscriber::registry()
         .with(lines)
         .with(telemetry.map(Telemetry::layer))

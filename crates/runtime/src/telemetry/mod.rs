@@ -97,15 +97,19 @@ impl Telemetry {
         }
     }
 
-    /// The `tracing` layer that makes the hookloop crates' spans OpenTelemetry spans.
+    /// The `tracing` layer that makes the hookloop crates' spans OpenTelemetry spans; call
+    /// spans ([`spans::is_call`]) only when they are exported.
     pub fn layer<S>(&self) -> impl Layer<S> + Send + Sync + 'static
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
+        let exporting = self.exporting;
         let layer: Filtered<_, _, S> = tracing_opentelemetry::layer()
             .with_tracer(self.provider.tracer("hookloop"))
-            .with_filter(filter_fn(|m| {
-                m.is_span() && m.target().starts_with(TRACED_TARGET_PREFIX)
+            .with_filter(filter_fn(move |m| {
+                m.is_span()
+                    && m.target().starts_with(TRACED_TARGET_PREFIX)
+                    && (exporting || !spans::is_call(m))
             }));
         layer
     }
@@ -177,25 +181,31 @@ mod tests {
     use crate::logging::flat_json::FlatJson;
 
     /// The JSON lines `f` logs with the functions' subscriber: flattened lines and the
-    /// OpenTelemetry layer, export off.
-    fn traced_lines(f: impl FnOnce()) -> Vec<Value> {
+    /// OpenTelemetry layer, exporting (to a closed port) when `export` is set.
+    fn traced_lines(export: bool, f: impl FnOnce()) -> Vec<Value> {
         let out = Captured::default();
         let writer = out.clone();
-        let telemetry = Telemetry::from_env(&Env::new(|_| None), "test");
-        assert!(
-            !telemetry.exporting(),
-            "off without OTEL_EXPORTER_OTLP_ENDPOINT"
+        let telemetry = Telemetry::from_env(
+            &Env::new(move |k| {
+                (export && k == OTLP_ENDPOINT_VAR).then(|| "http://127.0.0.1:9".into())
+            }),
+            "test",
+        );
+        assert_eq!(
+            telemetry.exporting(),
+            export,
+            "on only with OTEL_EXPORTER_OTLP_ENDPOINT"
         );
         let subscriber = tracing_subscriber::registry()
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_writer(move || writer.clone())
                     .fmt_fields(JsonFields::new())
-                    .event_format(FlatJson),
+                    .event_format(FlatJson)
+                    .with_filter(crate::logging::lines_filter()),
             )
             .with(telemetry.layer());
         tracing::subscriber::with_default(subscriber, f);
-        telemetry.flush();
         out.lines()
     }
 
@@ -206,7 +216,7 @@ mod tests {
         )
         .unwrap();
         let mut seen = Vec::new();
-        let lines = traced_lines(|| {
+        let lines = traced_lines(true, || {
             let outer = info_span!("invocation", request_id = "r-1", trace_id = field::Empty);
             let outer_cx = join(&outer, None);
             let _o = outer.enter();
@@ -241,5 +251,24 @@ mod tests {
             lines[1]["request_id"], "r-1",
             "the outer span's fields stay"
         );
+    }
+
+    #[test]
+    fn without_an_exporter_no_call_span_is_made_and_messages_still_get_trace_ids() {
+        let mut calls = Vec::new();
+        let lines = traced_lines(false, || {
+            let message = info_span!("message", trace_id = field::Empty);
+            let cx = join(&message, None);
+            let _m = message.enter();
+            info!("stored");
+            calls.push((cx, spans::aws_call(&message, "S3", "PutObject")));
+            let again = context_of(&message);
+            calls.push((again, spans::http_call(&message, "POST", "CleverTap", "x")));
+        });
+        for (message, call) in &calls {
+            assert!(message.is_valid(), "the message's trace is made");
+            assert!(call.is_disabled(), "nothing would receive the call's span");
+        }
+        assert_eq!(lines[0]["trace_id"], ids::to_xray(calls[0].0.trace_id()));
     }
 }

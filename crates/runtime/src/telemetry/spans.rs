@@ -3,14 +3,30 @@
 //! for an SQS send), with `rpc.system=aws-api`, `rpc.service`, `rpc.method`; an SQS send adds
 //! `messaging.system=aws_sqs`, the operation and the queue's name.
 
-use tracing::{field, info_span, Span};
+use tracing::{field, info_span, Metadata, Span};
 
 use super::set_attribute;
 
-/// The span of one call of `service`'s `method` (`"S3"`, `"PutObject"`), child of `parent`.
+/// The spans of calls ([`aws_call`], [`http_call`]): never entered, so no log line is ever in
+/// one; they exist only to be exported. Without an exporter they are not made at all: a batch
+/// of 1,000 messages makes several thousand of them (one per message per call it shares), and
+/// building them as OpenTelemetry spans no one receives cost more CPU than the calls' own
+/// requests (`BENCHMARKS.md`, section 4b).
+const CALL_SPANS: [&str; 2] = ["aws_call", "http_call"];
+
+/// Whether `meta` is a call span's callsite.
+pub fn is_call(meta: &Metadata<'_>) -> bool {
+    meta.is_span() && CALL_SPANS.contains(&meta.name())
+}
+
+/// The span of one call of `service`'s `method` (`"S3"`, `"PutObject"`), child of `parent`;
+/// disabled when nothing exports spans.
 pub fn aws_call(parent: &Span, service: &'static str, method: &'static str) -> Span {
     let span =
         info_span!(parent: parent, "aws_call", otel.name = field::Empty, otel.kind = "client");
+    if span.is_disabled() {
+        return span;
+    }
     span.record("otel.name", format!("{service}.{method}"));
     set_attribute(&span, "rpc.system", "aws-api");
     set_attribute(&span, "rpc.service", service);
@@ -46,6 +62,9 @@ pub fn http_call(
     name: &'static str,
 ) -> Span {
     let span = info_span!(parent: parent, "http_call", otel.name = name, otel.kind = "client");
+    if span.is_disabled() {
+        return span;
+    }
     set_attribute(&span, "http.request.method", method);
     set_attribute(&span, "peer.service", peer);
     span
