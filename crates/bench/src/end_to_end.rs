@@ -66,6 +66,12 @@ pub async fn end_to_end_report() -> String {
     let ingest_seconds = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let accepted = answers.iter().filter(|(s, _)| *s == 200).count();
+    // The others by status, so a shortfall says what the sender was told.
+    let mut others: std::collections::BTreeMap<u16, usize> = std::collections::BTreeMap::new();
+    for (status, _) in answers.iter().filter(|(s, _)| *s != 200) {
+        *others.entry(*status).or_default() += 1;
+    }
+    let others: Vec<String> = others.iter().map(|(s, n)| format!("{n} x {s}")).collect();
     let mut latencies: Vec<Duration> = answers.iter().map(|(_, d)| *d).collect();
     latencies.sort();
     let pct = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
@@ -82,9 +88,10 @@ pub async fn end_to_end_report() -> String {
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     format!(
         "\n### End to end through `hookloop serve` on moto ({E2E_WEBHOOKS} webhooks, {E2E_CONCURRENCY} at a time)\n\n\
-         | accepted (200) | ingest rate | ingest p50 | ingest p99 | all archived and queue empty after |\n\
-         |---|---|---|---|---|\n\
-         | {accepted} of {E2E_WEBHOOKS} | {:.0} webhooks/s | {} | {} | {} |\n",
+         | accepted (200) | other answers | ingest rate | ingest p50 | ingest p99 | all archived and queue empty after |\n\
+         |---|---|---|---|---|---|\n\
+         | {accepted} of {E2E_WEBHOOKS} | {} | {:.0} webhooks/s | {} | {} | {} |\n",
+        if others.is_empty() { "none".to_owned() } else { others.join(", ") },
         E2E_WEBHOOKS as f64 / ingest_seconds,
         ms(pct(50)),
         ms(pct(99)),

@@ -51,6 +51,11 @@ async fn main() {
         println!("{}", cpu_and_profile().await);
         return;
     }
+    // `hookloop-bench <dir> e2e`: only the run through `hookloop serve`, printed.
+    if std::env::args().nth(2).as_deref() == Some("e2e") {
+        println!("{}", end_to_end_report().await);
+        return;
+    }
     // Cold start first, on a quiet machine: the request runs leave emulators shutting down.
     eprintln!("== cold start and peak memory of the release binaries");
     let startup = startup_report().await;
