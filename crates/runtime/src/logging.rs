@@ -153,10 +153,16 @@ fn install(telemetry: Option<&Telemetry>) {
             .boxed(),
     };
     let lines = lines.with_filter(lines_filter());
+    // Call spans exist only to be exported: without an exporter their callsites are off for
+    // every layer, so `info_span!` hands back a disabled span at once. (Per-layer filters alone
+    // do not do it: with the global `EnvFilter` above them the registry still makes the span.)
+    let exporting = telemetry.is_some_and(Telemetry::exporting);
+    let calls = filter_fn(move |m| exporting || !spans::is_call(m));
     let _ = tracing_subscriber::registry()
         .with(lines)
         .with(telemetry.map(Telemetry::layer))
         .with(filter)
+        .with(calls)
         .try_init();
 }
 

@@ -252,23 +252,4 @@ mod tests {
             "the outer span's fields stay"
         );
     }
-
-    #[test]
-    fn without_an_exporter_no_call_span_is_made_and_messages_still_get_trace_ids() {
-        let mut calls = Vec::new();
-        let lines = traced_lines(false, || {
-            let message = info_span!("message", trace_id = field::Empty);
-            let cx = join(&message, None);
-            let _m = message.enter();
-            info!("stored");
-            calls.push((cx, spans::aws_call(&message, "S3", "PutObject")));
-            let again = context_of(&message);
-            calls.push((again, spans::http_call(&message, "POST", "CleverTap", "x")));
-        });
-        for (message, call) in &calls {
-            assert!(message.is_valid(), "the message's trace is made");
-            assert!(call.is_disabled(), "nothing would receive the call's span");
-        }
-        assert_eq!(lines[0]["trace_id"], ids::to_xray(calls[0].0.trace_id()));
-    }
 }

@@ -8,15 +8,15 @@ use tracing::{field, info_span, Metadata, Span};
 use super::set_attribute;
 
 /// The spans of calls ([`aws_call`], [`http_call`]): never entered, so no log line is ever in
-/// one; they exist only to be exported. Without an exporter they are not made at all: a batch
-/// of 1,000 messages makes several thousand of them (one per message per call it shares), and
-/// building them as OpenTelemetry spans no one receives cost more CPU than the calls' own
-/// requests (`BENCHMARKS.md`, section 4b).
+/// one; they exist only to be exported. Without an exporter they are not made at all
+/// ([`crate::logging::init_traced`] turns their callsites off): a batch of 1,000 messages makes
+/// several thousand of them (one per message per call it shares), about 13 µs of CPU per
+/// message built as OpenTelemetry spans no one receives (`BENCHMARKS.md`, section 4b).
 const CALL_SPANS: [&str; 2] = ["aws_call", "http_call"];
 
-/// Whether `meta` is a call span's callsite.
+/// Whether `meta` is a call span's callsite (one of this module's).
 pub fn is_call(meta: &Metadata<'_>) -> bool {
-    meta.is_span() && CALL_SPANS.contains(&meta.name())
+    meta.is_span() && meta.target() == module_path!() && CALL_SPANS.contains(&meta.name())
 }
 
 /// The span of one call of `service`'s `method` (`"S3"`, `"PutObject"`), child of `parent`;
