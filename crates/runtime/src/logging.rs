@@ -24,7 +24,7 @@ pub mod flat_json;
 use std::io::IsTerminal;
 
 use tracing::Metadata;
-use tracing_subscriber::filter::{filter_fn, FilterFn};
+use tracing_subscriber::filter::{filter_fn, FilterFn, LevelFilter};
 use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -156,8 +156,11 @@ fn install(telemetry: Option<&Telemetry>) {
     // Call spans exist only to be exported: without an exporter their callsites are off for
     // every layer, so `info_span!` hands back a disabled span at once. (Per-layer filters alone
     // do not do it: with the global `EnvFilter` above them the registry still makes the span.)
+    // It keeps the filter's level as the process's most verbose, so lines below it are still
+    // turned off before any filter is asked.
     let exporting = telemetry.is_some_and(Telemetry::exporting);
-    let calls = filter_fn(move |m| exporting || !spans::is_call(m));
+    let hint = Layer::<Registry>::max_level_hint(&filter).unwrap_or(LevelFilter::TRACE);
+    let calls = filter_fn(move |m| exporting || !spans::is_call(m)).with_max_level_hint(hint);
     let _ = tracing_subscriber::registry()
         .with(lines)
         .with(telemetry.map(Telemetry::layer))

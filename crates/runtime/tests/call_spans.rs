@@ -11,6 +11,14 @@ use tracing::{field, info_span};
 fn without_an_exporter_no_call_span_is_made_and_messages_still_get_their_trace() {
     let telemetry = logging::init_traced("test");
     assert!(!telemetry.exporting());
+    if std::env::var_os("RUST_LOG").is_none() && std::env::var_os("AWS_LAMBDA_LOG_LEVEL").is_none()
+    {
+        assert_eq!(
+            tracing::level_filters::LevelFilter::current(),
+            tracing::level_filters::LevelFilter::INFO,
+            "debug lines stay off before any filter is asked (the call-span filter keeps the level)"
+        );
+    }
     // A hookloop crate's span, as the processor's message spans are (the telemetry layer takes
     // only those).
     let message =
