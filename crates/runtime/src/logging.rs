@@ -131,7 +131,7 @@ pub fn init_traced(default_service: &str) -> Telemetry {
 }
 
 /// What the log lines' layer sees: everything but call spans ([`spans::is_call`]), in which no
-/// line is ever written; the telemetry layer makes them, and only when it exports them.
+/// line is ever written (with an exporter they are still made, for the telemetry layer).
 pub(crate) fn lines_filter() -> FilterFn<impl Fn(&Metadata<'_>) -> bool> {
     filter_fn(|m| !spans::is_call(m))
 }

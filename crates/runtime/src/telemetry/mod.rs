@@ -97,19 +97,16 @@ impl Telemetry {
         }
     }
 
-    /// The `tracing` layer that makes the hookloop crates' spans OpenTelemetry spans; call
-    /// spans ([`spans::is_call`]) only when they are exported.
+    /// The `tracing` layer that makes the hookloop crates' spans OpenTelemetry spans. (Without
+    /// an exporter, [`crate::logging::init_traced`] turns call spans off for every layer.)
     pub fn layer<S>(&self) -> impl Layer<S> + Send + Sync + 'static
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
-        let exporting = self.exporting;
         let layer: Filtered<_, _, S> = tracing_opentelemetry::layer()
             .with_tracer(self.provider.tracer("hookloop"))
-            .with_filter(filter_fn(move |m| {
-                m.is_span()
-                    && m.target().starts_with(TRACED_TARGET_PREFIX)
-                    && (exporting || !spans::is_call(m))
+            .with_filter(filter_fn(|m| {
+                m.is_span() && m.target().starts_with(TRACED_TARGET_PREFIX)
             }));
         layer
     }
@@ -181,21 +178,16 @@ mod tests {
     use crate::logging::flat_json::FlatJson;
 
     /// The JSON lines `f` logs with the functions' subscriber: flattened lines and the
-    /// OpenTelemetry layer, exporting (to a closed port) when `export` is set.
-    fn traced_lines(export: bool, f: impl FnOnce()) -> Vec<Value> {
+    /// OpenTelemetry layer, exporting (to a closed port: call spans are made only for an
+    /// exporter; without one, `tests/call_spans.rs`).
+    fn traced_lines(f: impl FnOnce()) -> Vec<Value> {
         let out = Captured::default();
         let writer = out.clone();
         let telemetry = Telemetry::from_env(
-            &Env::new(move |k| {
-                (export && k == OTLP_ENDPOINT_VAR).then(|| "http://127.0.0.1:9".into())
-            }),
+            &Env::new(|k| (k == OTLP_ENDPOINT_VAR).then(|| "http://127.0.0.1:9".into())),
             "test",
         );
-        assert_eq!(
-            telemetry.exporting(),
-            export,
-            "on only with OTEL_EXPORTER_OTLP_ENDPOINT"
-        );
+        assert!(telemetry.exporting(), "on with OTEL_EXPORTER_OTLP_ENDPOINT");
         let subscriber = tracing_subscriber::registry()
             .with(
                 tracing_subscriber::fmt::layer()
@@ -216,7 +208,7 @@ mod tests {
         )
         .unwrap();
         let mut seen = Vec::new();
-        let lines = traced_lines(true, || {
+        let lines = traced_lines(|| {
             let outer = info_span!("invocation", request_id = "r-1", trace_id = field::Empty);
             let outer_cx = join(&outer, None);
             let _o = outer.enter();

@@ -10,7 +10,7 @@ use super::set_attribute;
 /// The spans of calls ([`aws_call`], [`http_call`]): never entered, so no log line is ever in
 /// one; they exist only to be exported. Without an exporter they are not made at all
 /// ([`crate::logging::init_traced`] turns their callsites off): a batch of 1,000 messages makes
-/// several thousand of them (one per message per call it shares), about 13 µs of CPU per
+/// several thousand of them (one per message per call it shares), about 15 µs of CPU per
 /// message built as OpenTelemetry spans no one receives (`BENCHMARKS.md`, section 4b).
 const CALL_SPANS: [&str; 2] = ["aws_call", "http_call"];
 
