@@ -2,9 +2,9 @@
 #   make run   set up, start the AWS emulator, create resources, serve the pipeline, send the samples
 #   make test  every test (unit, end-to-end on the emulator, Lambda binaries under cargo lambda)
 #
-# Everything this needs is installed here, pinned: Python tools into .venv/, Rust crates by
-# Cargo.lock, the arm64 Rust target by rustup. The Rust toolchain (rustup, cargo) and python3 are
-# the only prerequisites.
+# Everything this needs is installed here, pinned: Python tools into a virtualenv that .venv/
+# links to, Rust crates by Cargo.lock, the arm64 Rust target by rustup. The Rust toolchain
+# (rustup, cargo) and python3 are the only prerequisites.
 #
 # Deployment (AWS credentials needed): make build, make deploy, make deploy-fn FUNCTION=ingest
 # (or processor, compactor), make invoke-local (needs Docker), make logs, make delete.
@@ -28,6 +28,16 @@ TOOLS                := $(HOME)/.cache/hookloop/tools
 
 # Builds live outside the clone so a fresh clone (CI) reuses them.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/hookloop/target
+# So does the Python tools' virtualenv, one per set of pins and Python version; .venv/ in the clone
+# links to it. Besides the install time, this keeps arm64 builds warm across clones: cargo lambda's
+# zig linker wrapper is named after the path of the cargo-lambda binary, and cargo fingerprints
+# every crate with its linker, so a venv inside each clone rebuilt every arm64 crate in each new
+# clone (about 25 minutes of a CI run).
+VENV_PINS := moto[server]==$(MOTO_VERSION) cargo-lambda==$(CARGO_LAMBDA_VERSION) \
+	ziglang==$(ZIGLANG_VERSION) aws-sam-cli==$(SAM_CLI_VERSION) cfn-lint==$(CFN_LINT_VERSION) \
+	duckdb==$(DUCKDB_VERSION)
+VENV_KEY  := $(shell printf '%s %s' '$(VENV_PINS)' "$$($(PYTHON) --version 2>&1)" | sha256sum | cut -c1-12)
+VENV_HOME ?= $(HOME)/.cache/hookloop/venv-$(VENV_KEY)
 BIN := $(CARGO_TARGET_DIR)/debug
 
 # make run settings
@@ -54,7 +64,7 @@ FUNCTION_ID_compactor := Compactor
 FUNCTION_ID = $(or $(FUNCTION_ID_$(FUNCTION)),$(error FUNCTION=$(FUNCTION): one of $(FUNCTIONS)))
 SAM      := PATH=$(CURDIR)/$(VENV)/bin:$$PATH SAM_CLI_TELEMETRY=0 $(CURDIR)/$(VENV)/bin/sam
 
-.PHONY: help setup build-local run test bench fuzz lint fmt clean build sam-build deploy deploy-fn sam-local-setup invoke-local logs delete
+.PHONY: help venv setup build-local run test bench fuzz lint fmt clean build sam-build deploy deploy-fn sam-local-setup invoke-local logs delete
 
 help:
 	@echo "make run    run the pipeline locally on the moto emulator (Ctrl-C stops)"
@@ -62,7 +72,7 @@ help:
 	@echo "make lint   rustfmt and clippy"
 	@echo "make bench  benchmarks: requests vs the floor, cost, throughput, cold start, memory, sizes"
 	@echo "make fuzz   run every fuzz target for FUZZ_SECONDS (default 60) each"
-	@echo "make clean  remove .venv/ and the build directory ($(CARGO_TARGET_DIR))"
+	@echo "make clean  remove .venv/, its virtualenv ($(VENV_HOME)) and the build directory ($(CARGO_TARGET_DIR))"
 	@echo "make build  release arm64 bootstraps via cargo lambda ($(CARGO_TARGET_DIR)/lambda/*/bootstrap)"
 	@echo "make deploy sam build + sam deploy of stack $(STACK) in $(REGION) (PARAMS=\"Key=Value ...\")"
 	@echo "make deploy-fn FUNCTION=ingest|processor|compactor   cargo lambda deploy of one function's code"
@@ -71,25 +81,26 @@ help:
 	@echo "make logs   tail the stack's function logs;  make delete   delete the stack"
 
 # What running needs (the emulator), and what building, deploying and their tests need on top.
-$(VENV)/.installed: Makefile
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
+$(VENV_HOME)/.installed:
+	$(PYTHON) -m venv $(VENV_HOME)
+	$(VENV_HOME)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
 	touch $@
 
-$(VENV)/.deploy-tools: $(VENV)/.installed
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
+$(VENV_HOME)/.deploy-tools: $(VENV_HOME)/.installed
+	$(VENV_HOME)/bin/pip install --quiet --disable-pip-version-check \
 		'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIGLANG_VERSION)' \
 		'aws-sam-cli==$(SAM_CLI_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)' \
 		'duckdb==$(DUCKDB_VERSION)'
 	touch $@
 
-$(VENV)/.arm64-target: $(VENV)/.deploy-tools
-	rustup target add $(ARM64_TARGET)
-	touch $@
+# .venv/ (what tests, docs and recipes name) is a link to the pinned virtualenv.
+venv: $(VENV_HOME)/.installed
+	@[ "$$(readlink $(VENV))" = "$(VENV_HOME)" ] || { rm -rf $(VENV); ln -s $(VENV_HOME) $(VENV); }
 
-setup: $(VENV)/.installed $(VENV)/.deploy-tools $(VENV)/.arm64-target
+setup: venv $(VENV_HOME)/.deploy-tools
+	@rustup target list --installed | grep -qx $(ARM64_TARGET) || rustup target add $(ARM64_TARGET)
 
-build-local: $(VENV)/.installed
+build-local: venv
 	cargo build --locked --workspace --bins
 
 run: build-local
@@ -195,9 +206,12 @@ lint:
 fmt:
 	cargo fmt --all
 
+# Each function is built as sam build builds it: from its own crate (so with its own crate
+# features), --arm64 --bin hookloop-<name>. make build, make deploy-fn and sam build then share one
+# build per function instead of adding a fourth, workspace-wide feature set.
+build-fn = (cd crates/$(1) && PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda build --release --arm64 --bin hookloop-$(1))
 build: setup
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda build --release --arm64 \
-		$(foreach f,$(FUNCTIONS),--bin hookloop-$(f))
+	$(foreach f,$(FUNCTIONS),$(call build-fn,$(f)) && ) true
 	@ls -l $(CARGO_TARGET_DIR)/lambda/hookloop-*/bootstrap
 
 sam-build: setup
@@ -212,7 +226,8 @@ deploy: sam-build
 		$(if $(PARAMS),--parameter-overrides "$$PARAMS")
 	cd infra && $(SAM) list stack-outputs --stack-name $(STACK) --region $(REGION)
 
-deploy-fn: build
+deploy-fn: setup
+	$(call build-fn,$(FUNCTION))
 	name=$$(cd infra && $(SAM) list stack-outputs --stack-name $(STACK) --region $(REGION) --output json \
 		| $(PYTHON) -c 'import json,sys; o={x["OutputKey"]: x["OutputValue"] for x in json.load(sys.stdin)}; print(o["$(FUNCTION_ID)FunctionName"])'); \
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda deploy --region $(REGION) --binary-name hookloop-$(FUNCTION) \
@@ -238,5 +253,5 @@ delete:
 	@echo "The raw bucket and the table are kept (DeletionPolicy: Retain); delete them by hand if you mean to."
 
 clean:
-	rm -rf $(VENV) .local infra/.aws-sam
+	rm -rf $(VENV) $(VENV_HOME) .local infra/.aws-sam
 	cargo clean
