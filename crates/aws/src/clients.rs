@@ -13,6 +13,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use hookloop_runtime::metrics::Registry;
 
 use crate::requests::CountRequests;
+use crate::trust::Roots;
 
 #[derive(Clone, Debug)]
 pub struct AwsClients {
@@ -36,9 +37,12 @@ pub fn timeouts() -> TimeoutConfig {
 }
 
 /// Loads the SDK configuration from the environment (credentials chain, region,
-/// `AWS_ENDPOINT_URL`).
+/// `AWS_ENDPOINT_URL`, the roots TLS trusts: [`crate::trust`]).
 pub async fn load_sdk_config() -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts());
+    if let Some(client) = Roots::from_env().http_client() {
+        loader = loader.http_client(client);
+    }
     if let Some(url) = std::env::var("AWS_ENDPOINT_URL")
         .ok()
         .filter(|u| !u.is_empty())

@@ -21,6 +21,7 @@ pub mod signing_ids;
 pub mod sqs;
 #[cfg(feature = "stack")]
 pub mod stack;
+pub mod trust;
 
 pub use clients::AwsClients;
 pub use error::{AwsError, Failure, FromSdk};

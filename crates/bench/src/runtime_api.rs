@@ -80,7 +80,11 @@ fn spawn(bin: &Path, env: &[(String, String)]) -> std::io::Result<Function> {
     if !env.iter().any(|(k, _)| k == "AWS_LAMBDA_LOG_LEVEL") {
         command.env("RUST_LOG", "warn");
     }
+    // Lambda sets no certificate store; this machine's environment may (it decides which roots
+    // the functions trust: hookloop_aws::trust).
     let child = command
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
         .envs(env.iter().cloned())
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", "bench")

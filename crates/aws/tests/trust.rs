@@ -1,0 +1,277 @@
+//! The AWS clients' trust store on real TLS handshakes: a local HTTPS server (Python's, with a
+//! certificate authority and a server certificate made by openssl) answers an S3 `GetObject`.
+//! A client built by `https_client_trusting` with that authority reads the object; a Lambda
+//! function's configuration reads it through the system's store when `SSL_CERT_FILE` names the
+//! authority, and refuses the server without it (Amazon Trust Services' roots only).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::DisplayErrorContext;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use hookloop_aws::clients::load_sdk_config;
+use hookloop_aws::trust::{https_client_trusting, Roots, AMAZON_TRUST_SERVICES};
+
+const SERVE: &str = r#"
+import http.server, ssl, sys, os
+os.chdir(sys.argv[1])
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain("server.pem", "server.key")
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"#;
+
+struct Server {
+    child: Child,
+    port: u16,
+    ca: Vec<u8>,
+    dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn openssl(dir: &Path, args: &[&str]) -> bool {
+    Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The server, or why it cannot run on this machine.
+fn serve() -> Result<Server, String> {
+    let dir = std::env::temp_dir().join(format!(
+        "hookloop-trust-{}-{}",
+        std::process::id(),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    ));
+    std::fs::create_dir_all(dir.join("bucket")).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("bucket/key"), b"hello").map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let made = openssl(
+        &dir,
+        &[
+            &["req", "-x509"][..],
+            &ec[..],
+            &[
+                "-days",
+                "2",
+                "-subj",
+                "/CN=hookloop test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ],
+        ]
+        .concat(),
+    ) && openssl(
+        &dir,
+        &[
+            &["req"][..],
+            &ec[..],
+            &[
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+            ],
+        ]
+        .concat(),
+    ) && openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.pem",
+        ],
+    );
+    if !made {
+        return Err("openssl could not make the certificates (is it installed?)".into());
+    }
+    let ca = std::fs::read(dir.join("ca.pem")).map_err(|e| e.to_string())?;
+    let mut child = Command::new("python3")
+        .args(["-c", SERVE])
+        .arg(&dir)
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("python3: {e}"))?;
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = BufReader::new(out).read_line(&mut line);
+    }
+    let port = line.trim().parse();
+    let mut server = Server {
+        child,
+        port: 0,
+        ca,
+        dir,
+    };
+    server.port = port.map_err(|_| "the server did not start".to_string())?;
+    Ok(server)
+}
+
+fn s3(port: u16, sdk: &aws_sdk_s3::config::Builder) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        sdk.clone()
+            .endpoint_url(format!("https://127.0.0.1:{port}"))
+            .force_path_style(true)
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    )
+}
+
+fn with_client(http: SharedHttpClient) -> aws_sdk_s3::config::Builder {
+    aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .http_client(http)
+}
+
+async fn read(client: &aws_sdk_s3::Client) -> Result<Vec<u8>, (bool, String)> {
+    match client.get_object().bucket("bucket").key("key").send().await {
+        Ok(got) => Ok(got
+            .body
+            .collect()
+            .await
+            .map(|b| b.to_vec())
+            .unwrap_or_default()),
+        Err(e) => Err((
+            matches!(e, aws_sdk_s3::error::SdkError::DispatchFailure(_)),
+            DisplayErrorContext(e).to_string(),
+        )),
+    }
+}
+
+/// One test, because it sets the process's environment: `load_sdk_config` in a Lambda function
+/// whose operator names a store with `SSL_CERT_FILE`, then in one that names none.
+#[tokio::test]
+async fn ssl_cert_file_gives_a_function_the_system_store_and_without_it_only_amazons_roots_are_trusted(
+) {
+    let server = match serve() {
+        Ok(s) => s,
+        Err(why) => {
+            eprintln!("SKIPPED: the TLS handshake test needs openssl and python3: {why}");
+            return;
+        }
+    };
+    // The client the SDK is given, trusting the server's authority: it reads the object.
+    let own = s3(server.port, &with_client(https_client_trusting(&server.ca)));
+    assert_eq!(read(&own).await.map_err(|e| e.1), Ok(b"hello".to_vec()));
+
+    // In a Lambda function's environment, with SSL_CERT_FILE naming the authority: the system's
+    // store, read from that file, and the object is read. The SDK keeps that store for the process.
+    for var in ["SSL_CERT_DIR", "AWS_ENDPOINT_URL", "AWS_PROFILE"] {
+        std::env::remove_var(var);
+    }
+    for (var, value) in [
+        ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ] {
+        std::env::set_var(var, value);
+    }
+    std::env::set_var("SSL_CERT_FILE", server.dir.join("ca.pem"));
+    assert_eq!(Roots::from_env(), Roots::System);
+    let sdk = load_sdk_config().await;
+    let read_back = read(&s3(server.port, &aws_sdk_s3::config::Builder::from(&sdk))).await;
+    assert_eq!(read_back.map_err(|e| e.1), Ok(b"hello".to_vec()));
+
+    // Without it: Amazon's roots only, though this process's system store now trusts the server.
+    std::env::remove_var("SSL_CERT_FILE");
+    assert_eq!(Roots::from_env(), Roots::Amazon);
+    let sdk = load_sdk_config().await;
+    let refused = read(&s3(server.port, &aws_sdk_s3::config::Builder::from(&sdk))).await;
+    let Err((at_dispatch, said)) = refused else {
+        panic!("a function's client accepted a certificate Amazon's roots do not vouch for");
+    };
+    assert!(
+        at_dispatch && said.contains("certificate"),
+        "refused at the handshake, for its certificate: {said}"
+    );
+}
+
+#[test]
+fn the_compiled_in_roots_are_amazon_trust_services_five_as_the_system_has_them() {
+    let blocks: Vec<String> = AMAZON_TRUST_SERVICES
+        .split("-----BEGIN CERTIFICATE-----")
+        .skip(1)
+        .map(|b| {
+            b.split("-----END CERTIFICATE-----")
+                .next()
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect()
+        })
+        .collect();
+    assert_eq!(blocks.len(), 5);
+    for name in [
+        "Amazon Root CA 1",
+        "Amazon Root CA 2",
+        "Amazon Root CA 3",
+        "Amazon Root CA 4",
+        "Starfield Services Root Certificate Authority - G2",
+    ] {
+        assert!(
+            AMAZON_TRUST_SERVICES.contains(&format!("CN = {name}\n")),
+            "{name} is listed"
+        );
+    }
+    let Ok(system) = std::fs::read_to_string("/etc/ssl/certs/ca-certificates.crt") else {
+        eprintln!("SKIPPED: no /etc/ssl/certs/ca-certificates.crt to compare the roots with");
+        return;
+    };
+    let system: String = system.split_whitespace().collect();
+    for block in &blocks {
+        assert!(
+            system.contains(block.as_str()),
+            "each root is byte for byte the system's copy"
+        );
+    }
+}
