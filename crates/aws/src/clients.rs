@@ -13,7 +13,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use hookloop_runtime::metrics::Registry;
 
 use crate::requests::CountRequests;
-use crate::trust::Roots;
+use crate::trust::{sdk_http_client, Roots};
 
 #[derive(Clone, Debug)]
 pub struct AwsClients {
@@ -40,7 +40,7 @@ pub fn timeouts() -> TimeoutConfig {
 /// `AWS_ENDPOINT_URL`, the roots TLS trusts: [`crate::trust`]).
 pub async fn load_sdk_config() -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts());
-    if let Some(client) = Roots::from_env().http_client() {
+    if let Some(client) = sdk_http_client(Roots::from_env()) {
         loader = loader.http_client(client);
     }
     if let Some(url) = std::env::var("AWS_ENDPOINT_URL")

@@ -2,7 +2,7 @@
 //! from the environment ([`config`]), logging and each invocation's log context ([`logging`]),
 //! the request-count registry and the business metrics of each invocation, printed as
 //! CloudWatch embedded metrics ([`metrics`]), the retry backoff ([`backoff`]) and the
-//! OpenTelemetry trace each webhook is ([`telemetry`]). No AWS SDK
+//! OpenTelemetry trace each webhook is ([`telemetry`]), which roots TLS trusts ([`trust`]). No AWS SDK
 //! here: the adapters are in `hookloop-aws`, which counts its requests into a
 //! [`metrics::Registry`].
 
@@ -13,6 +13,7 @@ pub mod logging;
 pub mod metrics;
 pub mod secret;
 pub mod telemetry;
+pub mod trust;
 
 pub use backoff::Backoff;
 pub use config::{process_env, ConfigError, Env};

@@ -1,19 +1,22 @@
-//! The AWS clients' trust store on real TLS handshakes: a local HTTPS server (Python's, with a
-//! certificate authority and a server certificate made by openssl) answers an S3 `GetObject`.
-//! A client built by `https_client_trusting` with that authority reads the object; a Lambda
-//! function's configuration reads it through the system's store when `SSL_CERT_FILE` names the
-//! authority, and refuses the server without it (Amazon Trust Services' roots only).
+//! The roots TLS trusts (`hookloop_runtime::trust`), on real handshakes: a local HTTPS server
+//! (Python's, with a certificate authority and a server certificate made by openssl) serves an
+//! object. An SDK client built by `https_client_trusting` with that authority reads it; a Lambda
+//! function's AWS clients and CleverTap client reach it through the system's store when
+//! `SSL_CERT_FILE` names the authority, and refuse it without (their compiled-in roots only:
+//! Amazon Trust Services' for AWS, Mozilla's for CleverTap).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::SharedHttpClient;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::DisplayErrorContext;
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use hookloop_aws::clients::load_sdk_config;
 use hookloop_aws::trust::{https_client_trusting, Roots, AMAZON_TRUST_SERVICES};
+use hookloop_clevertap::client::http_client;
 
 const SERVE: &str = r#"
 import http.server, ssl, sys, os
@@ -191,7 +194,7 @@ async fn read(client: &aws_sdk_s3::Client) -> Result<Vec<u8>, (bool, String)> {
 /// One test, because it sets the process's environment: `load_sdk_config` in a Lambda function
 /// whose operator names a store with `SSL_CERT_FILE`, then in one that names none.
 #[tokio::test]
-async fn ssl_cert_file_gives_a_function_the_system_store_and_without_it_only_amazons_roots_are_trusted(
+async fn ssl_cert_file_gives_a_function_the_system_store_and_without_it_only_its_built_in_roots_are_trusted(
 ) {
     let server = match serve() {
         Ok(s) => s,
@@ -222,10 +225,23 @@ async fn ssl_cert_file_gives_a_function_the_system_store_and_without_it_only_ama
     let sdk = load_sdk_config().await;
     let read_back = read(&s3(server.port, &aws_sdk_s3::config::Builder::from(&sdk))).await;
     assert_eq!(read_back.map_err(|e| e.1), Ok(b"hello".to_vec()));
+    let clevertap = http_client(Duration::from_secs(2), Roots::from_env()).expect("a client");
+    let url = format!("https://127.0.0.1:{}/bucket/key", server.port);
+    let got = clevertap
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"));
+    assert_eq!(
+        got.map(|r| r.status().as_u16()),
+        Ok(200),
+        "the CleverTap client reaches the server through the store SSL_CERT_FILE names"
+    );
 
-    // Without it: Amazon's roots only, though this process's system store now trusts the server.
+    // Without it: the built-in roots only (Amazon's for AWS, Mozilla's for CleverTap), though the
+    // SDK's copy of this process's system store now trusts the server.
     std::env::remove_var("SSL_CERT_FILE");
-    assert_eq!(Roots::from_env(), Roots::Amazon);
+    assert_eq!(Roots::from_env(), Roots::BuiltIn);
     let sdk = load_sdk_config().await;
     let refused = read(&s3(server.port, &aws_sdk_s3::config::Builder::from(&sdk))).await;
     let Err((at_dispatch, said)) = refused else {
@@ -234,6 +250,17 @@ async fn ssl_cert_file_gives_a_function_the_system_store_and_without_it_only_ama
     assert!(
         at_dispatch && said.contains("certificate"),
         "refused at the handshake, for its certificate: {said}"
+    );
+    let clevertap = http_client(Duration::from_secs(2), Roots::from_env()).expect("a client");
+    let refused = clevertap
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"));
+    let said = refused.expect_err("Mozilla's roots do not vouch for a local authority");
+    assert!(
+        said.contains("certificate") || said.contains("Certificate"),
+        "the CleverTap client refuses it at the handshake: {said}"
     );
 }
 
