@@ -40,7 +40,8 @@ pub fn timeouts() -> TimeoutConfig {
 /// `AWS_ENDPOINT_URL`, the roots TLS trusts: [`crate::trust`]).
 pub async fn load_sdk_config() -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts());
-    if let Some(client) = sdk_http_client(Roots::from_env()) {
+    let region = std::env::var("AWS_REGION").ok();
+    if let Some(client) = sdk_http_client(Roots::from_env(), region.as_deref()) {
         loader = loader.http_client(client);
     }
     if let Some(url) = std::env::var("AWS_ENDPOINT_URL")

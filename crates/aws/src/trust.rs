@@ -9,12 +9,18 @@ pub use hookloop_runtime::trust::Roots;
 /// Amazon Root CA 1 to 4 and Starfield Services Root Certificate Authority - G2, PEM.
 pub const AMAZON_TRUST_SERVICES: &str = include_str!("amazon-trust-services.pem");
 
-/// The SDK's HTTP client for `roots`: Amazon Trust Services' roots for [`Roots::BuiltIn`];
-/// `None` is the SDK's default (the system's store).
-pub fn sdk_http_client(roots: Roots) -> Option<SharedHttpClient> {
+/// The SDK's HTTP client for `roots` in `region` (`AWS_REGION`): Amazon Trust Services' roots for
+/// [`Roots::BuiltIn`] in the commercial partition; `None` is the SDK's default (the system's
+/// store), also in China, GovCloud and the isolated partitions, whose endpoints are run apart and
+/// whose authorities this crate does not vouch for.
+pub fn sdk_http_client(roots: Roots, region: Option<&str>) -> Option<SharedHttpClient> {
+    let commercial = region
+        .is_some_and(|r| !(r.starts_with("cn-") || r.starts_with("us-gov-") || r.contains("-iso")));
     match roots {
-        Roots::System => None,
-        Roots::BuiltIn => Some(https_client_trusting(AMAZON_TRUST_SERVICES.as_bytes())),
+        Roots::BuiltIn if commercial => {
+            Some(https_client_trusting(AMAZON_TRUST_SERVICES.as_bytes()))
+        }
+        _ => None,
     }
 }
 
@@ -35,5 +41,38 @@ pub fn https_client_trusting(pem: &[u8]) -> SharedHttpClient {
             tracing::warn!(error = %e, "TLS context refused; the system's roots are used");
             builder.build_https()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{sdk_http_client, Roots};
+
+    #[test]
+    fn amazons_roots_only_in_the_commercial_partition() {
+        for region in ["us-east-1", "eu-west-1", "ap-southeast-2", "il-central-1"] {
+            assert!(
+                sdk_http_client(Roots::BuiltIn, Some(region)).is_some(),
+                "{region}"
+            );
+        }
+        for region in [
+            "cn-north-1",
+            "cn-northwest-1",
+            "us-gov-west-1",
+            "us-iso-east-1",
+            "us-isob-east-1",
+            "eu-isoe-west-1",
+        ] {
+            assert!(
+                sdk_http_client(Roots::BuiltIn, Some(region)).is_none(),
+                "{region}"
+            );
+        }
+        assert!(
+            sdk_http_client(Roots::BuiltIn, None).is_none(),
+            "no region: the SDK decides"
+        );
+        assert!(sdk_http_client(Roots::System, Some("us-east-1")).is_none());
     }
 }

@@ -2,7 +2,8 @@
 //! talks to, or the system's store.
 //!
 //! A Lambda function's clients talk to known services: AWS's endpoints, whose certificates all
-//! chain to Amazon Trust Services' five roots (`hookloop_aws::trust`), and CleverTap's public API
+//! chain to Amazon Trust Services' five roots in the commercial regions (`hookloop_aws::trust`,
+//! which keeps the system's store in the other partitions), and CleverTap's public API
 //! (Mozilla's roots, `hookloop_clevertap::client`). Reading and parsing the system's store
 //! instead (some 150 roots, on Debian twice: the bundle and the directory) cost each client about
 //! 5 ms of the function's cold start (BENCHMARKS.md, section 3). So in Lambda they use the
