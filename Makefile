@@ -33,10 +33,11 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/hookloop/target
 # zig linker wrapper is named after the path of the cargo-lambda binary, and cargo fingerprints
 # every crate with its linker, so a venv inside each clone rebuilt every arm64 crate in each new
 # clone (about 25 minutes of a CI run).
-VENV_PINS := moto[server]==$(MOTO_VERSION) cargo-lambda==$(CARGO_LAMBDA_VERSION) \
-	ziglang==$(ZIGLANG_VERSION) aws-sam-cli==$(SAM_CLI_VERSION) cfn-lint==$(CFN_LINT_VERSION) \
-	duckdb==$(DUCKDB_VERSION)
-VENV_KEY  := $(shell printf '%s %s' '$(VENV_PINS)' "$$($(PYTHON) --version 2>&1)" | sha256sum | cut -c1-12)
+RUN_PINS    := 'moto[server]==$(MOTO_VERSION)'
+DEPLOY_PINS := 'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIGLANG_VERSION)' \
+	'aws-sam-cli==$(SAM_CLI_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)' 'duckdb==$(DUCKDB_VERSION)'
+VENV_KEY := $(shell printf '%s %s' '$(subst ',,$(RUN_PINS) $(DEPLOY_PINS))' "$$($(PYTHON) --version 2>&1)" \
+	| sha256sum | cut -c1-12)
 VENV_HOME ?= $(HOME)/.cache/hookloop/venv-$(VENV_KEY)
 BIN := $(CARGO_TARGET_DIR)/debug
 
@@ -72,7 +73,7 @@ help:
 	@echo "make lint   rustfmt and clippy"
 	@echo "make bench  benchmarks: requests vs the floor, cost, throughput, cold start, memory, sizes"
 	@echo "make fuzz   run every fuzz target for FUZZ_SECONDS (default 60) each"
-	@echo "make clean  remove .venv/, its virtualenv ($(VENV_HOME)) and the build directory ($(CARGO_TARGET_DIR))"
+	@echo "make clean  remove the .venv link and the build directory ($(CARGO_TARGET_DIR)); the virtualenvs other clones share stay in ~/.cache/hookloop/venv-*"
 	@echo "make build  release arm64 bootstraps via cargo lambda ($(CARGO_TARGET_DIR)/lambda/*/bootstrap)"
 	@echo "make deploy sam build + sam deploy of stack $(STACK) in $(REGION) (PARAMS=\"Key=Value ...\")"
 	@echo "make deploy-fn FUNCTION=ingest|processor|compactor   cargo lambda deploy of one function's code"
@@ -83,19 +84,16 @@ help:
 # What running needs (the emulator), and what building, deploying and their tests need on top.
 $(VENV_HOME)/.installed:
 	$(PYTHON) -m venv $(VENV_HOME)
-	$(VENV_HOME)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
+	$(VENV_HOME)/bin/pip install --quiet --disable-pip-version-check $(RUN_PINS)
 	touch $@
 
 $(VENV_HOME)/.deploy-tools: $(VENV_HOME)/.installed
-	$(VENV_HOME)/bin/pip install --quiet --disable-pip-version-check \
-		'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIGLANG_VERSION)' \
-		'aws-sam-cli==$(SAM_CLI_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)' \
-		'duckdb==$(DUCKDB_VERSION)'
+	$(VENV_HOME)/bin/pip install --quiet --disable-pip-version-check $(DEPLOY_PINS)
 	touch $@
 
 # .venv/ (what tests, docs and recipes name) is a link to the pinned virtualenv.
 venv: $(VENV_HOME)/.installed
-	@[ "$$(readlink $(VENV))" = "$(VENV_HOME)" ] || { rm -rf $(VENV); ln -s $(VENV_HOME) $(VENV); }
+	@[ "$$(readlink $(VENV))" = "$(VENV_HOME)" ] || { [ -L $(VENV) ] || rm -rf $(VENV); ln -sfn $(VENV_HOME) $(VENV); }
 
 setup: venv $(VENV_HOME)/.deploy-tools
 	@rustup target list --installed | grep -qx $(ARM64_TARGET) || rustup target add $(ARM64_TARGET)
@@ -253,5 +251,5 @@ delete:
 	@echo "The raw bucket and the table are kept (DeletionPolicy: Retain); delete them by hand if you mean to."
 
 clean:
-	rm -rf $(VENV) $(VENV_HOME) .local infra/.aws-sam
+	rm -rf $(VENV) .local infra/.aws-sam
 	cargo clean

@@ -15,7 +15,7 @@ use aws_sdk_s3::config::SharedHttpClient;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::DisplayErrorContext;
 use hookloop_aws::clients::load_sdk_config;
-use hookloop_aws::trust::{https_client_trusting, Roots, AMAZON_TRUST_SERVICES};
+use hookloop_aws::trust::{https_client_trusting, sdk_http_client, Roots, AMAZON_TRUST_SERVICES};
 use hookloop_clevertap::client::http_client;
 
 const SERVE: &str = r#"
@@ -196,20 +196,29 @@ async fn read(client: &aws_sdk_s3::Client) -> Result<Vec<u8>, (bool, String)> {
 #[tokio::test]
 async fn ssl_cert_file_gives_a_function_the_system_store_and_without_it_only_its_built_in_roots_are_trusted(
 ) {
-    let server = match serve() {
-        Ok(s) => s,
-        Err(why) => {
-            eprintln!("SKIPPED: the TLS handshake test needs openssl and python3: {why}");
-            return;
-        }
+    let runs = |tool: &str, arg: &str| {
+        Command::new(tool)
+            .arg(arg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     };
+    if !runs("openssl", "version") || !runs("python3", "--version") {
+        eprintln!("SKIPPED: the TLS handshake test needs openssl and python3 on PATH");
+        return;
+    }
+    let server = serve().expect("the local HTTPS server");
     // The client the SDK is given, trusting the server's authority: it reads the object.
     let own = s3(server.port, &with_client(https_client_trusting(&server.ca)));
     assert_eq!(read(&own).await.map_err(|e| e.1), Ok(b"hello".to_vec()));
 
     // In a Lambda function's environment, with SSL_CERT_FILE naming the authority: the system's
     // store, read from that file, and the object is read. The SDK keeps that store for the process.
-    for var in ["SSL_CERT_DIR", "AWS_ENDPOINT_URL", "AWS_PROFILE"] {
+    let endpoints = std::env::vars()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with("AWS_ENDPOINT_URL"));
+    for var in endpoints.chain(["SSL_CERT_DIR".into(), "AWS_PROFILE".into()]) {
         std::env::remove_var(var);
     }
     for (var, value) in [
@@ -236,6 +245,24 @@ async fn ssl_cert_file_gives_a_function_the_system_store_and_without_it_only_its
         got.map(|r| r.status().as_u16()),
         Ok(200),
         "the CleverTap client reaches the server through the store SSL_CERT_FILE names"
+    );
+    // Built-in roots do not read that store, though it trusts the server.
+    let built_in = http_client(Duration::from_secs(2), Roots::BuiltIn).expect("a client");
+    let refused = built_in
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"));
+    let said = refused.expect_err("Mozilla's roots ignore SSL_CERT_FILE's authority");
+    assert!(
+        said.contains("ertificate"),
+        "refused for its certificate: {said}"
+    );
+    let amazon = sdk_http_client(Roots::BuiltIn, Some("us-east-1")).expect("Amazon's roots");
+    let refused = read(&s3(server.port, &with_client(amazon))).await;
+    assert!(
+        matches!(&refused, Err((true, said)) if said.contains("certificate")),
+        "Amazon's roots ignore SSL_CERT_FILE's authority: {refused:?}"
     );
 
     // Without it: the built-in roots only (Amazon's for AWS, Mozilla's for CleverTap), though the

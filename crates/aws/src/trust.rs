@@ -1,5 +1,5 @@
-//! The roots the AWS clients trust. Every AWS service endpoint's certificate chains to one of
-//! Amazon Trust Services' five roots: where [`Roots`] says built-in (in Lambda, by default), the
+//! The roots the AWS clients trust. Every AWS service endpoint of the commercial regions chains
+//! to one of Amazon Trust Services' five roots: where [`Roots`] says built-in (in Lambda, by default), the
 //! clients trust those, compiled in ([`AMAZON_TRUST_SERVICES`]), not the system's store.
 
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
@@ -11,11 +11,12 @@ pub const AMAZON_TRUST_SERVICES: &str = include_str!("amazon-trust-services.pem"
 
 /// The SDK's HTTP client for `roots` in `region` (`AWS_REGION`): Amazon Trust Services' roots for
 /// [`Roots::BuiltIn`] in the commercial partition; `None` is the SDK's default (the system's
-/// store), also in China, GovCloud and the isolated partitions, whose endpoints are run apart and
-/// whose authorities this crate does not vouch for.
+/// store), also in China, GovCloud, the European Sovereign Cloud and the isolated partitions,
+/// whose endpoints are run apart and may chain to authorities of their own.
 pub fn sdk_http_client(roots: Roots, region: Option<&str>) -> Option<SharedHttpClient> {
-    let commercial = region
-        .is_some_and(|r| !(r.starts_with("cn-") || r.starts_with("us-gov-") || r.contains("-iso")));
+    let commercial = region.is_some_and(|r| {
+        !["cn-", "us-gov-", "eusc-"].iter().any(|p| r.starts_with(p)) && !r.contains("-iso")
+    });
     match roots {
         Roots::BuiltIn if commercial => {
             Some(https_client_trusting(AMAZON_TRUST_SERVICES.as_bytes()))
@@ -63,6 +64,7 @@ mod tests {
             "us-iso-east-1",
             "us-isob-east-1",
             "eu-isoe-west-1",
+            "eusc-de-east-1",
         ] {
             assert!(
                 sdk_http_client(Roots::BuiltIn, Some(region)).is_none(),

@@ -138,7 +138,7 @@ fn record_number(error: &str) -> Option<usize> {
 
 /// The HTTP client uploads go through. With [`Roots::BuiltIn`] (in Lambda, by default) it trusts
 /// Mozilla's roots, compiled in (`webpki-root-certs`): the platform's verifier would read the
-/// system's store when the client is built, about 4.5 ms of the processor's cold start.
+/// system's store when the client is built, about 5 ms of the processor's cold start.
 pub fn http_client(connect_timeout: Duration, roots: Roots) -> reqwest::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
         .connect_timeout(connect_timeout)
