@@ -1,6 +1,7 @@
 //! The roots the AWS clients trust. Every AWS service endpoint of the commercial regions chains
-//! to one of Amazon Trust Services' five roots: where [`Roots`] says built-in (in Lambda, by default), the
-//! clients trust those, compiled in ([`AMAZON_TRUST_SERVICES`]), not the system's store.
+//! to one of Amazon Trust Services' five roots: where [`Roots`] says built-in (in Lambda, by
+//! default), the clients trust those, compiled in ([`AMAZON_TRUST_SERVICES`]), not the system's
+//! store.
 
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;

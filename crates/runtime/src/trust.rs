@@ -10,7 +10,8 @@
 //! compiled-in roots.
 //!
 //! The system's store stays in use where that choice could refuse a good endpoint:
-//! - outside Lambda (the CLI on a laptop, perhaps behind a proxy that re-signs TLS);
+//! - outside Lambda (the CLI on a laptop, perhaps behind a proxy that re-signs TLS); `cargo lambda
+//!   watch` and `sam local` set `AWS_LAMBDA_RUNTIME_API` and so count as Lambda;
 //! - when `SSL_CERT_FILE` or `SSL_CERT_DIR` names a store (the operator's word wins);
 //! - when `AWS_ENDPOINT_URL` (or a service's `AWS_ENDPOINT_URL_<SERVICE>`) is `https`: an emulator
 //!   or a proxy with a certificate of its own.
