@@ -191,6 +191,14 @@ async fn read(client: &aws_sdk_s3::Client) -> Result<Vec<u8>, (bool, String)> {
     }
 }
 
+/// A GET through the CleverTap client: the status, or the error as it prints.
+async fn get(client: &reqwest::Client, url: &str) -> Result<u16, String> {
+    match client.get(url).send().await {
+        Ok(r) => Ok(r.status().as_u16()),
+        Err(e) => Err(format!("{e:?}")),
+    }
+}
+
 /// One test, because it sets the process's environment: `load_sdk_config` in a Lambda function
 /// whose operator names a store with `SSL_CERT_FILE`, then in one that names none.
 #[tokio::test]
@@ -236,23 +244,15 @@ async fn ssl_cert_file_gives_a_function_the_system_store_and_without_it_only_its
     assert_eq!(read_back.map_err(|e| e.1), Ok(b"hello".to_vec()));
     let clevertap = http_client(Duration::from_secs(2), Roots::from_env()).expect("a client");
     let url = format!("https://127.0.0.1:{}/bucket/key", server.port);
-    let got = clevertap
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| format!("{e:?}"));
+    let got = get(&clevertap, &url).await;
     assert_eq!(
-        got.map(|r| r.status().as_u16()),
+        got,
         Ok(200),
         "the CleverTap client reaches the server through the store SSL_CERT_FILE names"
     );
     // Built-in roots do not read that store, though it trusts the server.
     let built_in = http_client(Duration::from_secs(2), Roots::BuiltIn).expect("a client");
-    let refused = built_in
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| format!("{e:?}"));
+    let refused = get(&built_in, &url).await;
     let said = refused.expect_err("Mozilla's roots ignore SSL_CERT_FILE's authority");
     assert!(
         said.contains("ertificate"),
@@ -279,11 +279,7 @@ async fn ssl_cert_file_gives_a_function_the_system_store_and_without_it_only_its
         "refused at the handshake, for its certificate: {said}"
     );
     let clevertap = http_client(Duration::from_secs(2), Roots::from_env()).expect("a client");
-    let refused = clevertap
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| format!("{e:?}"));
+    let refused = get(&clevertap, &url).await;
     let said = refused.expect_err("Mozilla's roots do not vouch for a local authority");
     assert!(
         said.contains("certificate") || said.contains("Certificate"),
