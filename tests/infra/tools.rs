@@ -138,3 +138,58 @@ print(json.dumps({k: r["Properties"].get("Layers", []) for k, r in t["Resources"
         );
     }
 }
+
+/// `make build` and `make deploy-fn` build each function exactly as `sam build` does (from the
+/// template's `CodeUri`, `--arm64 --bin <Binary>`, nothing else), so the three share one arm64
+/// build per function: another way of building would add a feature set and rebuild every
+/// dependency in each `make test`.
+#[test]
+fn make_build_and_deploy_fn_build_each_function_as_sam_build_does() {
+    let t = crate::template::template();
+    let make_n = |args: &[&str]| {
+        let out = Command::new("make")
+            .arg("-n")
+            .args(args)
+            .current_dir(repo_root())
+            .output()
+            .expect("make -n");
+        assert!(
+            out.status.success(),
+            "make -n {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let build = make_n(&["build"]);
+    let functions = crate::template::resources_of(&t, "AWS::Serverless::Function");
+    assert_eq!(functions.len(), 3);
+    for (id, f) in functions {
+        let code = f["Properties"]["CodeUri"].as_str().expect("CodeUri");
+        let crate_dir = code
+            .strip_prefix("../")
+            .expect("CodeUri relative to infra/");
+        let binary = f["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .expect("Binary");
+        assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
+        let how = format!(
+            "(cd {crate_dir} && PATH={}/.venv/bin:$PATH cargo lambda build --release --arm64 --bin {binary})",
+            repo_root().display()
+        );
+        assert!(
+            build.contains(&how),
+            "make build builds {id} as `{how}`:\n{build}"
+        );
+        let name = binary.strip_prefix("hookloop-").expect("hookloop-<name>");
+        let deploy_fn = make_n(&["deploy-fn", &format!("FUNCTION={name}")]);
+        assert!(
+            deploy_fn.contains(&how),
+            "make deploy-fn builds {id} as `{how}`:\n{deploy_fn}"
+        );
+        assert_eq!(
+            deploy_fn.matches("cargo lambda build").count(),
+            1,
+            "only {binary}"
+        );
+    }
+}
