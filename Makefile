@@ -141,10 +141,33 @@ export SHOW_STUB
 
 # A failing test's message, not a backtrace, ends the log (TEST_BACKTRACE=1 for backtraces).
 TEST_BACKTRACE ?= 0
+# The three suites that take minutes mostly wait (on visibility timeouts, on sam and Docker), so
+# they run beside the rest in lanes: the fault suite; deploy_fn and sam_local, one after the other
+# as both build the functions for arm64 in one build directory; everything else. Each lane is
+# `cargo test --workspace` with its targets (the same features, so nothing is built twice), and
+# each lane's output is printed whole when it ends. A test file in tests/ or crates/*/tests/ joins
+# the last lane by itself.
+TEST_LANE_FAULTS := faults
+TEST_LANE_DEPLOY := deploy_fn sam_local
+TEST_LANE_REST   := $(filter-out $(TEST_LANE_FAULTS) $(TEST_LANE_DEPLOY), \
+	$(sort $(basename $(notdir $(wildcard tests/*.rs crates/*/tests/*.rs)))))
+CARGO_TEST = RUST_BACKTRACE=$(TEST_BACKTRACE) cargo test --locked --workspace
+.PHONY: test-lanes test-lane-faults test-lane-deploy test-lane-rest
+
 test: setup build-local
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
-	RUST_BACKTRACE=$(TEST_BACKTRACE) cargo test --locked --workspace -- --show-output
+	cargo test --locked --workspace --no-run
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-lanes
+
+test-lanes: test-lane-faults test-lane-deploy test-lane-rest
+test-lane-faults:
+	$(CARGO_TEST) $(addprefix --test ,$(TEST_LANE_FAULTS)) -- --show-output
+test-lane-deploy:
+	$(CARGO_TEST) $(addprefix --test ,$(TEST_LANE_DEPLOY)) -- --show-output
+test-lane-rest:
+	$(CARGO_TEST) --lib --bins $(addprefix --test ,$(TEST_LANE_REST)) -- --show-output
+	$(CARGO_TEST) --doc
 
 # Benchmarks, never timed tests (BENCHMARKS.md: method, machine, latest figures):
 #   1. parse + validate + normalise + serialise throughput, 1 KB and 10 KB bodies (criterion);
