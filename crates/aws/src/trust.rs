@@ -48,7 +48,38 @@ pub fn https_client_trusting(pem: &[u8]) -> SharedHttpClient {
 
 #[cfg(test)]
 mod tests {
-    use super::{sdk_http_client, Roots};
+    use super::{sdk_http_client, Roots, AMAZON_TRUST_SERVICES};
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+
+    /// The compiled-in PEM is Amazon Trust Services' five roots, each byte for byte as Mozilla's
+    /// root program ships it (`webpki-root-certs`): a certificate mistyped, swapped or added
+    /// would make the functions trust what AWS never signs with.
+    #[test]
+    fn the_built_in_roots_are_amazons_five_as_mozilla_ships_them() {
+        let ours: Vec<CertificateDer> =
+            CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES.as_bytes())
+                .collect::<Result<_, _>>()
+                .expect("the PEM parses");
+        let names = [
+            "Amazon Root CA 1",
+            "Amazon Root CA 2",
+            "Amazon Root CA 3",
+            "Amazon Root CA 4",
+            "Starfield Services Root Certificate Authority - G2",
+        ];
+        assert_eq!(ours.len(), names.len(), "five certificates");
+        let holds = |der: &[u8], name: &str| der.windows(name.len()).any(|w| w == name.as_bytes());
+        for (cert, name) in ours.iter().zip(names) {
+            assert!(holds(cert, name), "{name}: its subject, in order");
+            assert!(
+                webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                    .iter()
+                    .any(|m| m.as_ref() == cert.as_ref()),
+                "{name} is byte for byte one of Mozilla's roots"
+            );
+        }
+    }
 
     #[test]
     fn amazons_roots_only_in_the_commercial_partition() {
