@@ -41,8 +41,17 @@ pub fn timeouts() -> TimeoutConfig {
 pub async fn load_sdk_config() -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts());
     let region = std::env::var("AWS_REGION").ok();
-    if let Some(client) = sdk_http_client(Roots::from_env(), region.as_deref()) {
-        loader = loader.http_client(client);
+    let roots = Roots::from_env();
+    match sdk_http_client(roots, region.as_deref()) {
+        Some(client) => {
+            tracing::debug!(
+                ?roots,
+                ?region,
+                "AWS clients trust Amazon Trust Services' roots"
+            );
+            loader = loader.http_client(client);
+        }
+        None => tracing::debug!(?roots, ?region, "AWS clients trust the system's roots"),
     }
     if let Some(url) = std::env::var("AWS_ENDPOINT_URL")
         .ok()

@@ -149,6 +149,10 @@ pub fn http_client(connect_timeout: Duration, roots: Roots) -> reqwest::Result<r
             .filter_map(|der| reqwest::Certificate::from_der(der).ok());
         builder = builder.tls_certs_only(mozilla);
     }
+    tracing::debug!(
+        ?roots,
+        "the CleverTap client's TLS roots (built-in: Mozilla's)"
+    );
     builder.build()
 }
 
