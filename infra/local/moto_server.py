@@ -42,6 +42,14 @@ unchanged.
 8. What `sam deploy` needs of CloudFormation: the `AWS::Serverless-2016-10-31` transform, and
    change sets that create a stack with its outputs (`moto_sam_deploy.py`), so `make deploy`
    creates hookloop's stack here as in AWS.
+9. No Lambda invoked inside SendMessage. For a queue with an event source mapping (the stack's
+   processor has one), moto receives up to a batch of the queue's messages within each
+   SendMessage and invokes the function there and then, in Docker: the sender waits on the
+   function (seconds of image pulls where a Docker engine answers, past the ingest's 2.5 s
+   deadline), and every message received so bills a receive its consumer never made, towards
+   the queue's maxReceiveCount. In AWS, Lambda's pollers receive apart from the senders. The
+   mapping stays (ListEventSourceMappings, UpdateEventSourceMapping); the queue just does not
+   call it: hookloop's tests and tools run the processor themselves.
 """
 
 import sys
@@ -463,6 +471,27 @@ class AthenaWorkGroupModel(_Named, CloudFormationModel):
         )
         return props["Name"]
 
+
+# ---------------------------------------------------------------- 9. no Lambda inside SendMessage
+from moto.sqs.models import Queue  # noqa: E402
+
+
+class _NotPolled(dict):  # type: ignore[type-arg]
+    """A queue's event source mappings as `Queue.add_message` sees them: none to call."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
+_queue_init = Queue.__init__
+
+
+def _queue_init_unpolled(self: Queue, *args: Any, **kwargs: Any) -> None:
+    _queue_init(self, *args, **kwargs)
+    self.lambda_event_source_mappings = _NotPolled()
+
+
+Queue.__init__ = _queue_init_unpolled  # type: ignore[method-assign]
 
 # ---------------------------------------------------------------- 8. sam deploy
 import moto_sam_deploy  # noqa: E402, F401  (patches CloudFormation on import)
