@@ -82,13 +82,17 @@ help:
 	@echo "make logs   tail the stack's function logs;  make delete   delete the stack"
 
 # What running needs (the emulator), and what building, deploying and their tests need on top.
+# Two clones set up at once on a new machine share the virtualenv: each step holds a lock (where
+# flock exists) and is harmless when repeated.
+VENV_LOCK = $(if $(shell command -v flock),flock $(VENV_HOME).lock)
 $(VENV_HOME)/.installed:
-	$(PYTHON) -m venv $(VENV_HOME)
-	$(VENV_HOME)/bin/pip install --quiet --disable-pip-version-check $(RUN_PINS)
+	mkdir -p $(dir $(VENV_HOME))
+	$(VENV_LOCK) $(PYTHON) -m venv $(VENV_HOME)
+	$(VENV_LOCK) $(VENV_HOME)/bin/pip install --quiet --disable-pip-version-check $(RUN_PINS)
 	touch $@
 
 $(VENV_HOME)/.deploy-tools: $(VENV_HOME)/.installed
-	$(VENV_HOME)/bin/pip install --quiet --disable-pip-version-check $(DEPLOY_PINS)
+	$(VENV_LOCK) $(VENV_HOME)/bin/pip install --quiet --disable-pip-version-check $(DEPLOY_PINS)
 	touch $@
 
 # .venv/ (what tests, docs and recipes name) is a link to the pinned virtualenv.
