@@ -145,28 +145,32 @@ export SHOW_STUB
 
 # A failing test's message, not a backtrace, ends the log (TEST_BACKTRACE=1 for backtraces).
 TEST_BACKTRACE ?= 0
-# Two lanes, side by side: deploy_fn and sam_local (a stack deployed and one function's code
-# updated; every sample event run by sam local invoke in Docker: four minutes that mostly build
-# for arm64 and wait on sam and Docker), and every other test. cargo test releases the build
-# directory once its binaries are built, and each lane is `cargo test --workspace` with its
-# targets (the same features, so nothing is built twice). The deploy lane runs at a lower CPU
-# priority: the other lane's tests time their calls to the emulator (the fault suite, the ingest's
-# deadline), its builds do not. Each lane's output is printed whole when it ends. A test file in
-# tests/ or crates/*/tests/ joins the second lane by itself.
+# Three lanes, side by side: the fault suite (4 minutes, mostly waiting on visibility timeouts);
+# deploy_fn and sam_local (a stack deployed and one function's code updated, every sample event
+# run by sam local invoke in Docker: 4 minutes that mostly build for arm64 and wait on sam and
+# Docker); every other test. cargo test releases the build directory once its binaries are
+# built, and each lane is `cargo test --workspace` with its targets (the same features, so
+# nothing is built twice). The deploy lane runs at a lower CPU priority: the others time their
+# calls to the emulator (the fault suite's rates, the ingest's deadline), its builds do not.
+# Each lane's output is printed whole when it ends. A test file in tests/ or crates/*/tests/
+# joins the last lane by itself.
+TEST_LANE_FAULTS := faults
 TEST_LANE_DEPLOY := deploy_fn sam_local
-TEST_LANE_REST   := $(filter-out $(TEST_LANE_DEPLOY), \
+TEST_LANE_REST   := $(filter-out $(TEST_LANE_FAULTS) $(TEST_LANE_DEPLOY), \
 	$(sort $(basename $(notdir $(wildcard tests/*.rs crates/*/tests/*.rs)))))
 CARGO_TEST = cargo test --locked --workspace
-test-lane-deploy test-lane-rest: export RUST_BACKTRACE = $(TEST_BACKTRACE)
-.PHONY: test-lanes test-lane-deploy test-lane-rest
+test-lane-faults test-lane-deploy test-lane-rest: export RUST_BACKTRACE = $(TEST_BACKTRACE)
+.PHONY: test-lanes test-lane-faults test-lane-deploy test-lane-rest
 
 test: setup build-local
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 	cargo test --locked --workspace --no-run
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-lanes
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-lanes
 
-test-lanes: test-lane-deploy test-lane-rest
+test-lanes: test-lane-faults test-lane-deploy test-lane-rest
+test-lane-faults:
+	$(CARGO_TEST) $(addprefix --test ,$(TEST_LANE_FAULTS)) -- --show-output
 test-lane-deploy:
 	nice -n 10 $(CARGO_TEST) $(addprefix --test ,$(TEST_LANE_DEPLOY)) -- --show-output
 test-lane-rest:
