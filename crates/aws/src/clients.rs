@@ -1,7 +1,8 @@
 //! The one place AWS clients are built. Configuration is loaded once per process and shared.
 //!
-//! `AWS_ENDPOINT_URL` points every client at an emulator (moto, LocalStack); S3 then uses
-//! path-style addressing, which emulators need (`S3_FORCE_PATH_STYLE=true` forces it anywhere).
+//! `AWS_ENDPOINT_URL` points every client at an emulator (moto, LocalStack), and
+//! `AWS_ENDPOINT_URL_<SERVICE>` one service (as in every AWS SDK); S3 then uses path-style
+//! addressing, which emulators need (`S3_FORCE_PATH_STYLE=true` forces it anywhere).
 //! Every client counts the requests it transmits ([`crate::requests`]) in the [`Registry`] it is
 //! built with, which [`AwsClients::requests`] hands on (to the CleverTap client, to the request
 //! metrics of the function these clients serve).
@@ -37,7 +38,7 @@ pub fn timeouts() -> TimeoutConfig {
 }
 
 /// Loads the SDK configuration from the environment (credentials chain, region,
-/// `AWS_ENDPOINT_URL`, the roots TLS trusts: [`crate::trust`]).
+/// `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`, the roots TLS trusts: [`crate::trust`]).
 pub async fn load_sdk_config() -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts());
     let region = std::env::var("AWS_REGION").ok();
@@ -53,12 +54,9 @@ pub async fn load_sdk_config() -> SdkConfig {
         }
         None => tracing::debug!(?roots, ?region, "AWS clients trust the system's roots"),
     }
-    if let Some(url) = std::env::var("AWS_ENDPOINT_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    {
-        loader = loader.endpoint_url(url);
-    }
+    // `AWS_ENDPOINT_URL` (and a service's own `AWS_ENDPOINT_URL_<SERVICE>`, which wins for that
+    // service) is read by the loader itself, as by every AWS SDK: setting it here instead would
+    // make it a programmatic setting, which the services' own variables cannot override.
     loader.load().await
 }
 
@@ -95,6 +93,7 @@ impl AwsClients {
         }
         let cfg = &cfg;
         let path_style = cfg.endpoint_url().is_some()
+            || std::env::var("AWS_ENDPOINT_URL_S3").is_ok_and(|v| !v.trim().is_empty())
             || std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
         let count = |service| CountRequests {
             service,

@@ -74,7 +74,8 @@ impl Resource {
 }
 
 /// The SDK configuration for `region` and `profile` (each `None`: the SDK's defaults), with
-/// the clients' usual timeouts and `AWS_ENDPOINT_URL` when set.
+/// the clients' usual timeouts and `AWS_ENDPOINT_URL` (or a service's `AWS_ENDPOINT_URL_<SERVICE>`)
+/// when set.
 pub async fn sdk_config(region: Option<&str>, profile: Option<&str>) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(hookloop_aws::clients::timeouts());
@@ -84,12 +85,8 @@ pub async fn sdk_config(region: Option<&str>, profile: Option<&str>) -> SdkConfi
     if let Some(r) = region {
         loader = loader.region(Region::new(r.to_owned()));
     }
-    if let Some(url) = std::env::var("AWS_ENDPOINT_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    {
-        loader = loader.endpoint_url(url);
-    }
+    // The loader reads `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` itself (see
+    // `hookloop_aws::clients::load_sdk_config`).
     loader.load().await
 }
 
