@@ -15,11 +15,15 @@
 //! its own role: the curated files land in days the stack's curated Glue tables project.
 //! Load-back is on, set up as README says (the passcode in the processor's secret, `hookloop rules
 //! push --stack`): the sample campaign reaches the CleverTap stand-in under the processor's role.
+//! The export check runs under the processor's role, scheduled and as an operator runs it
+//! (`hookloop exports check --stack`, through Lambda `Invoke`: deployed/exports_check.rs).
 //! Last, a static check (deployed/grants.rs): every action a function's policy grants is called
 //! by its code.
 
 #[path = "deployed/compactor.rs"]
 mod compactor;
+#[path = "deployed/exports_check.rs"]
+mod exports_check;
 #[path = "deployed/grants.rs"]
 mod grants;
 #[path = "deployed/loadback.rs"]
@@ -32,6 +36,7 @@ mod redeploy;
 mod stack;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Instant;
 
 use hookloop_aws::AwsClients;
@@ -217,7 +222,7 @@ async fn the_deployed_stack_runs_its_three_functions_under_their_own_role_polici
 
     let before_run = audit.len();
     let ingest_watch = Watch::start(&ingest_vars, &dir, "ingest").await;
-    let processor_watch = Watch::start(&processor_vars, &dir, "processor").await;
+    let processor_watch = Arc::new(Watch::start(&processor_vars, &dir, "processor").await);
 
     // Ingest: the sample webhooks are accepted into the stack's queue under the ingest's role.
     let mut queued = BTreeSet::new();
@@ -292,6 +297,8 @@ async fn the_deployed_stack_runs_its_three_functions_under_their_own_role_polici
         "{}",
         processor_watch.log()
     );
+    // The same check as an operator runs it on the stack: `hookloop exports check --stack`.
+    exports_check::through_the_stack(&d, &stack, &env.moto, processor_watch.clone(), &dir).await;
     loadback::check_loaded_back(&stub);
     let records = env.stream_records().await;
     assert_eq!(

@@ -1,0 +1,112 @@
+//! `hookloop exports check --stack NAME` (docs/exports.md): the CLI finds the stack's processor
+//! function by its output and has it run the check (Lambda `Invoke`), then prints its report.
+//! moto runs no function without Docker, so `Invoke` is answered here (`AWS_ENDPOINT_URL_LAMBDA`)
+//! by the processor itself: the real binary under `cargo lambda watch`, with the stack's
+//! environment and role. Everything else the CLI calls (CloudFormation) is moto's.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::routing::post;
+use axum::Router;
+use hookloop_tests::watch::Watch;
+use hookloop_tests::{hookloop_bin, Moto};
+use serde_json::{json, Value};
+
+use crate::stack::{Deployed, REGION};
+
+/// The Lambda `Invoke` stand-in: each call's function and payload, answered by `processor`.
+struct Lambda {
+    processor: Arc<Watch>,
+    dir: PathBuf,
+    invoked: Mutex<Vec<(String, Value)>>,
+}
+
+async fn invoke(
+    State(lambda): State<Arc<Lambda>>,
+    UrlPath(function): UrlPath<String>,
+    payload: Bytes,
+) -> ([(&'static str, &'static str); 1], String) {
+    let payload: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
+    let event = {
+        let mut invoked = lambda.invoked.lock().unwrap_or_else(|e| e.into_inner());
+        invoked.push((function, payload.clone()));
+        lambda.dir.join(format!("invoke-{}.json", invoked.len()))
+    };
+    std::fs::write(&event, payload.to_string()).expect("write the invocation's payload");
+    let answer = lambda.processor.invoke("hookloop-processor", &event).await;
+    ([("content-type", "application/json")], answer.to_string())
+}
+
+/// Runs `hookloop exports check --stack` as the stack's administrator and checks that it invoked
+/// the stack's processor function, once, with the check's event, and printed the function's
+/// report: one tracked export checked, nothing raised, nothing failed.
+pub async fn through_the_stack(
+    d: &Deployed,
+    stack: &str,
+    moto: &Moto,
+    processor: Arc<Watch>,
+    dir: &Path,
+) {
+    let lambda = Arc::new(Lambda {
+        processor,
+        dir: dir.to_owned(),
+        invoked: Mutex::new(Vec::new()),
+    });
+    let app = Router::new()
+        .route("/2015-03-31/functions/{function}/invocations", post(invoke))
+        .with_state(lambda.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the Lambda stand-in");
+    let url = format!("http://{}", listener.local_addr().expect("its address"));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let (key, secret) = d.key(&d.0["admin"]);
+    let out = tokio::process::Command::new(hookloop_bin())
+        .args([
+            "exports", "check", "--json", "--stack", stack, "--region", REGION,
+        ])
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ENDPOINT_URL_LAMBDA", &url)
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run hookloop exports check");
+    server.abort();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success(),
+        "hookloop exports check --stack failed:\n{stdout}\n{stderr}"
+    );
+    let invoked = lambda
+        .invoked
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    assert_eq!(
+        invoked,
+        vec![(
+            d.output("ProcessorFunctionName"),
+            json!({"action": hookloop_processor::event::EXPORTS_CHECK})
+        )],
+        "one Invoke of the stack's processor with the check's event"
+    );
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!("exports check --json prints one JSON report ({e}):\n{stdout}\n{stderr}")
+    });
+    assert_eq!(
+        (&report["checked"], &report["raised"], &report["failed"]),
+        (&json!(1), &json!([]), &json!([])),
+        "the report the function answered: {report}"
+    );
+}
