@@ -68,9 +68,13 @@ pub const ALARM_EMAIL: &str = "ops@example.com";
 /// `make deploy` as README gives it (sam build, then sam deploy, whose "Deploy this changeset?"
 /// this answers `y`), against the emulator, then the stack read back (`inspect_stack.py`).
 pub fn deploy(moto: &Moto, stack: &str) -> Deployed {
-    // One deploy at a time: `make deploy` builds into infra/.aws-sam.
-    static DEPLOYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = DEPLOYING.lock().unwrap_or_else(|e| e.into_inner());
+    // One deploy at a time: `make deploy` builds into infra/.aws-sam, which `sam build` empties
+    // first, and tests/deployed.rs and tests/deploy_fn.rs run in separate processes at once
+    // (make test's lanes): a lock on a file, not in memory. Dropping it unlocks.
+    let sam_dir = repo_root().join("infra/.aws-sam");
+    std::fs::create_dir_all(&sam_dir).expect("infra/.aws-sam");
+    let _one = std::fs::File::create(sam_dir.join("deploy.lock")).expect("the deploy lock's file");
+    _one.lock().expect("lock infra/.aws-sam for make deploy");
     let mut make = Command::new("make")
         .args(["-s", "deploy", "REGION=us-east-1"])
         .arg(format!("STACK={stack}"))
