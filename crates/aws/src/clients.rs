@@ -54,10 +54,29 @@ pub async fn load_sdk_config() -> SdkConfig {
         }
         None => tracing::debug!(?roots, ?region, "AWS clients trust the system's roots"),
     }
-    // `AWS_ENDPOINT_URL` (and a service's own `AWS_ENDPOINT_URL_<SERVICE>`, which wins for that
-    // service) is read by the loader itself, as by every AWS SDK: setting it here instead would
-    // make it a programmatic setting, which the services' own variables cannot override.
-    loader.load().await
+    endpoint_as_set(loader.load().await)
+}
+
+/// `sdk`, loaded with the environment's endpoints: `AWS_ENDPOINT_URL` (and a service's own
+/// `AWS_ENDPOINT_URL_<SERVICE>`, which wins for that service) are read by the loader itself, as
+/// every AWS SDK reads them; setting `AWS_ENDPOINT_URL` on the loader would make it a
+/// programmatic setting, which the services' own variables cannot override. But the loader drops
+/// an `AWS_ENDPOINT_URL` that is not a URL (`127.0.0.1:4566`), or that
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` ignores, with a warning, and the calls would then go to
+/// AWS itself: an `AWS_ENDPOINT_URL` that is set is then set on the configuration as given, so
+/// the calls fail instead (as `hookloop init` and its `--yes-real-aws` guard expect).
+pub fn endpoint_as_set(sdk: SdkConfig) -> SdkConfig {
+    endpoint_or(sdk, std::env::var("AWS_ENDPOINT_URL").ok())
+}
+
+/// [`endpoint_as_set`] for the variable's value `set`.
+fn endpoint_or(sdk: SdkConfig, set: Option<String>) -> SdkConfig {
+    match set {
+        Some(url) if !url.trim().is_empty() && sdk.endpoint_url().is_none() => {
+            sdk.into_builder().endpoint_url(url).build()
+        }
+        _ => sdk,
+    }
 }
 
 /// Timeouts for the ingest path: the sender (CleverTap) gives up after 3 s, so a call that
@@ -137,4 +156,38 @@ pub fn secrets_client(cfg: &SdkConfig, requests: &Registry) -> aws_sdk_secretsma
             })
             .build(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_config::SdkConfig;
+
+    use super::endpoint_or;
+
+    fn with_endpoint(url: Option<&str>) -> SdkConfig {
+        let mut b = SdkConfig::builder();
+        b.set_endpoint_url(url.map(str::to_owned));
+        b.build()
+    }
+
+    #[test]
+    fn an_endpoint_the_loader_dropped_is_set_as_given_so_calls_fail_rather_than_reach_aws() {
+        // The loader drops what is not a URL (and what AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
+        // ignores); the calls must not go to AWS instead.
+        let sdk = endpoint_or(with_endpoint(None), Some("127.0.0.1:4566".into()));
+        assert_eq!(sdk.endpoint_url(), Some("127.0.0.1:4566"));
+    }
+
+    #[test]
+    fn an_endpoint_the_loader_took_is_left_as_it_is() {
+        // Loaded from the environment it stays an environment setting, which a service's own
+        // AWS_ENDPOINT_URL_<SERVICE> overrides.
+        // (A value other than the variable's shows it is left, not set again.)
+        let loaded = with_endpoint(Some("http://127.0.0.1:4566"));
+        let sdk = endpoint_or(loaded, Some("http://127.0.0.1:5000".into()));
+        assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:4566"));
+        for unset in [None, Some(String::new()), Some("  ".into())] {
+            assert_eq!(endpoint_or(with_endpoint(None), unset).endpoint_url(), None);
+        }
+    }
 }

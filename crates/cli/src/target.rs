@@ -85,9 +85,8 @@ pub async fn sdk_config(region: Option<&str>, profile: Option<&str>) -> SdkConfi
     if let Some(r) = region {
         loader = loader.region(Region::new(r.to_owned()));
     }
-    // The loader reads `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` itself (see
-    // `hookloop_aws::clients::load_sdk_config`).
-    loader.load().await
+    // The loader reads `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` itself.
+    hookloop_aws::clients::endpoint_as_set(loader.load().await)
 }
 
 /// `v`, trimmed, unless it is empty.
