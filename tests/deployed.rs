@@ -246,6 +246,13 @@ async fn the_deployed_stack_runs_its_three_functions_under_their_own_role_polici
     // Processor: the queued messages, as the event source mapping delivers them.
     let event = dir.join("sqs-event.json");
     let batch = sqs_event_from_queue(&env, queued.len()).await;
+    // Received by their consumer only, once: the emulator's queue does not call the stack's
+    // event source mapping inside SendMessage (infra/local/moto_server.py, gap 9), which would
+    // receive them there, bill receives towards maxReceiveCount, and, with Docker up, hold the
+    // ingest's send past its deadline.
+    for r in batch["Records"].as_array().into_iter().flatten() {
+        assert_eq!(r["attributes"]["ApproximateReceiveCount"], "1", "{r}");
+    }
     std::fs::write(&event, batch.to_string()).expect("write SQS event");
     let resp = processor_watch.invoke("hookloop-processor", &event).await;
     assert_eq!(

@@ -25,20 +25,51 @@ struct Lambda {
     invoked: Mutex<Vec<(String, Value)>>,
 }
 
+/// Answers as Lambda does: 200 with the function's answer, or, when the function could not
+/// answer, 200 with `X-Amz-Function-Error` and the reason (the CLI reports it; a dropped
+/// connection would only make the SDK retry).
 async fn invoke(
     State(lambda): State<Arc<Lambda>>,
     UrlPath(function): UrlPath<String>,
     payload: Bytes,
-) -> ([(&'static str, &'static str); 1], String) {
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let payload: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
     let event = {
         let mut invoked = lambda.invoked.lock().unwrap_or_else(|e| e.into_inner());
         invoked.push((function, payload.clone()));
         lambda.dir.join(format!("invoke-{}.json", invoked.len()))
     };
-    std::fs::write(&event, payload.to_string()).expect("write the invocation's payload");
-    let answer = lambda.processor.invoke("hookloop-processor", &event).await;
-    ([("content-type", "application/json")], answer.to_string())
+    let json = [("content-type", "application/json")];
+    if let Err(e) = std::fs::write(&event, payload.to_string()) {
+        let error = json!({"errorMessage": format!("write the payload: {e}")});
+        return (
+            json,
+            [("x-amz-function-error", "Unhandled")],
+            error.to_string(),
+        )
+            .into_response();
+    }
+    // `Watch::invoke` panics on a failed invocation, with the function's log: kept as the reason.
+    let processor = lambda.processor.clone();
+    let run = tokio::spawn(async move { processor.invoke("hookloop-processor", &event).await });
+    match run.await {
+        Ok(answer) => (json, answer.to_string()).into_response(),
+        Err(e) => {
+            let reason = e
+                .try_into_panic()
+                .ok()
+                .and_then(|p| p.downcast::<String>().ok().map(|s| *s))
+                .unwrap_or_else(|| "the invocation was cancelled".to_owned());
+            let error = json!({"errorMessage": reason});
+            (
+                json,
+                [("x-amz-function-error", "Unhandled")],
+                error.to_string(),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Runs `hookloop exports check --stack` as the stack's administrator and checks that it invoked

@@ -193,3 +193,89 @@ fn make_build_and_deploy_fn_build_each_function_as_sam_build_does() {
         );
     }
 }
+
+/// `make test` runs every test target of the workspace, each in one lane (its lanes name their
+/// integration tests from file names, so a target declared any other way could be left out), and
+/// every lane as `cargo test --workspace` (one feature set: nothing built twice).
+#[test]
+fn make_tests_lanes_run_every_test_target_once() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(repo_root())
+        .output()
+        .expect("cargo metadata");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
+    let declared: std::collections::BTreeSet<String> = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["targets"].as_array().into_iter().flatten())
+        .filter(|t| {
+            t["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "test"))
+        })
+        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        declared.len() > 20,
+        "the workspace's test targets: {declared:?}"
+    );
+
+    let mut in_lanes: Vec<String> = Vec::new();
+    let mut rest = String::new();
+    for lane in ["test-lane-faults", "test-lane-deploy", "test-lane-rest"] {
+        let out = Command::new("make")
+            .args(["-n", "--no-print-directory", lane])
+            .current_dir(repo_root())
+            .output()
+            .expect("make -n");
+        assert!(out.status.success(), "make -n {lane}");
+        let commands = String::from_utf8_lossy(&out.stdout).into_owned();
+        for line in commands.lines() {
+            assert!(
+                line.contains("cargo test --locked --workspace"),
+                "{lane}: {line}"
+            );
+            let words: Vec<&str> = line.split_whitespace().collect();
+            in_lanes.extend(
+                words
+                    .windows(2)
+                    .filter(|w| w[0] == "--test")
+                    .map(|w| w[1].to_owned()),
+            );
+        }
+        if lane == "test-lane-rest" {
+            rest = commands;
+        }
+    }
+    let mut once = in_lanes.clone();
+    once.sort();
+    once.dedup();
+    assert_eq!(
+        once.len(),
+        in_lanes.len(),
+        "a target in two lanes: {in_lanes:?}"
+    );
+    assert_eq!(
+        once.into_iter().collect::<std::collections::BTreeSet<_>>(),
+        declared,
+        "the lanes' targets are the workspace's test targets"
+    );
+    assert!(
+        rest.contains("--lib --bins") && rest.lines().any(|l| l.trim_end().ends_with("--doc")),
+        "the last lane also runs the unit tests and the doc tests: {rest}"
+    );
+}

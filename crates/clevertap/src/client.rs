@@ -151,7 +151,7 @@ pub fn http_client(connect_timeout: Duration, roots: Roots) -> reqwest::Result<r
     }
     tracing::debug!(
         ?roots,
-        "the CleverTap client's TLS roots (built-in: Mozilla's)"
+        "the CleverTap client's TLS roots (BuiltIn: Mozilla's, compiled in; System: the system's store)"
     );
     builder.build()
 }
