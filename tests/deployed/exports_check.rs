@@ -5,7 +5,6 @@
 //! environment and role. Everything else the CLI calls (CloudFormation) is moto's.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -13,10 +12,10 @@ use axum::extract::{Path as UrlPath, State};
 use axum::routing::post;
 use axum::Router;
 use hookloop_tests::watch::Watch;
-use hookloop_tests::{hookloop_bin, Moto};
+use hookloop_tests::Moto;
 use serde_json::{json, Value};
 
-use crate::stack::{Deployed, REGION};
+use crate::stack::{hookloop_as_admin, Deployed, REGION};
 
 /// The Lambda `Invoke` stand-in: each call's function and payload, answered by `processor`.
 struct Lambda {
@@ -96,17 +95,11 @@ pub async fn through_the_stack(
     let url = format!("http://{}", listener.local_addr().expect("its address"));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let (key, secret) = d.key(&d.0["admin"]);
-    let out = tokio::process::Command::new(hookloop_bin())
+    let out = hookloop_as_admin(d, moto)
         .args([
             "exports", "check", "--json", "--stack", stack, "--region", REGION,
         ])
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_ENDPOINT_URL_LAMBDA", &url)
-        .env("AWS_ACCESS_KEY_ID", key)
-        .env("AWS_SECRET_ACCESS_KEY", secret)
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
         .output()
         .await
         .expect("run hookloop exports check");

@@ -5,13 +5,12 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Stdio;
 
 use hookloop_clevertap::stub::Stub;
 use hookloop_tests::*;
 use serde_json::{json, Value};
 
-use crate::stack::{Deployed, REGION};
+use crate::stack::{hookloop_as_admin, Deployed, REGION};
 
 /// The processor's secret holds the passcode, and the stack's document the account (at the
 /// stand-in) and the example rules, pushed by the CLI with the administrator's key.
@@ -33,16 +32,10 @@ pub async fn configure(d: &Deployed, env: &TestEnv, stack: &str, stub: &Stub, di
     });
     let file = dir.join("loadback.json");
     std::fs::write(&file, doc.to_string()).expect("write the document");
-    let (key, secret) = d.key(&d.0["admin"]);
-    let out = tokio::process::Command::new(hookloop_bin())
+    let out = hookloop_as_admin(d, &env.moto)
         .args(["rules", "push"])
         .arg(&file)
         .args(["--stack", stack, "--region", REGION])
-        .env("AWS_ENDPOINT_URL", &env.moto.endpoint)
-        .env("AWS_ACCESS_KEY_ID", key)
-        .env("AWS_SECRET_ACCESS_KEY", secret)
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
         .output()
         .await
         .expect("run hookloop rules push");

@@ -204,6 +204,19 @@ pub fn lambda_env(d: &Deployed, id: &str, moto: &Moto) -> BTreeMap<String, Strin
     vars
 }
 
+/// The `hookloop` binary as the stack's administrator runs it on the emulator (`--stack`
+/// commands: the CLI reads the stack's outputs, then calls its resources).
+pub fn hookloop_as_admin(d: &Deployed, moto: &Moto) -> tokio::process::Command {
+    let (key, secret) = d.key(&d.0["admin"]);
+    let mut cli = tokio::process::Command::new(hookloop_bin());
+    cli.env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null());
+    cli
+}
+
 /// A sample event with the sample token ("dev-token") replaced by `token`.
 pub fn with_token(file: &str, token: &str, dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(event_file(&format!("apigw/{file}"))).expect("event");

@@ -139,6 +139,22 @@ print(json.dumps({k: r["Properties"].get("Layers", []) for k, r in t["Resources"
     }
 }
 
+/// The commands `make -n args` prints (what the targets would run).
+fn make_n(args: &[&str]) -> String {
+    let out = Command::new("make")
+        .arg("-n")
+        .args(args)
+        .current_dir(repo_root())
+        .output()
+        .expect("make -n");
+    assert!(
+        out.status.success(),
+        "make -n {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `make build` and `make deploy-fn` build each function exactly as `sam build` does (from the
 /// template's `CodeUri`, `--arm64 --bin <Binary>`, nothing else), so the three share one arm64
 /// build per function: another way of building would add a feature set and rebuild every
@@ -146,20 +162,6 @@ print(json.dumps({k: r["Properties"].get("Layers", []) for k, r in t["Resources"
 #[test]
 fn make_build_and_deploy_fn_build_each_function_as_sam_build_does() {
     let t = crate::template::template();
-    let make_n = |args: &[&str]| {
-        let out = Command::new("make")
-            .arg("-n")
-            .args(args)
-            .current_dir(repo_root())
-            .output()
-            .expect("make -n");
-        assert!(
-            out.status.success(),
-            "make -n {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
     let build = make_n(&["build"]);
     let functions = crate::template::resources_of(&t, "AWS::Serverless::Function");
     assert_eq!(functions.len(), 3);
@@ -237,13 +239,7 @@ fn make_tests_lanes_run_every_test_target_once() {
     let mut in_lanes: Vec<String> = Vec::new();
     let mut rest = String::new();
     for lane in ["test-lane-faults", "test-lane-deploy", "test-lane-rest"] {
-        let out = Command::new("make")
-            .args(["-n", "--no-print-directory", lane])
-            .current_dir(repo_root())
-            .output()
-            .expect("make -n");
-        assert!(out.status.success(), "make -n {lane}");
-        let commands = String::from_utf8_lossy(&out.stdout).into_owned();
+        let commands = make_n(&["--no-print-directory", lane]);
         for line in commands.lines() {
             assert!(
                 line.contains("cargo test --locked --workspace"),
